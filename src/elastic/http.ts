@@ -1,0 +1,93 @@
+import type { Config } from "../config.js";
+import { HttpError } from "../http/errors.js";
+import { base64FromText } from "../util/base64.js";
+
+/**
+ * The request path's only way to Elasticsearch: plain `fetch`, so it runs unchanged on workerd, Bun, Deno
+ * and Node (the official client does not load in workerd). Network failures and timeouts become 503, which
+ * remote_write senders retry; messages never include credentials.
+ */
+
+export type Fetch = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
+
+export interface EsRequest {
+  method: "GET" | "POST" | "PUT" | "DELETE" | "HEAD";
+  path: string;
+  body?: Uint8Array<ArrayBuffer> | string;
+  contentType?: string;
+  /** Compress the body with gzip (when Config.esGzip is on). */
+  gzip?: boolean;
+}
+
+export function authHeader(config: Config): string | undefined {
+  const a = config.esAuth;
+  if (a.kind === "apiKey") return `ApiKey ${a.apiKey}`;
+  if (a.kind === "basic") return `Basic ${base64FromText(`${a.username}:${a.password}`)}`;
+  return undefined;
+}
+
+async function gzip(body: Uint8Array<ArrayBuffer> | string): Promise<Uint8Array<ArrayBuffer>> {
+  const stream = new Blob([body]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+export async function esFetch(config: Config, fetchFn: Fetch, req: EsRequest): Promise<Response> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  const auth = authHeader(config);
+  if (auth) headers.authorization = auth;
+  let body: Uint8Array<ArrayBuffer> | string | undefined = req.body;
+  if (body !== undefined) {
+    headers["content-type"] = req.contentType ?? "application/json";
+    if (req.gzip) {
+      body = await gzip(body);
+      headers["content-encoding"] = "gzip";
+    }
+  }
+  try {
+    return await fetchFn(`${config.esUrl}${req.path}`, {
+      method: req.method,
+      headers,
+      ...(body !== undefined ? { body: body as BodyInit } : {}),
+      signal: AbortSignal.timeout(config.esTimeoutMs),
+    });
+  } catch (e) {
+    const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
+    throw new HttpError(
+      503,
+      timedOut
+        ? `elasticsearch did not answer within ${config.esTimeoutMs} ms`
+        : `elasticsearch unreachable: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+}
+
+/** Maps a non-2xx answer from Elasticsearch to the status promgate's client should see. */
+export async function esFailure(res: Response, what: string, retryAfterSeconds: number): Promise<HttpError> {
+  const detail = await errorReason(res);
+  if (res.status === 429) {
+    return new HttpError(429, `elasticsearch is throttling ${what}: ${detail}`, { "retry-after": String(retryAfterSeconds) });
+  }
+  if (res.status === 401 || res.status === 403) {
+    // promgate's own ES credentials are wrong: a server-side fault the sender should retry after it is fixed.
+    return new HttpError(502, `elasticsearch refused promgate's credentials for ${what} (${res.status})`);
+  }
+  if (res.status >= 500) return new HttpError(res.status === 503 ? 503 : 502, `elasticsearch failed ${what}: ${detail}`);
+  return new HttpError(502, `elasticsearch rejected ${what} (${res.status}): ${detail}`);
+}
+
+async function errorReason(res: Response): Promise<string> {
+  const text = await res.text().catch(() => "");
+  try {
+    const j = JSON.parse(text) as { error?: { type?: string; reason?: string } | string };
+    if (typeof j.error === "string") return oneLine(j.error);
+    if (j.error) return oneLine(`${j.error.type ?? "error"}: ${j.error.reason ?? ""}`);
+  } catch {
+    // not JSON: fall through
+  }
+  return oneLine(text || res.statusText || "no reason given");
+}
+
+export function oneLine(s: string, max = 300): string {
+  const flat = s.replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
+}

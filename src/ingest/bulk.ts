@@ -1,0 +1,97 @@
+import type { Config } from "../config.js";
+import { esFailure, esFetch, type Fetch, oneLine } from "../elastic/http.js";
+import { HttpError } from "../http/errors.js";
+
+/**
+ * Sends one `_bulk` request and turns Elasticsearch's answer into the status remote_write needs:
+ * - every item created, or 409 (a TSDS duplicate: this exact sample is already stored, e.g. by a retry)
+ *   → success, so retries are safe;
+ * - any item throttled (429) → 429 with Retry-After; the retry's already-stored items come back as 409;
+ * - any item with a 5xx (shard unavailable…) → 503, to be retried;
+ * - other item failures (mapping, outside the TSDS time window…) → 400 naming the reasons; the rest is stored.
+ */
+
+// Only what the mapping needs comes back: on success ES sends `{"errors":false}` plus one small status per item.
+const FILTER = "filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason";
+
+interface BulkItem {
+  status: number;
+  error?: { type?: string; reason?: string };
+}
+interface BulkResponse {
+  errors?: boolean;
+  items?: Record<string, BulkItem>[];
+}
+
+export interface BulkResult {
+  created: number;
+  duplicates: number;
+}
+
+export async function sendBulk(
+  config: Config,
+  fetchFn: Fetch,
+  dataStream: string,
+  body: Uint8Array<ArrayBuffer>,
+  documents: number,
+): Promise<BulkResult> {
+  // require_data_stream: if the index template is missing, fail loudly instead of letting ES auto-create a
+  // plain index that silently loses TSDS semantics (dedup, dimensions).
+  const res = await esFetch(config, fetchFn, {
+    method: "POST",
+    path: `/${dataStream}/_bulk?require_data_stream=true&${FILTER}`,
+    body,
+    contentType: "application/x-ndjson",
+    gzip: config.esGzip,
+  });
+  if (!res.ok) throw await esFailure(res, "the bulk request", config.retryAfterSeconds);
+  let parsed: BulkResponse;
+  try {
+    parsed = (await res.json()) as BulkResponse;
+  } catch {
+    throw new HttpError(502, "elasticsearch sent an unreadable bulk response");
+  }
+  return mapBulkResponse(parsed, documents, config.retryAfterSeconds);
+}
+
+export function mapBulkResponse(parsed: BulkResponse, documents: number, retryAfterSeconds: number): BulkResult {
+  const items = parsed.items ?? [];
+  if (items.length !== documents) {
+    throw new HttpError(502, `elasticsearch answered ${items.length} bulk items for ${documents} documents`);
+  }
+  if (!parsed.errors) return { created: documents, duplicates: 0 };
+  let duplicates = 0;
+  let throttled = 0;
+  let unavailable = 0;
+  const failures = new Map<string, { count: number; reason: string }>();
+  for (const wrapper of items) {
+    const item = Object.values(wrapper)[0];
+    if (!item || item.status < 300) continue;
+    if (item.status === 409) {
+      duplicates++;
+      continue;
+    }
+    if (item.status === 429) throttled++;
+    else if (item.status >= 500) unavailable++;
+    else {
+      const type = item.error?.type ?? `status ${item.status}`;
+      const f = failures.get(type);
+      if (f) f.count++;
+      else failures.set(type, { count: 1, reason: item.error?.reason ?? "" });
+    }
+  }
+  if (throttled > 0) {
+    throw new HttpError(429, `elasticsearch throttled ${throttled} of ${documents} samples; retry later`, {
+      "retry-after": String(retryAfterSeconds),
+    });
+  }
+  if (unavailable > 0) {
+    throw new HttpError(503, `elasticsearch could not store ${unavailable} of ${documents} samples (shards unavailable); retry`);
+  }
+  if (failures.size > 0) {
+    const failed = [...failures.values()].reduce((n, f) => n + f.count, 0);
+    const summary = [...failures.entries()].map(([type, f]) => `${type} ×${f.count}: ${f.reason}`).join("; ");
+    throw new HttpError(400, oneLine(`${failed} of ${documents} samples rejected by elasticsearch: ${summary}`, 500));
+  }
+  return { created: documents - duplicates, duplicates };
+}

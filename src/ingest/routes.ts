@@ -1,0 +1,48 @@
+import { Hono } from "hono";
+import type { Config } from "../config.js";
+import type { Fetch } from "../elastic/http.js";
+import { authenticate, mayUseStream } from "../http/auth.js";
+import { readBody } from "../http/body.js";
+import { HttpError } from "../http/errors.js";
+import { checkWriteHeaders } from "./headers.js";
+import { DEFAULT_DATASET, dataStreamName, validateStreamPart } from "./streams.js";
+import { ingestWriteRequest } from "./write.js";
+
+export interface IngestDeps {
+  fetch: Fetch;
+  now: () => number;
+}
+
+/**
+ * The remote_write routes, mirroring Elasticsearch's own Prometheus endpoint:
+ *   /api/v1/write                                → metrics-generic.prometheus-{tenant namespace}
+ *   /metrics/{dataset}/api/v1/write              → metrics-{dataset}.prometheus-{tenant namespace}
+ *   /metrics/{dataset}/{namespace}/api/v1/write  → metrics-{dataset}.prometheus-{namespace}
+ * Checks run in the order of DESIGN.md, each before the work it protects: names, headers (415),
+ * credentials (401/403), body size (413), decoded size (413), decode (400/413).
+ */
+export function ingestRoutes(config: Config, deps: IngestDeps): Hono {
+  const app = new Hono();
+
+  const handle = async (req: Request, dataset: string, namespace: string | undefined): Promise<Response> => {
+    if (req.method !== "POST") throw new HttpError(405, "remote_write takes POST", { allow: "POST" });
+    validateStreamPart("dataset", dataset);
+    if (namespace !== undefined) validateStreamPart("namespace", namespace);
+    checkWriteHeaders(req.headers.get("content-type") ?? undefined, req.headers.get("content-encoding") ?? undefined);
+    const tenant = await authenticate(req.headers.get("authorization") ?? undefined, config.tenants);
+    const dataStream = dataStreamName(dataset, namespace ?? tenant.namespace);
+    if (!mayUseStream(tenant, dataStream)) {
+      throw new HttpError(403, `tenant "${tenant.id}" may not write to ${dataStream}`);
+    }
+    const body = await readBody(req, tenant.limits.maxCompressedBytes, "maxCompressedBytes");
+    await ingestWriteRequest(config, deps.fetch, tenant, dataStream, body, deps.now());
+    return new Response(null, { status: 204 });
+  };
+
+  app.all("/api/v1/write", (c) => handle(c.req.raw, DEFAULT_DATASET, undefined));
+  app.all("/metrics/:dataset/api/v1/write", (c) => handle(c.req.raw, c.req.param("dataset"), undefined));
+  app.all("/metrics/:dataset/:namespace/api/v1/write", (c) =>
+    handle(c.req.raw, c.req.param("dataset"), c.req.param("namespace")),
+  );
+  return app;
+}
