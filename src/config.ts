@@ -204,12 +204,21 @@ function parseTenants(env: Env, limits: Limits): Tenant[] {
   return tenants;
 }
 
-export function loadConfig(env: Env): Config {
-  const limits = parseLimits(env);
+/** Just the Elasticsearch connection: what `promgate setup` needs (no tenants). */
+export type EsConfig = Pick<Config, "esUrl" | "esAuth" | "esTimeoutMs">;
+
+export function loadEsConfig(env: Env): EsConfig {
   return {
     esUrl: parseEsUrl(str(env, "ES_URL") ?? "http://127.0.0.1:9200"),
     esAuth: parseEsAuth(env),
     esTimeoutMs: positiveInt(str(env, "ES_TIMEOUT_MS") ?? 20_000, "ES_TIMEOUT_MS"),
+  };
+}
+
+export function loadConfig(env: Env): Config {
+  const limits = parseLimits(env);
+  return {
+    ...loadEsConfig(env),
     esGzip: bool(env, "ES_GZIP", false),
     retryAfterSeconds: positiveInt(str(env, "PROMGATE_RETRY_AFTER_SECONDS") ?? 5, "PROMGATE_RETRY_AFTER_SECONDS"),
     metadataIndex: str(env, "PROMGATE_METADATA_INDEX") ?? "promgate-metadata",

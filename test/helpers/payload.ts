@@ -57,11 +57,11 @@ function restoreStaleMarkers(b: Uint8Array): Uint8Array {
   return b;
 }
 
-export function snappy(bytes: Uint8Array): Uint8Array {
+export function snappy(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return SnappyJS.compress(bytes);
 }
 
-export function writeBody(series: SeriesSpec[], metadata: MetadataSpec[] = []): Uint8Array {
+export function writeBody(series: SeriesSpec[], metadata: MetadataSpec[] = []): Uint8Array<ArrayBuffer> {
   return snappy(writeRequestBytes(series, metadata));
 }
 
@@ -69,7 +69,7 @@ export function writeBody(series: SeriesSpec[], metadata: MetadataSpec[] = []): 
 const here = dirname(fileURLToPath(import.meta.url));
 export const FIXTURES_DIR = resolve(here, "../../../shared/fixtures");
 
-export function fixture(name: string): Uint8Array {
+export function fixture(name: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(readFileSync(resolve(FIXTURES_DIR, name)));
 }
 

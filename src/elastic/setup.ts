@@ -1,0 +1,145 @@
+import { createHash } from "node:crypto";
+import { Client } from "@elastic/elasticsearch";
+import type { EsConfig } from "../config.js";
+import { streamPattern } from "../http/auth.js";
+import {
+  COMPONENT_MAPPINGS,
+  COMPONENT_SETTINGS,
+  INDEX_TEMPLATE,
+  indexTemplate,
+  mappingsComponent,
+  METADATA_TEMPLATE,
+  metadataTemplate,
+  METRICS_PATTERN,
+  PRIORITY,
+  settingsComponent,
+  type TemplateOptions,
+} from "./templates.js";
+
+/**
+ * `promgate setup`: installs the templates idempotently with the official client (Node only; the request
+ * path never needs it). Each template carries a hash of its body in `_meta`, so a rerun can say
+ * "unchanged" without comparing Elasticsearch's normalised form of the settings.
+ */
+
+export type SetupAction = "created" | "updated" | "unchanged";
+export interface SetupReport {
+  version: string;
+  actions: { kind: string; name: string; action: SetupAction }[];
+  notes: string[];
+}
+
+export function esClient(config: EsConfig): Client {
+  const a = config.esAuth;
+  return new Client({
+    node: config.esUrl,
+    requestTimeout: config.esTimeoutMs,
+    ...(a.kind === "apiKey" ? { auth: { apiKey: a.apiKey } } : {}),
+    ...(a.kind === "basic" ? { auth: { username: a.username, password: a.password } } : {}),
+  });
+}
+
+function withHash<T extends { _meta: Record<string, unknown> }>(body: T): T {
+  const hash = createHash("sha256").update(JSON.stringify({ ...body, _meta: undefined })).digest("hex").slice(0, 16);
+  return { ...body, _meta: { ...body._meta, promgate_hash: hash } };
+}
+
+function versionAtLeast(version: string, major: number, minor: number): boolean {
+  const [ma = 0, mi = 0] = version.split(".").map(Number);
+  return ma > major || (ma === major && mi >= minor);
+}
+
+export interface SetupOptions {
+  lookBackTime?: string;
+  retention?: string;
+  /** undefined: on where the cluster supports it. */
+  failureStore?: boolean;
+  metadataIndex: string;
+}
+
+export async function setup(client: Client, opts: SetupOptions): Promise<SetupReport> {
+  const info = await client.info();
+  const version = info.version.number;
+  const modules = await installedModules(client);
+  const hasDataStreamsModule = modules.has("data-streams");
+  const notes: string[] = [];
+  const failureStore = opts.failureStore ?? (hasDataStreamsModule && versionAtLeast(version, 9, 1));
+  const options: TemplateOptions = {
+    lookBackTime: opts.lookBackTime ?? "2h",
+    retention: hasDataStreamsModule ? opts.retention : undefined,
+    failureStore,
+  };
+  if (opts.retention && !hasDataStreamsModule) {
+    notes.push(`retention ${opts.retention} not set: this distribution has no data-streams module (no lifecycle)`);
+  }
+  const actions: SetupReport["actions"] = [];
+
+  const component = async (name: string, body: { _meta: Record<string, unknown> }) => {
+    const desired = withHash(body);
+    let current: unknown;
+    try {
+      const r = await client.cluster.getComponentTemplate({ name });
+      current = r.component_templates[0]?.component_template._meta?.promgate_hash;
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    if (current === desired._meta.promgate_hash) return actions.push({ kind: "component template", name, action: "unchanged" });
+    await client.cluster.putComponentTemplate({ name, ...(desired as object) } as never);
+    actions.push({ kind: "component template", name, action: current === undefined ? "created" : "updated" });
+  };
+
+  const template = async (name: string, body: { _meta: Record<string, unknown> }) => {
+    const desired = withHash(body);
+    let current: unknown;
+    try {
+      const r = await client.indices.getIndexTemplate({ name });
+      current = r.index_templates[0]?.index_template._meta?.promgate_hash;
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    if (current === desired._meta.promgate_hash) return actions.push({ kind: "index template", name, action: "unchanged" });
+    await client.indices.putIndexTemplate({ name, ...(desired as object) } as never);
+    actions.push({ kind: "index template", name, action: current === undefined ? "created" : "updated" });
+  };
+
+  await component(COMPONENT_SETTINGS, settingsComponent(options));
+  await component(COMPONENT_MAPPINGS, mappingsComponent());
+  await template(INDEX_TEMPLATE, indexTemplate(options));
+  await template(METADATA_TEMPLATE, metadataTemplate(opts.metadataIndex));
+
+  notes.push(...(await shadowedTemplates(client)));
+  if (!hasDataStreamsModule) {
+    notes.push("this distribution has no data-streams module: routing_path is set explicitly by our template");
+  }
+  return { version, actions, notes };
+}
+
+async function installedModules(client: Client): Promise<Set<string>> {
+  const r = await client.nodes.info({ node_id: "_local", metric: "plugins" });
+  const names = new Set<string>();
+  for (const node of Object.values(r.nodes)) for (const m of node.modules ?? []) names.add(m.name);
+  return names;
+}
+
+/** Other templates that would match our streams: ours takes precedence (higher priority); say so. */
+async function shadowedTemplates(client: Client): Promise<string[]> {
+  const r = await client.indices.getIndexTemplate();
+  const probe = "metrics-generic.prometheus-default";
+  const notes: string[] = [];
+  for (const t of r.index_templates) {
+    if (t.name === INDEX_TEMPLATE) continue;
+    const patterns = ([] as string[]).concat(t.index_template.index_patterns);
+    if (!patterns.some((p) => p === METRICS_PATTERN || streamPattern(p).test(probe))) continue;
+    const prio = Number(t.index_template.priority ?? 0);
+    notes.push(
+      prio < PRIORITY
+        ? `shadows built-in index template ${t.name} (priority ${prio}) for ${METRICS_PATTERN}`
+        : `WARNING: index template ${t.name} (priority ${prio}) outranks ${INDEX_TEMPLATE} (${PRIORITY})`,
+    );
+  }
+  return notes;
+}
+
+function isNotFound(e: unknown): boolean {
+  return typeof e === "object" && e !== null && (e as { meta?: { statusCode?: number } }).meta?.statusCode === 404;
+}

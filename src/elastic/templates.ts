@@ -1,0 +1,117 @@
+/**
+ * The Elasticsearch templates promgate needs, as plain data (runtime-neutral; `setup.ts` installs them).
+ *
+ * One index template for `metrics-*.prometheus-*` — the pattern and document shape of Elasticsearch's own
+ * Prometheus endpoint — composed only of our component templates plus the user's optional `@custom` one.
+ * It does not compose ES built-ins such as `metrics@tsdb-settings`: they are absent on some distributions
+ * and differ between versions, and the template must behave the same everywhere.
+ */
+
+export interface TemplateOptions {
+  /** How far back a new data stream accepts samples (`index.look_back_time`; ES default 2h). */
+  lookBackTime: string;
+  /** Data stream lifecycle retention, e.g. "90d"; undefined keeps data forever. */
+  retention: string | undefined;
+  /** Send documents that fail mapping to the failure store (ES ≥ 9.1 with the data-streams module). */
+  failureStore: boolean;
+}
+
+export const COMPONENT_SETTINGS = "promgate-metrics@settings";
+export const COMPONENT_MAPPINGS = "promgate-metrics@mappings";
+export const COMPONENT_CUSTOM = "promgate-metrics@custom";
+export const INDEX_TEMPLATE = "promgate-metrics";
+export const METRICS_PATTERN = "metrics-*.prometheus-*";
+export const METADATA_TEMPLATE = "promgate-metadata";
+/** Above the 100–200 used by Elasticsearch's built-in templates, so ours wins on every version. */
+export const PRIORITY = 500;
+
+/** Counter suffixes of Prometheus naming conventions (DESIGN.md: type inference). */
+export const COUNTER_SUFFIXES = ["_total", "_sum", "_count", "_bucket"];
+
+export function settingsComponent(o: TemplateOptions) {
+  return {
+    template: {
+      settings: {
+        index: {
+          mode: "time_series",
+          // Normally derived from the dimension fields by the data-streams module's setting provider; set
+          // explicitly so distributions without that module (the test zip) route the same way.
+          routing_path: ["labels.*"],
+          look_back_time: o.lookBackTime,
+          mapping: { total_fields: { limit: 10000 } },
+        },
+      },
+    },
+    _meta: { managed_by: "promgate" },
+  };
+}
+
+export function mappingsComponent() {
+  return {
+    template: {
+      mappings: {
+        dynamic_templates: [
+          {
+            labels_as_dimensions: {
+              path_match: "labels.*",
+              match_mapping_type: "string",
+              mapping: { type: "keyword", time_series_dimension: true },
+            },
+          },
+          {
+            counters: {
+              path_match: COUNTER_SUFFIXES.map((s) => `metrics.*${s}`),
+              mapping: { type: "double", time_series_metric: "counter" },
+            },
+          },
+          { gauges: { path_match: "metrics.*", mapping: { type: "double", time_series_metric: "gauge" } } },
+        ],
+        properties: {
+          "@timestamp": { type: "date" },
+          labels: { type: "passthrough", priority: 10, time_series_dimension: true },
+          metrics: { type: "passthrough", priority: 1 },
+          // Values JSON numbers cannot carry: "stale" (Prometheus staleness marker), "NaN", "+Inf", "-Inf".
+          promgate: { properties: { special: { type: "keyword" } } },
+        },
+      },
+    },
+    _meta: { managed_by: "promgate" },
+  };
+}
+
+export function indexTemplate(o: TemplateOptions) {
+  const template: Record<string, unknown> = {};
+  if (o.retention) template.lifecycle = { data_retention: o.retention };
+  if (o.failureStore) template.data_stream_options = { failure_store: { enabled: true } };
+  return {
+    index_patterns: [METRICS_PATTERN],
+    data_stream: {},
+    priority: PRIORITY,
+    composed_of: [COMPONENT_SETTINGS, COMPONENT_MAPPINGS, COMPONENT_CUSTOM],
+    ignore_missing_component_templates: [COMPONENT_CUSTOM],
+    template,
+    _meta: { managed_by: "promgate", description: "Prometheus samples written by promgate" },
+  };
+}
+
+export function metadataTemplate(index: string) {
+  return {
+    index_patterns: [index],
+    priority: PRIORITY,
+    template: {
+      settings: { index: { number_of_shards: 1, auto_expand_replicas: "0-1" } },
+      mappings: {
+        dynamic: "strict",
+        properties: {
+          "@timestamp": { type: "date" },
+          data_stream: { type: "keyword" },
+          metric_family_name: { type: "keyword" },
+          type: { type: "keyword" },
+          help: { type: "text", fields: { keyword: { type: "keyword", ignore_above: 1024 } } },
+          unit: { type: "keyword" },
+        },
+      },
+    },
+    _meta: { managed_by: "promgate", description: "metric metadata sent by remote_write" },
+  };
+}
