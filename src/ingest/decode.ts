@@ -20,6 +20,8 @@ export interface SeriesView {
   pos: Int32Array;
   /** Float samples the series carries (so a dropped series can be accounted for). */
   samples: number;
+  /** Encoded size of the series message: an upper bound for the size of its labels. */
+  bytes: number;
 }
 
 export interface MetadataEntry {
@@ -89,6 +91,7 @@ export function decodeWriteRequest(buf: Uint8Array, limits: Limits, visitor: Wri
 }
 
 function readTimeSeries(r: WireReader, end: number, limits: Limits, stats: DecodeStats, visitor: WriteVisitor): void {
+  const start = r.pos;
   // message TimeSeries {
   //   repeated Label labels = 1;
   //   repeated Sample samples = 2;
@@ -136,7 +139,7 @@ function readTimeSeries(r: WireReader, end: number, limits: Limits, stats: Decod
   if (stats.samples > limits.maxSamples) {
     throw tooLarge(`request has more than maxSamples ${limits.maxSamples} samples`);
   }
-  if (!visitor.series({ buf: r.buf, count: labels, pos: labelPos, samples })) return;
+  if (!visitor.series({ buf: r.buf, count: labels, pos: labelPos, samples, bytes: end - start })) return;
   for (let i = 0; i < samples; i++) {
     readSample(r, samplePos[2 * i]!, samplePos[2 * i + 1]!, visitor);
   }

@@ -1,6 +1,6 @@
 import type { Limits } from "../config.js";
 import type { MetadataEntry, SeriesView, WriteVisitor } from "./decode.js";
-import { type Rejection, validateSeries } from "./validate.js";
+import { NAME_BYTE, type Rejection, validateSeries } from "./validate.js";
 
 /**
  * Turns decoded series straight into `_bulk` NDJSON bytes: one `create` action and one document per sample,
@@ -33,6 +33,15 @@ const SPECIAL: Record<string, Uint8Array> = {
 const MAX_NUMBER_CHARS = 32; // "-1.7976931348623157e+308" is 24
 const HEX = enc.encode("0123456789abcdef");
 
+/**
+ * Initial capacity for the NDJSON of a decoded WriteRequest: with one sample per series (a scrape) the
+ * body comes out at 1.5–1.8× the protobuf, so 2× avoids regrowing in the common case while keeping the
+ * peak (decoded buffer + body) at about 3× the decoded size.
+ */
+export function bulkSizeHint(decodedBytes: number): number {
+  return 2 * decodedBytes + 4096;
+}
+
 export interface RejectedSeries {
   series: number;
   samples: number;
@@ -48,6 +57,12 @@ export class BulkBodyWriter implements WriteVisitor {
   private labelsLen = 0;
   /** End of the labels part inside `labels`; after it comes the metric name. */
   private labelsEnd = 0;
+  private labelsView: Uint8Array = this.labels;
+  private labelsOnlyView: Uint8Array = this.labels;
+  /** The last timestamp written and its digits: a scrape gives most samples of a request the same one. */
+  private lastTs = Number.NaN;
+  private tsDigits = new Uint8Array(24);
+  private tsDigitsLen = 0;
   documents = 0;
   readonly rejected = new Map<Rejection, RejectedSeries>();
   readonly metadataEntries: MetadataEntry[] = [];
@@ -70,7 +85,11 @@ export class BulkBodyWriter implements WriteVisitor {
       this.reject(verdict, s);
       return false;
     }
-    this.buildLabels(s, verdict);
+    const invalid = this.buildLabels(s, verdict);
+    if (invalid) {
+      this.reject(invalid, s);
+      return false;
+    }
     // Reserve room for all of this series' documents at once: one capacity check per series.
     const perDoc = ACTION_AND_TS.length + 21 + LABELS_OPEN.length + this.labelsLen + 48 + MAX_NUMBER_CHARS;
     this.ensure(s.samples * perDoc);
@@ -78,21 +97,26 @@ export class BulkBodyWriter implements WriteVisitor {
   }
 
   sample(timestampMs: number, value: number, stale: boolean): void {
-    let out = this.out;
+    const out = this.out;
     let p = this.len;
     out.set(ACTION_AND_TS, p);
-    p = writeInteger(out, p + ACTION_AND_TS.length, timestampMs);
+    p += ACTION_AND_TS.length;
+    if (timestampMs !== this.lastTs) {
+      this.tsDigitsLen = writeInteger(this.tsDigits, 0, timestampMs);
+      this.lastTs = timestampMs;
+    }
+    p = copy(out, p, this.tsDigits, 0, this.tsDigitsLen);
     out.set(LABELS_OPEN, p);
     p += LABELS_OPEN.length;
     if (Number.isFinite(value)) {
-      out.set(this.labelsLen === this.labels.length ? this.labels : this.labels.subarray(0, this.labelsLen), p);
+      out.set(this.labelsView, p);
       p += this.labelsLen;
       p = writeNumber(out, p, value);
       out.set(DOC_CLOSE, p);
       p += DOC_CLOSE.length;
     } else {
       const special = SPECIAL[stale ? "stale" : value !== value ? "NaN" : value > 0 ? "+Inf" : "-Inf"]!;
-      out.set(this.labels.subarray(0, this.labelsEnd), p);
+      out.set(this.labelsOnlyView, p);
       p += this.labelsEnd;
       out.set(special, p);
       p += special.length;
@@ -105,12 +129,14 @@ export class BulkBodyWriter implements WriteVisitor {
     this.metadataEntries.push(m);
   }
 
-  private buildLabels(s: SeriesView, nameIndex: number): void {
+  /**
+   * Builds the series' labels JSON once, checking name characters and value UTF-8 on the way;
+   * returns why the series is invalid, or undefined.
+   */
+  private buildLabels(s: SeriesView, nameIndex: number): Rejection | undefined {
     const { buf, pos, count } = s;
-    // Upper bound: every byte escaped as \u00XX (6×) plus quotes, colon and comma per label.
-    let need = METRICS_OPEN.length + METRICS_CLOSE.length;
-    for (let i = 0; i < count; i++) need += 6 * (pos[4 * i + 3]! - pos[4 * i + 2]!) + (pos[4 * i + 1]! - pos[4 * i]!) + 6;
-    need += pos[4 * nameIndex + 3]! - pos[4 * nameIndex + 2]!;
+    // Upper bound: every label byte escaped as \u00XX (6×), the metric name once more, and the framing.
+    const need = 7 * s.bytes + METRICS_OPEN.length + METRICS_CLOSE.length + 16;
     if (need > this.labels.length) this.labels = new Uint8Array(Math.max(need, 2 * this.labels.length));
     const l = this.labels;
     let p = 0;
@@ -121,13 +147,14 @@ export class BulkBodyWriter implements WriteVisitor {
       if (v0 === v1) continue;
       if (p > 0) l[p++] = 0x2c; // ,
       l[p++] = 0x22;
-      // Names are validated as [a-zA-Z_][a-zA-Z0-9_]*: nothing to escape.
-      l.set(buf.subarray(pos[4 * i]!, pos[4 * i + 1]!), p);
-      p += pos[4 * i + 1]! - pos[4 * i]!;
+      // Names must be [a-zA-Z_][a-zA-Z0-9_]*, so once checked there is nothing to escape.
+      p = copyName(l, p, buf, pos[4 * i]!, pos[4 * i + 1]!, 2);
+      if (p < 0) return "invalid label name";
       l[p++] = 0x22;
       l[p++] = 0x3a;
       l[p++] = 0x22;
       p = writeJsonStringBody(l, p, buf, v0, v1);
+      if (p < 0) return "label value not valid UTF-8";
       l[p++] = 0x22;
     }
     this.labelsEnd = p;
@@ -135,11 +162,14 @@ export class BulkBodyWriter implements WriteVisitor {
     p += METRICS_OPEN.length;
     const n0 = pos[4 * nameIndex + 2]!;
     const n1 = pos[4 * nameIndex + 3]!;
-    l.set(buf.subarray(n0, n1), p); // metric names are validated ASCII without quotes
-    p += n1 - n0;
+    p = copyName(l, p, buf, n0, n1, 4);
+    if (p < 0) return "invalid metric name";
     l.set(METRICS_CLOSE, p);
     p += METRICS_CLOSE.length;
     this.labelsLen = p;
+    this.labelsView = l.subarray(0, p);
+    this.labelsOnlyView = l.subarray(0, this.labelsEnd);
+    return undefined;
   }
 
   private reject(reason: Rejection, s: SeriesView): void {
@@ -162,16 +192,49 @@ export class BulkBodyWriter implements WriteVisitor {
   }
 }
 
-/** Copies UTF-8 bytes as the inside of a JSON string, escaping `"`, `\` and control characters. */
-function writeJsonStringBody(out: Uint8Array, p: number, src: Uint8Array, start: number, end: number): number {
-  let run = start;
+/**
+ * memcpy for the short runs this writer copies (label names, values): a plain loop beats
+ * `set(subarray(...))`, which allocates a view per call; long runs still go through `set`.
+ */
+function copy(out: Uint8Array, p: number, src: Uint8Array, start: number, end: number): number {
+  const n = end - start;
+  if (n > 64) {
+    out.set(src.subarray(start, end), p);
+    return p + n;
+  }
+  for (let i = 0; i < n; i++) out[p + i] = src[start + i]!;
+  return p + n;
+}
+
+/** Copies a name whose bytes must all be in `cls` of NAME_BYTE (and start with a letter or `_`); -1 if not. */
+function copyName(out: Uint8Array, p: number, src: Uint8Array, start: number, end: number, cls: number): number {
+  if ((NAME_BYTE[src[start]!]! & 1) === 0 && !(cls === 4 && src[start] === 0x3a)) return -1;
   for (let i = start; i < end; i++) {
     const b = src[i]!;
-    if (b >= 0x20 && b !== 0x22 && b !== 0x5c) continue;
-    if (i > run) {
-      out.set(src.subarray(run, i), p);
-      p += i - run;
+    if ((NAME_BYTE[b]! & cls) === 0) return -1;
+    out[p++] = b;
+  }
+  return p;
+}
+
+/**
+ * Copies UTF-8 bytes as the inside of a JSON string, escaping `"`, `\` and control characters.
+ * Returns the new position, or -1 when the bytes are not valid UTF-8 (checked only when a byte ≥ 0x80
+ * shows up, so ASCII — nearly every label — costs one comparison per byte).
+ */
+function writeJsonStringBody(out: Uint8Array, p: number, src: Uint8Array, start: number, end: number): number {
+  let run = start;
+  let checkedUtf8 = false;
+  for (let i = start; i < end; i++) {
+    const b = src[i]!;
+    if (b >= 0x20 && b !== 0x22 && b !== 0x5c) {
+      if (b >= 0x80 && !checkedUtf8) {
+        if (!isUtf8(src, start, end)) return -1;
+        checkedUtf8 = true;
+      }
+      continue;
     }
+    if (i > run) p = copy(out, p, src, run, i);
     out[p++] = 0x5c;
     if (b === 0x22 || b === 0x5c) out[p++] = b;
     else if (b === 0x0a) out[p++] = 0x6e;
@@ -186,11 +249,18 @@ function writeJsonStringBody(out: Uint8Array, p: number, src: Uint8Array, start:
     }
     run = i + 1;
   }
-  if (end > run) {
-    out.set(src.subarray(run, end), p);
-    p += end - run;
+  return end > run ? copy(out, p, src, run, end) : p;
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+function isUtf8(src: Uint8Array, start: number, end: number): boolean {
+  try {
+    strictUtf8.decode(src.subarray(start, end));
+    return true;
+  } catch {
+    return false;
   }
-  return p;
 }
 
 /** Writes a safe integer in decimal; returns the new position. */

@@ -25,6 +25,19 @@ export class WireReader {
   uint32(): number {
     const buf = this.buf;
     let pos = this.pos;
+    // Tags and most lengths fit one or two bytes: answer those without the general loop.
+    if (pos + 1 < buf.length) {
+      const b0 = buf[pos]!;
+      if (b0 < 0x80) {
+        this.pos = pos + 1;
+        return b0;
+      }
+      const b1 = buf[pos + 1]!;
+      if (b1 < 0x80) {
+        this.pos = pos + 2;
+        return (b0 & 0x7f) | (b1 << 7);
+      }
+    }
     let result = 0;
     for (let shift = 0; shift < 35; shift += 7) {
       if (pos >= buf.length) malformed("truncated varint");

@@ -51,7 +51,8 @@ export function snappyDecompress(src: Uint8Array, maxDecoded: number): Uint8Arra
       len += 1;
       if (pos + len > end) return corrupt("literal past end of input");
       if (o + len > length) return corrupt("literal past declared length");
-      out.set(src.subarray(pos, pos + len), o);
+      if (len > 32) out.set(src.subarray(pos, pos + len), o);
+      else for (let k = 0; k < len; k++) out[o + k] = src[pos + k]!; // a view per short literal costs more
       pos += len;
       o += len;
       continue;
@@ -75,11 +76,11 @@ export function snappyDecompress(src: Uint8Array, maxDecoded: number): Uint8Arra
     }
     if (offset === 0 || offset > o) return corrupt("copy offset outside decoded data");
     if (o + len > length) return corrupt("copy past declared length");
-    if (offset >= len) {
+    if (offset >= len && len > 32) {
       out.copyWithin(o, o - offset, o - offset + len);
       o += len;
     } else {
-      // Overlapping copy repeats a short pattern (run-length); it must go byte by byte.
+      // Short copies, and overlapping ones (offset < len repeats a pattern), go byte by byte.
       for (let k = 0; k < len; k++, o++) out[o] = out[o - offset]!;
     }
   }

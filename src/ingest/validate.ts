@@ -22,19 +22,16 @@ export type Rejection =
   | "label value too long"
   | "label value not valid UTF-8";
 
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-function isLabelNameByte(b: number, first: boolean): boolean {
-  return (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || b === 0x5f || (!first && b >= 0x30 && b <= 0x39);
-}
-
-function isValidName(buf: Uint8Array, start: number, end: number, colonOk: boolean): boolean {
-  if (start === end) return false;
-  for (let i = start; i < end; i++) {
-    const b = buf[i]!;
-    if (!isLabelNameByte(b, i === start) && !(colonOk && b === 0x3a)) return false;
-  }
-  return true;
+/**
+ * Byte classes of Prometheus' classic names: 1 = may start a label name, 2 = may follow, 4 = metric names
+ * also allow ':'. The document writer checks names with this table while it copies them.
+ */
+export const NAME_BYTE = new Uint8Array(256);
+for (let b = 0; b < 256; b++) {
+  const letter = (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || b === 0x5f;
+  const digit = b >= 0x30 && b <= 0x39;
+  NAME_BYTE[b] = (letter ? 1 | 2 | 4 : 0) | (digit ? 2 | 4 : 0) | (b === 0x3a ? 4 : 0);
 }
 
 function isNameLabel(buf: Uint8Array, start: number, end: number): boolean {
@@ -68,7 +65,9 @@ function hasDuplicateName(s: SeriesView): boolean {
 }
 
 /**
- * Returns why the series must be dropped, or the index of its `__name__` label when it is valid.
+ * Returns why the series must be dropped, or the index of its `__name__` label when it passes the checks
+ * that need no pass over the bytes. The characters of names are checked by the document writer as it
+ * copies them (one pass over the bytes instead of two).
  */
 export function validateSeries(s: SeriesView, limits: Limits): Rejection | number {
   const { buf, pos, count } = s;
@@ -82,24 +81,12 @@ export function validateSeries(s: SeriesView, limits: Limits): Rejection | numbe
     if (n0 === n1) return "empty label name";
     if (n1 - n0 > limits.maxLabelNameBytes) return "label name too long";
     if (v1 - v0 > limits.maxLabelValueBytes) return "label value too long";
-    if (!isValidName(buf, n0, n1, false)) return "invalid label name";
     if (isNameLabel(buf, n0, n1)) {
       nameIndex = i;
-      if (!isValidName(buf, v0, v1, true)) return v0 === v1 ? "series without __name__ label" : "invalid metric name";
-    } else if (!isAscii(buf, v0, v1)) {
-      try {
-        utf8.decode(buf.subarray(v0, v1));
-      } catch {
-        return "label value not valid UTF-8";
-      }
+      if (v0 === v1) return "series without __name__ label";
     }
   }
   if (nameIndex < 0) return "series without __name__ label";
   if (hasDuplicateName(s)) return "duplicate label name";
   return nameIndex;
-}
-
-function isAscii(buf: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return false;
-  return true;
 }

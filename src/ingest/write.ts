@@ -3,7 +3,7 @@ import type { Fetch } from "../elastic/http.js";
 import { HttpError } from "../http/errors.js";
 import { sendBulk } from "./bulk.js";
 import { type DecodeStats, decodeWriteRequest } from "./decode.js";
-import { BulkBodyWriter } from "./documents.js";
+import { BulkBodyWriter, bulkSizeHint } from "./documents.js";
 import { storeMetadata } from "./metadata.js";
 import { snappyDecompress } from "./snappy.js";
 
@@ -27,7 +27,7 @@ export async function ingestWriteRequest(
   nowMs: number,
 ): Promise<WriteOutcome> {
   const decoded = snappyDecompress(body, tenant.limits.maxDecompressedBytes);
-  const writer = new BulkBodyWriter(tenant.limits, Math.floor(decoded.length * 1.5));
+  const writer = new BulkBodyWriter(tenant.limits, bulkSizeHint(decoded.length));
   const stats = decodeWriteRequest(decoded, tenant.limits, writer);
 
   let duplicates = 0;
