@@ -58,17 +58,18 @@ export interface SetupOptions {
 }
 
 export async function setup(client: Client, opts: SetupOptions): Promise<SetupReport> {
-  const info = await client.info();
-  const version = info.version.number;
-  const modules = await installedModules(client);
+  const { version, modules } = await localNode(client);
   const hasDataStreamsModule = modules.has("data-streams");
   const notes: string[] = [];
   const failureStore = opts.failureStore ?? (hasDataStreamsModule && versionAtLeast(version, 9, 1));
   const options: TemplateOptions = {
-    lookBackTime: opts.lookBackTime ?? "2h",
+    lookBackTime: hasDataStreamsModule ? (opts.lookBackTime ?? "2h") : undefined,
     retention: hasDataStreamsModule ? opts.retention : undefined,
     failureStore,
   };
+  if (opts.lookBackTime && !hasDataStreamsModule) {
+    notes.push(`look-back time ${opts.lookBackTime} not set: index.look_back_time needs the data-streams module`);
+  }
   if (opts.retention && !hasDataStreamsModule) {
     notes.push(`retention ${opts.retention} not set: this distribution has no data-streams module (no lifecycle)`);
   }
@@ -114,11 +115,12 @@ export async function setup(client: Client, opts: SetupOptions): Promise<SetupRe
   return { version, actions, notes };
 }
 
-async function installedModules(client: Client): Promise<Set<string>> {
+/** Version and modules from the nodes API (`GET /` needs the rest-root module, absent on the test zip). */
+async function localNode(client: Client): Promise<{ version: string; modules: Set<string> }> {
   const r = await client.nodes.info({ node_id: "_local", metric: "plugins" });
-  const names = new Set<string>();
-  for (const node of Object.values(r.nodes)) for (const m of node.modules ?? []) names.add(m.name);
-  return names;
+  const node = Object.values(r.nodes)[0];
+  if (!node) throw new Error("elasticsearch reported no local node");
+  return { version: node.version, modules: new Set((node.modules ?? []).map((m) => m.name)) };
 }
 
 /** Other templates that would match our streams: ours takes precedence (higher priority); say so. */

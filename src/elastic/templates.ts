@@ -8,8 +8,11 @@
  */
 
 export interface TemplateOptions {
-  /** How far back a new data stream accepts samples (`index.look_back_time`; ES default 2h). */
-  lookBackTime: string;
+  /**
+   * How far back a new data stream accepts samples (`index.look_back_time`; ES default 2h). A setting of
+   * the data-streams module: undefined where that module is absent.
+   */
+  lookBackTime: string | undefined;
   /** Data stream lifecycle retention, e.g. "90d"; undefined keeps data forever. */
   retention: string | undefined;
   /** Send documents that fail mapping to the failure store (ES ≥ 9.1 with the data-streams module). */
@@ -37,7 +40,7 @@ export function settingsComponent(o: TemplateOptions) {
           // Normally derived from the dimension fields by the data-streams module's setting provider; set
           // explicitly so distributions without that module (the test zip) route the same way.
           routing_path: ["labels.*"],
-          look_back_time: o.lookBackTime,
+          ...(o.lookBackTime ? { look_back_time: o.lookBackTime } : {}),
           mapping: { total_fields: { limit: 10000 } },
         },
       },

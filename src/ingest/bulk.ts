@@ -63,6 +63,7 @@ export function mapBulkResponse(parsed: BulkResponse, documents: number, retryAf
   let duplicates = 0;
   let throttled = 0;
   let unavailable = 0;
+  let noTemplate = 0;
   const failures = new Map<string, { count: number; reason: string }>();
   for (const wrapper of items) {
     const item = Object.values(wrapper)[0];
@@ -73,6 +74,7 @@ export function mapBulkResponse(parsed: BulkResponse, documents: number, retryAf
     }
     if (item.status === 429) throttled++;
     else if (item.status >= 500) unavailable++;
+    else if (item.error?.type === "index_not_found_exception") noTemplate++;
     else {
       const type = item.error?.type ?? `status ${item.status}`;
       const f = failures.get(type);
@@ -84,6 +86,11 @@ export function mapBulkResponse(parsed: BulkResponse, documents: number, retryAf
     throw new HttpError(429, `elasticsearch throttled ${throttled} of ${documents} samples; retry later`, {
       "retry-after": String(retryAfterSeconds),
     });
+  }
+  if (noTemplate > 0) {
+    // require_data_stream refused to create the stream: the index template is missing. A server-side
+    // setup fault, so the sender keeps the data and retries once `promgate setup` has run.
+    throw new HttpError(503, "elasticsearch has no promgate index template for this data stream: run `promgate setup`");
   }
   if (unavailable > 0) {
     throw new HttpError(503, `elasticsearch could not store ${unavailable} of ${documents} samples (shards unavailable); retry`);

@@ -236,6 +236,13 @@ describe("remote_write route: Elasticsearch failures map to retryable or final s
     await expectReject(await post("/api/v1/write", two), 400, /1 of 2 samples rejected by elasticsearch: illegal_argument_exception ×1: the document timestamp/);
   });
 
+  it("503 naming `promgate setup` when the index template is missing (require_data_stream refused)", async () => {
+    const reason =
+      "no such index [metrics-generic.prometheus-default] and the index creation request requires a data stream, but no matching index template with data stream template was found for it";
+    const { post } = setup((_r, n) => bulkItems(Array(n).fill([404, "index_not_found_exception", reason])));
+    await expectReject(await post("/api/v1/write"), 503, /run `promgate setup`/);
+  });
+
   it("503 when an item fails with a 5xx", async () => {
     const { post } = setup((_r, n) => bulkItems(Array(n).fill([503, "unavailable_shards_exception", "primary shard is not active"])));
     expect((await post("/api/v1/write")).status).toBe(503);

@@ -1,0 +1,62 @@
+import { loadConfig } from "../../src/config.js";
+
+/**
+ * Access to the real Elasticsearch that scripts/test.sh started (ES_URL, ES_USERNAME, ES_PASSWORD).
+ */
+export function esEnv() {
+  const url = process.env.ES_URL;
+  if (!url) throw new Error("ES_URL is not set: run the integration tests through `npm test` (scripts/test.sh)");
+  return { url, username: process.env.ES_USERNAME ?? "elastic", password: process.env.ES_PASSWORD ?? "promgate-dev" };
+}
+
+export async function es<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
+  const { url, username, password } = esEnv();
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: {
+      authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`,
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, json: (text ? JSON.parse(text) : undefined) as T };
+}
+
+/** Documents in `index` matching `query`, after a refresh (ES only makes writes searchable on refresh). */
+export async function countDocs(index: string, query: unknown = { match_all: {} }): Promise<number> {
+  await es("POST", `/${index}/_refresh?ignore_unavailable=true`);
+  const r = await es<{ count?: number }>("POST", `/${index}/_count?ignore_unavailable=true&allow_no_indices=true`, { query });
+  return r.json.count ?? 0;
+}
+
+export async function searchDocs(index: string, query: unknown, size = 1000): Promise<Record<string, unknown>[]> {
+  await es("POST", `/${index}/_refresh?ignore_unavailable=true`);
+  const r = await es<{ hits?: { hits: { _source: Record<string, unknown> }[] } }>("POST", `/${index}/_search`, {
+    query,
+    size,
+    sort: [{ "@timestamp": "asc" }],
+  });
+  return r.json.hits?.hits.map((h) => h._source) ?? [];
+}
+
+export const INTEGRATION_TENANTS = {
+  dev: { password: "promgate-dev" },
+  teama: { tokens: ["token-of-team-a"], streams: ["metrics-teama.prometheus-*"], namespace: "teama" },
+};
+
+export function integrationConfig(extra: Record<string, string> = {}) {
+  const { url, username, password } = esEnv();
+  return loadConfig({
+    ES_URL: url,
+    ES_USERNAME: username,
+    ES_PASSWORD: password,
+    PROMGATE_TENANTS: JSON.stringify(INTEGRATION_TENANTS),
+    ...extra,
+  });
+}
+
+/** A name part unique to this test run, so tests never share a data stream. */
+export function uniquePart(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
