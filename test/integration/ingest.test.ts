@@ -168,6 +168,30 @@ describe("remote_write into the real Elasticsearch", () => {
     expect(await countDocs(`metrics-bad.prometheus-${ns}`)).toBe(0);
   });
 
+  it("answers 400 for samples outside the data stream's time window, storing the ones inside", async () => {
+    // Full Elasticsearch bounds each TSDS backing index by index.look_back_time / look_ahead_time; the test
+    // distribution lacks the module that sets those bounds, so this stream gets explicit ones, on top of
+    // promgate's own component templates.
+    const ns = uniquePart("window");
+    const t = Date.now();
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const put = await es("PUT", `/_index_template/window-test-${ns}`, {
+      index_patterns: [`metrics-window.prometheus-${ns}`],
+      data_stream: {},
+      priority: 600,
+      composed_of: ["promgate-metrics@settings", "promgate-metrics@mappings"],
+      template: { settings: { "index.time_series.start_time": iso(t - 3_600_000), "index.time_series.end_time": iso(t + 3_600_000) } },
+    });
+    expect(put.status).toBe(200);
+    const res = await post(
+      `/metrics/window/${ns}/api/v1/write`,
+      writeBody([{ labels: { __name__: "up" }, samples: [[t - 3 * 3_600_000, 1], [t - 60_000, 1], [t + 3 * 3_600_000, 1]] }]),
+    );
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/^2 of 3 samples rejected by elasticsearch: timestamp_error ×2: the document timestamp .* is outside of ranges/);
+    expect(await countDocs(`metrics-window.prometheus-${ns}`)).toBe(1);
+  });
+
   it("stores a 10,000-sample request completely in one _bulk", async () => {
     const ns = uniquePart("big");
     const t = now();
