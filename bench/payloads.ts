@@ -25,7 +25,7 @@ export function nodeExporterSeries(samples: number, timestampMs: number, offset 
         env: "prod",
         region: "eu-west-1",
         ...extra(i),
-        replica: String(i % 3),
+        pod: `p${i % 50}`, // with instance, makes every series of a request distinct, as in a real scrape
       },
       samples: [[timestampMs, (i * 1234.5678) % 100000]],
     });

@@ -1,10 +1,11 @@
+import { benchE2e } from "./e2e.js";
 import { benchIngest } from "./ingest.js";
 
 const fmt = (n: number, d = 2) => n.toFixed(d);
 
 const rows = benchIngest();
-console.log("ingest: decode → _bulk body (node " + process.version + ", one core)");
-console.log("samples  compressed  decoded   naive ms  ours ms  speedup  ours samples/s  peak alloc (× decoded)");
+console.log(`ingest: decode → _bulk body (node ${process.version}, one core; median of 7 alternating rounds)`);
+console.log("samples  compressed  decoded   naive ms  ours ms  speedup  ours samples/s  peak buffers (× decoded)");
 for (const r of rows) {
   console.log(
     [
@@ -15,7 +16,22 @@ for (const r of rows) {
       fmt(r.oursMs, 3).padStart(8),
       `${fmt(r.speedup, 1)}×`.padStart(8),
       `${(r.oursSamplesPerSec / 1e6).toFixed(2)} M`.padStart(15),
-      r.peakBytes === undefined ? "  (run with --expose-gc)" : `  ${(r.peakBytes / 1024).toFixed(0)} KiB (${fmt(r.peakRatio!, 2)}×)`,
+      `  ${(r.peakBytes / 1024).toFixed(0)} KiB (${fmt(r.peakRatio, 2)}×)`,
     ].join(" "),
   );
+}
+
+if (process.env.ES_URL) {
+  const e2e = await benchE2e();
+  console.log(`\nend to end into Elasticsearch at ${process.env.ES_URL} (2,000-sample requests, 4 in flight)`);
+  console.log("mode                          requests  samples  seconds  samples/s");
+  for (const r of e2e) {
+    console.log(
+      `${r.mode.padEnd(30)}${String(r.requests).padStart(8)}${String(r.samples).padStart(9)}${fmt(r.seconds).padStart(9)}${Math.round(r.samplesPerSec).toString().padStart(11)}`,
+    );
+  }
+  const [direct, gate] = e2e;
+  console.log(`promgate / direct: ${fmt((100 * gate!.samplesPerSec) / direct!.samplesPerSec, 1)} %`);
+} else {
+  console.log("\n(ES_URL not set: end-to-end part skipped; `npm run bench` starts Elasticsearch for it)");
 }

@@ -64,6 +64,8 @@ export class BulkBodyWriter implements WriteVisitor {
   private tsDigits = new Uint8Array(24);
   private tsDigitsLen = 0;
   documents = 0;
+  /** Most buffer bytes this writer held at once (body, old body while growing, label scratch). */
+  peakBufferBytes = 0;
   readonly rejected = new Map<Rejection, RejectedSeries>();
   readonly metadataEntries: MetadataEntry[] = [];
 
@@ -72,6 +74,7 @@ export class BulkBodyWriter implements WriteVisitor {
     sizeHint: number,
   ) {
     this.out = new Uint8Array(Math.max(4096, sizeHint));
+    this.peakBufferBytes = this.out.length + this.labels.length;
   }
 
   /** The NDJSON body built so far (a view: valid until the next write). */
@@ -137,7 +140,10 @@ export class BulkBodyWriter implements WriteVisitor {
     const { buf, pos, count } = s;
     // Upper bound: every label byte escaped as \u00XX (6×), the metric name once more, and the framing.
     const need = 7 * s.bytes + METRICS_OPEN.length + METRICS_CLOSE.length + 16;
-    if (need > this.labels.length) this.labels = new Uint8Array(Math.max(need, 2 * this.labels.length));
+    if (need > this.labels.length) {
+      this.labels = new Uint8Array(Math.max(need, 2 * this.labels.length));
+      this.peakBufferBytes = Math.max(this.peakBufferBytes, this.out.length + this.labels.length);
+    }
     const l = this.labels;
     let p = 0;
     for (let i = 0; i < count; i++) {
@@ -188,6 +194,7 @@ export class BulkBodyWriter implements WriteVisitor {
     // 1.5× growth keeps peak memory (old + new buffer) near 2.5× the body instead of 3×.
     const next = new Uint8Array(Math.max(need, Math.floor(this.out.length * 1.5)));
     next.set(this.out.subarray(0, this.len));
+    this.peakBufferBytes = Math.max(this.peakBufferBytes, this.out.length + next.length + this.labels.length);
     this.out = next;
   }
 }
