@@ -147,7 +147,21 @@ function readTimeSeries(r: WireReader, end: number, limits: Limits, stats: Decod
 
 function readLabel(r: WireReader, end: number, out: Int32Array, at: number): void {
   // message Label { string name = 1; string value = 2; }
-  // Absent fields are empty strings (proto3 defaults).
+  // Fast path for what every sender writes: name then value, each with a one-byte length.
+  const buf = r.buf;
+  const p = r.pos;
+  if (buf[p] === 0x0a && buf[p + 1]! < 0x80) {
+    const nameEnd = p + 2 + buf[p + 1]!;
+    if (buf[nameEnd] === 0x12 && buf[nameEnd + 1]! < 0x80 && nameEnd + 2 + buf[nameEnd + 1]! === end) {
+      out[at] = p + 2;
+      out[at + 1] = nameEnd;
+      out[at + 2] = nameEnd + 2;
+      out[at + 3] = end;
+      r.pos = end;
+      return;
+    }
+  }
+  // General path: any order, unknown fields, long lengths. Absent fields are empty strings (proto3 defaults).
   out[at] = out[at + 1] = out[at + 2] = out[at + 3] = r.pos;
   while (r.pos < end) {
     const tag = r.uint32();

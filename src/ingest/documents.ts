@@ -32,6 +32,11 @@ const SPECIAL: Record<string, Uint8Array> = {
 };
 const MAX_NUMBER_CHARS = 32; // "-1.7976931348623157e+308" is 24
 const HEX = enc.encode("0123456789abcdef");
+// What a byte needs inside a JSON string: copied as is, escaped, or (≥ 0x80) part of a UTF-8 sequence to check.
+const PLAIN = 0;
+const ESCAPE = 1;
+const NON_ASCII = 2;
+const JSON_BYTE = new Uint8Array(256).map((_, b) => (b >= 0x80 ? NON_ASCII : b < 0x20 || b === 0x22 || b === 0x5c ? ESCAPE : PLAIN));
 
 /**
  * Initial capacity for the NDJSON of a decoded WriteRequest: with one sample per series (a scrape) the
@@ -225,23 +230,27 @@ function copyName(out: Uint8Array, p: number, src: Uint8Array, start: number, en
 }
 
 /**
- * Copies UTF-8 bytes as the inside of a JSON string, escaping `"`, `\` and control characters.
+ * Copies UTF-8 bytes as the inside of a JSON string, escaping `"`, `\` and control characters, in one pass.
  * Returns the new position, or -1 when the bytes are not valid UTF-8 (checked only when a byte ≥ 0x80
- * shows up, so ASCII — nearly every label — costs one comparison per byte).
+ * shows up, so ASCII — nearly every label — costs one table lookup per byte).
  */
 function writeJsonStringBody(out: Uint8Array, p: number, src: Uint8Array, start: number, end: number): number {
-  let run = start;
-  let checkedUtf8 = false;
+  let utf8Checked = false;
   for (let i = start; i < end; i++) {
     const b = src[i]!;
-    if (b >= 0x20 && b !== 0x22 && b !== 0x5c) {
-      if (b >= 0x80 && !checkedUtf8) {
-        if (!isUtf8(src, start, end)) return -1;
-        checkedUtf8 = true;
-      }
+    const c = JSON_BYTE[b]!;
+    if (c === PLAIN) {
+      out[p++] = b;
       continue;
     }
-    if (i > run) p = copy(out, p, src, run, i);
+    if (c === NON_ASCII) {
+      if (!utf8Checked) {
+        if (!isUtf8(src, start, end)) return -1;
+        utf8Checked = true;
+      }
+      out[p++] = b;
+      continue;
+    }
     out[p++] = 0x5c;
     if (b === 0x22 || b === 0x5c) out[p++] = b;
     else if (b === 0x0a) out[p++] = 0x6e;
@@ -254,9 +263,8 @@ function writeJsonStringBody(out: Uint8Array, p: number, src: Uint8Array, start:
       out[p++] = HEX[b >>> 4]!;
       out[p++] = HEX[b & 15]!;
     }
-    run = i + 1;
   }
-  return end > run ? copy(out, p, src, run, end) : p;
+  return p;
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });

@@ -51,7 +51,7 @@ export function snappyDecompress(src: Uint8Array, maxDecoded: number): Uint8Arra
       len += 1;
       if (pos + len > end) return corrupt("literal past end of input");
       if (o + len > length) return corrupt("literal past declared length");
-      if (len > 32) out.set(src.subarray(pos, pos + len), o);
+      if (len > 16) out.set(src.subarray(pos, pos + len), o);
       else for (let k = 0; k < len; k++) out[o + k] = src[pos + k]!; // a view per short literal costs more
       pos += len;
       o += len;
@@ -76,7 +76,7 @@ export function snappyDecompress(src: Uint8Array, maxDecoded: number): Uint8Arra
     }
     if (offset === 0 || offset > o) return corrupt("copy offset outside decoded data");
     if (o + len > length) return corrupt("copy past declared length");
-    if (offset >= len && len > 32) {
+    if (offset >= len && len > 16) {
       out.copyWithin(o, o - offset, o - offset + len);
       o += len;
     } else {
