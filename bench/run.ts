@@ -1,37 +1,47 @@
 import { benchE2e } from "./e2e.js";
 import { benchIngest } from "./ingest.js";
 
+/** `node --import tsx bench/run.ts [ingest|e2e|all]` — scripts/bench.sh runs both parts. */
+
 const fmt = (n: number, d = 2) => n.toFixed(d);
 
-const rows = benchIngest();
-console.log(`ingest: decode → _bulk body (node ${process.version}, one core; median of 7 alternating rounds)`);
-console.log("samples  compressed  decoded   naive ms  ours ms  speedup  ours samples/s  peak buffers (× decoded)");
-for (const r of rows) {
-  console.log(
-    [
-      String(r.samples).padStart(7),
-      `${r.compressedBytes} B`.padStart(11),
-      `${r.decodedBytes} B`.padStart(9),
-      fmt(r.naiveMs, 3).padStart(9),
-      fmt(r.oursMs, 3).padStart(8),
-      `${fmt(r.speedup, 1)}×`.padStart(8),
-      `${(r.oursSamplesPerSec / 1e6).toFixed(2)} M`.padStart(15),
-      `  ${(r.peakBytes / 1024).toFixed(0)} KiB (${fmt(r.peakRatio, 2)}×)`,
-    ].join(" "),
-  );
+function printIngest(): void {
+  const rows = benchIngest();
+  console.log(`ingest: decode → _bulk body (node ${process.version}, one core; median of 7 alternating rounds)`);
+  console.log("samples  compressed  decoded   naive ms  ours ms  speedup  ours samples/s  peak buffers (× decoded)");
+  for (const r of rows) {
+    console.log(
+      [
+        String(r.samples).padStart(7),
+        `${r.compressedBytes} B`.padStart(11),
+        `${r.decodedBytes} B`.padStart(9),
+        fmt(r.naiveMs, 3).padStart(9),
+        fmt(r.oursMs, 3).padStart(8),
+        `${fmt(r.speedup, 1)}×`.padStart(8),
+        `${(r.oursSamplesPerSec / 1e6).toFixed(2)} M`.padStart(15),
+        `  ${(r.peakBytes / 1024).toFixed(0)} KiB (${fmt(r.peakRatio, 2)}×)`,
+      ].join(" "),
+    );
+  }
 }
 
-if (process.env.ES_URL) {
-  const e2e = await benchE2e();
+async function printE2e(): Promise<void> {
+  if (!process.env.ES_URL) {
+    console.log("\n(ES_URL not set: end-to-end part skipped; `npm run bench` starts Elasticsearch for it)");
+    return;
+  }
+  const rows = await benchE2e();
   console.log(`\nend to end into Elasticsearch at ${process.env.ES_URL} (2,000-sample requests, 4 in flight)`);
   console.log("mode                          requests  samples  seconds  samples/s");
-  for (const r of e2e) {
+  for (const r of rows) {
     console.log(
       `${r.mode.padEnd(30)}${String(r.requests).padStart(8)}${String(r.samples).padStart(9)}${fmt(r.seconds).padStart(9)}${Math.round(r.samplesPerSec).toString().padStart(11)}`,
     );
   }
-  const [direct, gate] = e2e;
+  const [direct, gate] = rows;
   console.log(`promgate / direct: ${fmt((100 * gate!.samplesPerSec) / direct!.samplesPerSec, 1)} %`);
-} else {
-  console.log("\n(ES_URL not set: end-to-end part skipped; `npm run bench` starts Elasticsearch for it)");
 }
+
+const part = process.argv[2] ?? "all";
+if (part === "all" || part === "ingest") printIngest();
+if (part === "all" || part === "e2e") await printE2e();
