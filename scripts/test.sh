@@ -18,6 +18,9 @@ npm run --silent typecheck
 step "unit tests"
 npx vitest run --project unit
 
+step "workers tests (the app inside workerd)"
+npx vitest run --config vitest.workers.config.ts
+
 step "Elasticsearch (scripts/elasticsearch.sh, on a free port)"
 es_out=$(ES_PORT=free bash scripts/elasticsearch.sh start)
 ES_URL=$(printf '%s\n' "$es_out" | grep '^ES_URL=' | tail -n1 | cut -d= -f2-)

@@ -1,0 +1,80 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import SnappyJS from "snappyjs";
+import { describe, expect, it } from "vitest";
+import { createApp } from "../../src/app.js";
+import { loadConfig } from "../../src/config.js";
+import { WriteRequestSchema } from "../../src/gen/prometheus/remote_pb.js";
+import worker from "../../src/index.js";
+
+/**
+ * The same app inside workerd (the Workers runtime), through @cloudflare/vitest-pool-workers: the decoder,
+ * the NDJSON writer, Web Crypto auth and gzip all run on workerd's APIs, not Node's.
+ */
+
+const body = SnappyJS.compress(
+  toBinary(
+    WriteRequestSchema,
+    create(WriteRequestSchema, {
+      timeseries: [
+        {
+          labels: [
+            { name: "__name__", value: "up" },
+            { name: "job", value: 'q"é' },
+          ],
+          samples: [{ value: 1, timestamp: 1767268800000n }],
+        },
+      ],
+    }),
+  ),
+);
+
+/** A plain Request typed as the runtime's incoming one (which also carries `cf`). */
+const incoming = (r: Request) => r as unknown as Parameters<typeof worker.fetch>[0];
+
+describe("promgate inside workerd", () => {
+  it("turns a remote_write request into one _bulk with ES's document shape", async () => {
+    const seen: { url: string; body: string; encoding: string | null }[] = [];
+    const config = loadConfig({ PROMGATE_TENANTS: JSON.stringify({ dev: { password: "pw" } }), ES_GZIP: "true" });
+    const app = createApp(config, {
+      now: () => 0,
+      log: () => undefined,
+      fetch: async (input, init) => {
+        const req = new Request(input, init);
+        const plain = req.body!.pipeThrough(new DecompressionStream("gzip"));
+        seen.push({ url: req.url, body: await new Response(plain).text(), encoding: req.headers.get("content-encoding") });
+        return Response.json({ errors: false, items: [{ create: { status: 201 } }] });
+      },
+    });
+    const res = await app.request("/metrics/app/prod/api/v1/write", {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/x-protobuf", "content-encoding": "snappy", authorization: `Basic ${btoa("dev:pw")}` },
+    });
+    expect(res.status).toBe(204);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.url).toMatch(/\/metrics-app\.prometheus-prod\/_bulk\?require_data_stream=true/);
+    expect(seen[0]!.encoding).toBe("gzip");
+    expect(seen[0]!.body).toBe(
+      '{"create":{}}\n{"@timestamp":1767268800000,"labels":{"__name__":"up","job":"q\\"é"},"metrics":{"up":1}}\n',
+    );
+  });
+
+  it("answers bad input with a 4xx from the Workers entry point", async () => {
+    const env = { PROMGATE_TENANTS: JSON.stringify({ dev: { password: "pw" } }), ES_URL: "http://127.0.0.1:9" };
+    const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined, props: {} } as unknown as ExecutionContext;
+    const req = (headers: Record<string, string>, b: BodyInit = body) =>
+      incoming(new Request("http://promgate/api/v1/write", { method: "POST", body: b, headers }));
+    const auth = { authorization: `Basic ${btoa("dev:pw")}` };
+    expect((await worker.fetch(req({ ...auth, "content-type": "text/plain", "content-encoding": "snappy" }), env, ctx)).status).toBe(415);
+    expect((await worker.fetch(req({ "content-type": "application/x-protobuf", "content-encoding": "snappy" }), env, ctx)).status).toBe(401);
+    const bomb = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x00]);
+    expect((await worker.fetch(req({ ...auth, "content-type": "application/x-protobuf", "content-encoding": "snappy" }, bomb), env, ctx)).status).toBe(413);
+  });
+
+  it("reports a configuration error by field name, without values", async () => {
+    const ctx = {} as ExecutionContext;
+    const res = await worker.fetch(incoming(new Request("http://promgate/-/healthy")), { PROMGATE_TENANTS: "{nope" }, ctx);
+    expect(res.status).toBe(500);
+    expect(await res.text()).toBe("promgate is misconfigured: invalid configuration: PROMGATE_TENANTS is not valid JSON\n");
+  });
+});
