@@ -3,7 +3,7 @@
 # Elasticsearch started here (stopped afterwards). Output also goes to bench/out/latest.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x node_modules/.bin/tsx ] || npm ci --no-audit --no-fund
+[ -x node_modules/.bin/tsx ] || npm install --no-audit --no-fund
 mkdir -p bench/out
 node --import tsx bench/run.ts ingest | tee bench/out/latest.txt
 es_out=$(ES_PORT=free bash scripts/elasticsearch.sh start)

@@ -9,7 +9,7 @@ PORT="${PORT:-8787}"
 DEV_PASSWORD="promgate-dev"
 
 if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund
 fi
 
 started_es=""

@@ -23,6 +23,9 @@
 #                   (default "-Xms512m -Xmx1g")
 #   ES_JAVA_HOME    JDK >= 21 to run ES with (default: newest in /usr/lib/jvm)
 #   ES_KEEP_DATA=1  keep the data dir of a previous run on the same port
+#   ES_EXTRA_USERS  extra file-realm users, "name:password:role1,role2 ..."
+#                   (native users and API keys do not work on this zip: the
+#                   .security index needs the missing analysis-common module)
 #   ES_START_TIMEOUT seconds to wait for health (default 120)
 #   ES_STOP_TIMEOUT  seconds to wait after TERM before KILL (default 30)
 #   ES_RUN_USER     Elasticsearch refuses to run as root: when this script
@@ -262,6 +265,13 @@ EOF
   # accepted for `elastic` until a password is stored in the security index.
   as_es_user "$ES_HOME/bin/elasticsearch-keystore" create >/dev/null
   printf '%s' "$ES_PASSWORD" | as_es_user "$ES_HOME/bin/elasticsearch-keystore" add -x -f bootstrap.password >/dev/null
+
+  local spec u rest pw roles
+  for spec in ${ES_EXTRA_USERS:-}; do
+    u="${spec%%:*}"; rest="${spec#*:}"; pw="${rest%%:*}"; roles="${rest#*:}"
+    [[ -n "$u" && -n "$pw" && "$rest" == *:* ]] || die "bad ES_EXTRA_USERS entry '$spec' (want name:password:roles)"
+    as_es_user "$ES_HOME/bin/elasticsearch-users" useradd "$u" -p "$pw" -r "$roles" >/dev/null
+  done
 
   log "starting Elasticsearch $ES_VERSION (Java $java_v at $java_home) on 127.0.0.1:$port ..."
   # -d: the launcher exits once the server is up; the server writes its own

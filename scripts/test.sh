@@ -9,7 +9,8 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "npm packages"
 if [ ! -x node_modules/.bin/vitest ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # npm install, not npm ci: the lock file holds only this platform's optional binaries (buf, workerd), which npm ci refuses
+  npm install --no-audit --no-fund
 fi
 
 step "typecheck"

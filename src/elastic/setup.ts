@@ -75,38 +75,32 @@ export async function setup(client: Client, opts: SetupOptions): Promise<SetupRe
   }
   const actions: SetupReport["actions"] = [];
 
-  const component = async (name: string, body: { _meta: Record<string, unknown> }) => {
+  /** Puts `body` unless the installed one carries the same hash; records what it did. */
+  const ensure = async (
+    kind: "component template" | "index template",
+    name: string,
+    body: { _meta: Record<string, unknown> },
+  ) => {
     const desired = withHash(body);
+    const isComponent = kind === "component template";
     let current: unknown;
     try {
-      const r = await client.cluster.getComponentTemplate({ name });
-      current = r.component_templates[0]?.component_template._meta?.promgate_hash;
+      current = isComponent
+        ? (await client.cluster.getComponentTemplate({ name })).component_templates[0]?.component_template._meta?.promgate_hash
+        : (await client.indices.getIndexTemplate({ name })).index_templates[0]?.index_template._meta?.promgate_hash;
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
-    if (current === desired._meta.promgate_hash) return actions.push({ kind: "component template", name, action: "unchanged" });
-    await client.cluster.putComponentTemplate({ name, ...(desired as object) } as never);
-    actions.push({ kind: "component template", name, action: current === undefined ? "created" : "updated" });
+    if (current === desired._meta.promgate_hash) return actions.push({ kind, name, action: "unchanged" });
+    const request = { name, ...(desired as object) } as never;
+    await (isComponent ? client.cluster.putComponentTemplate(request) : client.indices.putIndexTemplate(request));
+    actions.push({ kind, name, action: current === undefined ? "created" : "updated" });
   };
 
-  const template = async (name: string, body: { _meta: Record<string, unknown> }) => {
-    const desired = withHash(body);
-    let current: unknown;
-    try {
-      const r = await client.indices.getIndexTemplate({ name });
-      current = r.index_templates[0]?.index_template._meta?.promgate_hash;
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
-    if (current === desired._meta.promgate_hash) return actions.push({ kind: "index template", name, action: "unchanged" });
-    await client.indices.putIndexTemplate({ name, ...(desired as object) } as never);
-    actions.push({ kind: "index template", name, action: current === undefined ? "created" : "updated" });
-  };
-
-  await component(COMPONENT_SETTINGS, settingsComponent(options));
-  await component(COMPONENT_MAPPINGS, mappingsComponent());
-  await template(INDEX_TEMPLATE, indexTemplate(options));
-  await template(METADATA_TEMPLATE, metadataTemplate(opts.metadataIndex));
+  await ensure("component template", COMPONENT_SETTINGS, settingsComponent(options));
+  await ensure("component template", COMPONENT_MAPPINGS, mappingsComponent());
+  await ensure("index template", INDEX_TEMPLATE, indexTemplate(options));
+  await ensure("index template", METADATA_TEMPLATE, metadataTemplate(opts.metadataIndex));
 
   notes.push(...(await shadowedTemplates(client)));
   if (!hasDataStreamsModule) {
