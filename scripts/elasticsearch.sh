@@ -263,7 +263,7 @@ EOF
 
   # The elastic user's password: bootstrap.password in the keystore is
   # accepted for `elastic` until a password is stored in the security index.
-  as_es_user "$ES_HOME/bin/elasticsearch-keystore" create >/dev/null
+  # (`add -f` creates the keystore too: one JVM start instead of two.)
   printf '%s' "$ES_PASSWORD" | as_es_user "$ES_HOME/bin/elasticsearch-keystore" add -x -f bootstrap.password >/dev/null
 
   local spec u rest pw roles

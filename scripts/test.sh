@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
+# Each suite also writes a JSON report; the last line of the run adds them up.
+results=.cache/test-results
+rm -rf "$results" && mkdir -p "$results"
+vt() { local suite=$1; shift; npx vitest run "$@" --reporter=default --reporter=json --outputFile="$results/$suite.json"; }
+
 step "npm packages"
 if [ ! -x node_modules/.bin/vitest ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # npm install, not npm ci: the lock file holds only this platform's optional binaries (buf, workerd), which npm ci refuses
@@ -17,10 +22,10 @@ step "typecheck"
 npm run --silent typecheck
 
 step "unit tests"
-npx vitest run --project unit
+vt unit --project unit
 
 step "workers tests (the app inside workerd)"
-npx vitest run --config vitest.workers.config.ts
+vt workers --config vitest.workers.config.ts
 
 step "Elasticsearch (scripts/elasticsearch.sh, on a free port)"
 es_out=$(ES_PORT=free bash scripts/elasticsearch.sh start)
@@ -35,7 +40,7 @@ step "promgate setup"
 node bin/promgate.js setup
 
 step "integration tests (real Elasticsearch at $ES_URL)"
-npx vitest run --project integration
+vt integration --project integration
 
 step "Prometheus (Debian package)"
 PROMETHEUS_BIN=$(bash scripts/prometheus.sh install)
@@ -43,4 +48,14 @@ export PROMETHEUS_BIN
 "$PROMETHEUS_BIN" --version 2>&1 | head -n1
 
 step "e2e tests (Prometheus → wrangler dev → Elasticsearch)"
-npx vitest run --project e2e
+vt e2e --project e2e
+
+node -e '
+const fs = require("fs");
+let passed = 0, failed = 0, skipped = 0;
+for (const f of fs.readdirSync(process.argv[1])) {
+  const r = JSON.parse(fs.readFileSync(process.argv[1] + "/" + f, "utf8"));
+  passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+}
+console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+' "$results"
