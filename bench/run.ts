@@ -31,7 +31,7 @@ async function printE2e(): Promise<void> {
     return;
   }
   const rows = await benchE2e();
-  console.log(`\nend to end into Elasticsearch at ${process.env.ES_URL} (2,000-sample requests, 4 in flight)`);
+  console.log(`\nend to end into Elasticsearch at ${process.env.ES_URL} (2,000-sample requests, 4 in flight; median of 3 alternating rounds after a warm-up)`);
   console.log("mode                          requests  samples  seconds  samples/s");
   for (const r of rows) {
     console.log(

@@ -300,7 +300,14 @@ EOF
     tail -n 60 "$dir/logs/promgate-dev.log" >&2 2>/dev/null || true
     pid="$(read_pid "$port" || true)"
     if [[ -n "$pid" ]] && pid_is_es "$pid"; then stop_pid "$pid" "$port"; fi
-    if kill -0 "$launcher" 2>/dev/null; then kill "$launcher" 2>/dev/null || true; fi
+    if kill -0 "$launcher" 2>/dev/null; then
+      # The server may not have written its pid yet: it is the launcher's child.
+      local child
+      for child in $(pgrep -P "$launcher" 2>/dev/null || true); do
+        pid_is_es "$child" && stop_pid "$child" "$port"
+      done
+      kill "$launcher" 2>/dev/null || true
+    fi
     rm -f "$dir/es.pid"
     exit 1
   fi
