@@ -9,15 +9,16 @@
 #   start   fetch if needed, start a single-node ES in the background on
 #           127.0.0.1:${ES_PORT}, wait for yellow health; the last stdout line
 #           is always `ES_URL=http://127.0.0.1:<port>`
-#   stop    stop the node(s) started by this script (TERM, then KILL)
-#   status  say whether the node(s) run; exit 0 if (all) running, 3 if not
-#   env     print ES_URL/ES_USERNAME/ES_PASSWORD lines for a running node
+#   stop [all]    stop the node on ES_PORT (default 9200), or with `all`
+#                 every node started from this checkout (TERM, then KILL)
+#   status [all]  say whether the node(s) run; exit 0 if running, 3 if not
+#                 (ES_PORT unset: every node started from this checkout)
+#   env [all]     print ES_URL/ES_USERNAME/ES_PASSWORD of a running node
 #
 # Environment:
 #   ES_VERSION      distribution version (default below)
-#   ES_PORT         HTTP port (default 9200); 0 or "free" picks a free port.
-#                   For stop/status/env: when unset, act on every node this
-#                   script started (every .cache/elasticsearch/run-*/es.pid).
+#   ES_PORT         HTTP port (default 9200); for start, 0 or "free" picks a
+#                   free port (read it from the last line, ES_URL=...).
 #   ES_PASSWORD     password of the `elastic` superuser (default promgate-dev)
 #   ES_HEAP         heap: a size like "1g" (-Xms=-Xmx) or raw JVM flags
 #                   (default "-Xms512m -Xmx1g")
@@ -33,8 +34,14 @@
 #                   setpriv; its run dir is chowned to that user.
 #
 # The integ-test-zip ships only the server plus the transport-netty4, apm,
-# x-pack-core and x-pack-security modules: no data-streams, ingest, ILM, ML,
-# geoip modules. See docs in the report for what that means for TSDS.
+# x-pack-core and x-pack-security modules. Missing, among others:
+#   rest-root      -> `GET /` and `HEAD /` answer 405 (use /_cluster/health)
+#   data-streams   -> no /_data_stream APIs (data streams cannot be deleted),
+#                     no index.look_back_time/look_ahead_time settings, TSDS
+#                     backing indices get no start/end_time and cannot roll over
+#   reindex        -> no _delete_by_query / _update_by_query / _reindex
+#   analysis-common-> no .security index: native users and API keys fail
+# Data streams (also TSDS) are still auto-created on the first _bulk create.
 set -euo pipefail
 
 ES_VERSION="${ES_VERSION:-9.2.0}"
@@ -181,13 +188,18 @@ known_ports() {
   done
 }
 
-target_ports() {
-  if [[ -n "${ES_PORT:-}" ]]; then
-    [[ "$ES_PORT" =~ ^[0-9]+$ && "$ES_PORT" != 0 ]] || die "ES_PORT must be a port number for this command"
-    echo "$ES_PORT"
-  else
+# Ports a command acts on: ES_PORT (default 9200); "all" (ES_PORT=all or the
+# argument `all`) = every node started from this checkout. stop never picks
+# "all" by itself: other people's tests may share this .cache.
+target_ports() { # $1 = "all" or empty; $2 = 1 if an unset ES_PORT means all
+  local p="${ES_PORT:-}"
+  if [[ "${1:-}" == all || "$p" == all || ( -z "$p" && "${2:-0}" == 1 ) ]]; then
     known_ports
+    return
   fi
+  p="${p:-9200}"
+  [[ "$p" =~ ^[0-9]+$ && "$p" != 0 ]] || die "ES_PORT must be a port number (or 'all') for this command, not '$p'"
+  echo "$p"
 }
 
 # ---------------------------------------------------------------- start ----
@@ -219,7 +231,9 @@ cmd_start() {
   local java_home java_v t0 transport
   java_home="$(find_java)"
   java_v="$(java_major "$java_home")"
-  [[ "$java_v" =~ ^[0-9]+$ ]] && (( java_v >= 21 )) || die "$java_home is Java ${java_v:-?}; ES ${ES_VERSION%%.*}.x needs >= 21"
+  if ! [[ "$java_v" =~ ^[0-9]+$ ]] || (( java_v < 21 )); then
+    die "$java_home is Java ${java_v:-?}; ES ${ES_VERSION%%.*}.x needs >= 21"
+  fi
   transport="${ES_TRANSPORT_PORT:-$(free_port)}"
   t0="$(now)"
 
@@ -337,7 +351,7 @@ stop_pid() { # $1 = pid, $2 = port
 
 cmd_stop() {
   local port pid any=0
-  for port in $(target_ports); do
+  for port in $(target_ports "${1:-}" 0); do
     any=1
     pid="$(read_pid "$port" || true)"
     if [[ -n "$pid" ]] && pid_is_es "$pid"; then
@@ -353,7 +367,7 @@ cmd_stop() {
 # --------------------------------------------------------------- status ----
 cmd_status() {
   local port pid rc=3 all=1 any=0
-  for port in $(target_ports); do
+  for port in $(target_ports "${1:-}" 1); do
     any=1
     pid="$(read_pid "$port" || true)"
     if [[ -n "$pid" ]] && pid_is_es "$pid"; then
@@ -374,7 +388,7 @@ cmd_status() {
 
 cmd_env() {
   local port pid
-  for port in $(target_ports); do
+  for port in $(target_ports "${1:-}" 1); do
     pid="$(read_pid "$port" || true)"
     if [[ -n "$pid" ]] && pid_is_es "$pid"; then
       echo "ES_URL=http://127.0.0.1:$port"
@@ -389,8 +403,8 @@ cmd_env() {
 case "${1:-}" in
   fetch) cmd_fetch ;;
   start) cmd_start ;;
-  stop) cmd_stop ;;
-  status) cmd_status ;;
-  env) cmd_env ;;
-  *) echo "usage: $0 fetch|start|stop|status|env" >&2; exit 2 ;;
+  stop) cmd_stop "${2:-}" ;;
+  status) cmd_status "${2:-}" ;;
+  env) cmd_env "${2:-}" ;;
+  *) echo "usage: $0 fetch|start|stop [all]|status [all]|env [all]" >&2; exit 2 ;;
 esac

@@ -13,6 +13,8 @@ export interface Limits {
   maxLabelsPerSeries: number;
   maxLabelNameBytes: number;
   maxLabelValueBytes: number;
+  /** Samples one read (remote_read query, API call) may load. */
+  maxQuerySamples: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -23,6 +25,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxLabelsPerSeries: 64,
   maxLabelNameBytes: 256,
   maxLabelValueBytes: 4096,
+  maxQuerySamples: 5_000_000,
 };
 
 export interface Tenant {
@@ -75,6 +78,7 @@ const LIMIT_VARS: Record<keyof Limits, string> = {
   maxLabelsPerSeries: "PROMGATE_MAX_LABELS_PER_SERIES",
   maxLabelNameBytes: "PROMGATE_MAX_LABEL_NAME_BYTES",
   maxLabelValueBytes: "PROMGATE_MAX_LABEL_VALUE_BYTES",
+  maxQuerySamples: "PROMGATE_MAX_QUERY_SAMPLES",
 };
 
 function str(env: Env, name: string): string | undefined {

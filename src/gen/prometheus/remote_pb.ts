@@ -6,9 +6,9 @@
 // @generated from file prometheus/remote.proto (package prometheus, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { MetricMetadata, TimeSeries } from "./types_pb.js";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { ChunkedSeries, LabelMatcher, MetricMetadata, ReadHints, TimeSeries } from "./types_pb.js";
 import { file_prometheus_types } from "./types_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file prometheus/remote.proto.
  */
 export const file_prometheus_remote: GenFile = /*@__PURE__*/
-  fileDesc("Chdwcm9tZXRoZXVzL3JlbW90ZS5wcm90bxIKcHJvbWV0aGV1cyJuCgxXcml0ZVJlcXVlc3QSKgoKdGltZXNlcmllcxgBIAMoCzIWLnByb21ldGhldXMuVGltZVNlcmllcxIsCghtZXRhZGF0YRgDIAMoCzIaLnByb21ldGhldXMuTWV0cmljTWV0YWRhdGFKBAgCEANiBnByb3RvMw", [file_prometheus_types]);
+  fileDesc("Chdwcm9tZXRoZXVzL3JlbW90ZS5wcm90bxIKcHJvbWV0aGV1cyJuCgxXcml0ZVJlcXVlc3QSKgoKdGltZXNlcmllcxgBIAMoCzIWLnByb21ldGhldXMuVGltZVNlcmllcxIsCghtZXRhZGF0YRgDIAMoCzIaLnByb21ldGhldXMuTWV0cmljTWV0YWRhdGFKBAgCEAMirgEKC1JlYWRSZXF1ZXN0EiIKB3F1ZXJpZXMYASADKAsyES5wcm9tZXRoZXVzLlF1ZXJ5EkUKF2FjY2VwdGVkX3Jlc3BvbnNlX3R5cGVzGAIgAygOMiQucHJvbWV0aGV1cy5SZWFkUmVxdWVzdC5SZXNwb25zZVR5cGUiNAoMUmVzcG9uc2VUeXBlEgsKB1NBTVBMRVMQABIXChNTVFJFQU1FRF9YT1JfQ0hVTktTEAEiOAoMUmVhZFJlc3BvbnNlEigKB3Jlc3VsdHMYASADKAsyFy5wcm9tZXRoZXVzLlF1ZXJ5UmVzdWx0Io8BCgVRdWVyeRIaChJzdGFydF90aW1lc3RhbXBfbXMYASABKAMSGAoQZW5kX3RpbWVzdGFtcF9tcxgCIAEoAxIqCghtYXRjaGVycxgDIAMoCzIYLnByb21ldGhldXMuTGFiZWxNYXRjaGVyEiQKBWhpbnRzGAQgASgLMhUucHJvbWV0aGV1cy5SZWFkSGludHMiOQoLUXVlcnlSZXN1bHQSKgoKdGltZXNlcmllcxgBIAMoCzIWLnByb21ldGhldXMuVGltZVNlcmllcyJdChNDaHVua2VkUmVhZFJlc3BvbnNlEjEKDmNodW5rZWRfc2VyaWVzGAEgAygLMhkucHJvbWV0aGV1cy5DaHVua2VkU2VyaWVzEhMKC3F1ZXJ5X2luZGV4GAIgASgDYgZwcm90bzM", [file_prometheus_types]);
 
 /**
  * The body of a PRW 1.0 request, snappy block-compressed.
@@ -41,4 +41,151 @@ export type WriteRequest = Message<"prometheus.WriteRequest"> & {
  */
 export const WriteRequestSchema: GenMessage<WriteRequest> = /*@__PURE__*/
   messageDesc(file_prometheus_remote, 0);
+
+/**
+ * Remote read request: several queries, answered in order.
+ *
+ * @generated from message prometheus.ReadRequest
+ */
+export type ReadRequest = Message<"prometheus.ReadRequest"> & {
+  /**
+   * @generated from field: repeated prometheus.Query queries = 1;
+   */
+  queries: Query[];
+
+  /**
+   * In order of the client's preference; empty means SAMPLES.
+   *
+   * @generated from field: repeated prometheus.ReadRequest.ResponseType accepted_response_types = 2;
+   */
+  acceptedResponseTypes: ReadRequest_ResponseType[];
+};
+
+/**
+ * Describes the message prometheus.ReadRequest.
+ * Use `create(ReadRequestSchema)` to create a new message.
+ */
+export const ReadRequestSchema: GenMessage<ReadRequest> = /*@__PURE__*/
+  messageDesc(file_prometheus_remote, 1);
+
+/**
+ * @generated from enum prometheus.ReadRequest.ResponseType
+ */
+export enum ReadRequest_ResponseType {
+  /**
+   * One snappy-compressed ReadResponse with raw samples.
+   *
+   * @generated from enum value: SAMPLES = 0;
+   */
+  SAMPLES = 0,
+
+  /**
+   * application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse frames of XOR chunks.
+   *
+   * @generated from enum value: STREAMED_XOR_CHUNKS = 1;
+   */
+  STREAMED_XOR_CHUNKS = 1,
+}
+
+/**
+ * Describes the enum prometheus.ReadRequest.ResponseType.
+ */
+export const ReadRequest_ResponseTypeSchema: GenEnum<ReadRequest_ResponseType> = /*@__PURE__*/
+  enumDesc(file_prometheus_remote, 1, 0);
+
+/**
+ * Answer to a ReadRequest with SAMPLES: one QueryResult per Query, in order.
+ *
+ * @generated from message prometheus.ReadResponse
+ */
+export type ReadResponse = Message<"prometheus.ReadResponse"> & {
+  /**
+   * @generated from field: repeated prometheus.QueryResult results = 1;
+   */
+  results: QueryResult[];
+};
+
+/**
+ * Describes the message prometheus.ReadResponse.
+ * Use `create(ReadResponseSchema)` to create a new message.
+ */
+export const ReadResponseSchema: GenMessage<ReadResponse> = /*@__PURE__*/
+  messageDesc(file_prometheus_remote, 2);
+
+/**
+ * @generated from message prometheus.Query
+ */
+export type Query = Message<"prometheus.Query"> & {
+  /**
+   * @generated from field: int64 start_timestamp_ms = 1;
+   */
+  startTimestampMs: bigint;
+
+  /**
+   * @generated from field: int64 end_timestamp_ms = 2;
+   */
+  endTimestampMs: bigint;
+
+  /**
+   * @generated from field: repeated prometheus.LabelMatcher matchers = 3;
+   */
+  matchers: LabelMatcher[];
+
+  /**
+   * @generated from field: prometheus.ReadHints hints = 4;
+   */
+  hints?: ReadHints | undefined;
+};
+
+/**
+ * Describes the message prometheus.Query.
+ * Use `create(QuerySchema)` to create a new message.
+ */
+export const QuerySchema: GenMessage<Query> = /*@__PURE__*/
+  messageDesc(file_prometheus_remote, 3);
+
+/**
+ * @generated from message prometheus.QueryResult
+ */
+export type QueryResult = Message<"prometheus.QueryResult"> & {
+  /**
+   * Samples within a series are ordered by time.
+   *
+   * @generated from field: repeated prometheus.TimeSeries timeseries = 1;
+   */
+  timeseries: TimeSeries[];
+};
+
+/**
+ * Describes the message prometheus.QueryResult.
+ * Use `create(QueryResultSchema)` to create a new message.
+ */
+export const QueryResultSchema: GenMessage<QueryResult> = /*@__PURE__*/
+  messageDesc(file_prometheus_remote, 4);
+
+/**
+ * One frame of a STREAMED_XOR_CHUNKS answer.
+ *
+ * @generated from message prometheus.ChunkedReadResponse
+ */
+export type ChunkedReadResponse = Message<"prometheus.ChunkedReadResponse"> & {
+  /**
+   * @generated from field: repeated prometheus.ChunkedSeries chunked_series = 1;
+   */
+  chunkedSeries: ChunkedSeries[];
+
+  /**
+   * Which query of the ReadRequest this frame answers.
+   *
+   * @generated from field: int64 query_index = 2;
+   */
+  queryIndex: bigint;
+};
+
+/**
+ * Describes the message prometheus.ChunkedReadResponse.
+ * Use `create(ChunkedReadResponseSchema)` to create a new message.
+ */
+export const ChunkedReadResponseSchema: GenMessage<ChunkedReadResponse> = /*@__PURE__*/
+  messageDesc(file_prometheus_remote, 5);
 

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file prometheus/types.proto.
  */
 export const file_prometheus_types: GenFile = /*@__PURE__*/
-  fileDesc("ChZwcm9tZXRoZXVzL3R5cGVzLnByb3RvEgpwcm9tZXRoZXVzIvgBCg5NZXRyaWNNZXRhZGF0YRIzCgR0eXBlGAEgASgOMiUucHJvbWV0aGV1cy5NZXRyaWNNZXRhZGF0YS5NZXRyaWNUeXBlEhoKEm1ldHJpY19mYW1pbHlfbmFtZRgCIAEoCRIMCgRoZWxwGAQgASgJEgwKBHVuaXQYBSABKAkieQoKTWV0cmljVHlwZRILCgdVTktOT1dOEAASCwoHQ09VTlRFUhABEgkKBUdBVUdFEAISDQoJSElTVE9HUkFNEAMSEgoOR0FVR0VISVNUT0dSQU0QBBILCgdTVU1NQVJZEAUSCAoESU5GTxAGEgwKCFNUQVRFU0VUEAciKgoGU2FtcGxlEg0KBXZhbHVlGAEgASgBEhEKCXRpbWVzdGFtcBgCIAEoAyJPCghFeGVtcGxhchIhCgZsYWJlbHMYASADKAsyES5wcm9tZXRoZXVzLkxhYmVsEg0KBXZhbHVlGAIgASgBEhEKCXRpbWVzdGFtcBgDIAEoAyL7AwoJSGlzdG9ncmFtEhMKCWNvdW50X2ludBgBIAEoBEgAEhUKC2NvdW50X2Zsb2F0GAIgASgBSAASCwoDc3VtGAMgASgBEg4KBnNjaGVtYRgEIAEoERIWCg56ZXJvX3RocmVzaG9sZBgFIAEoARIYCg56ZXJvX2NvdW50X2ludBgGIAEoBEgBEhoKEHplcm9fY291bnRfZmxvYXQYByABKAFIARIuCg5uZWdhdGl2ZV9zcGFucxgIIAMoCzIWLnByb21ldGhldXMuQnVja2V0U3BhbhIXCg9uZWdhdGl2ZV9kZWx0YXMYCSADKBISFwoPbmVnYXRpdmVfY291bnRzGAogAygBEi4KDnBvc2l0aXZlX3NwYW5zGAsgAygLMhYucHJvbWV0aGV1cy5CdWNrZXRTcGFuEhcKD3Bvc2l0aXZlX2RlbHRhcxgMIAMoEhIXCg9wb3NpdGl2ZV9jb3VudHMYDSADKAESMwoKcmVzZXRfaGludBgOIAEoDjIfLnByb21ldGhldXMuSGlzdG9ncmFtLlJlc2V0SGludBIRCgl0aW1lc3RhbXAYDyABKAMiNAoJUmVzZXRIaW50EgsKB1VOS05PV04QABIHCgNZRVMQARIGCgJOTxACEgkKBUdBVUdFEANCBwoFY291bnRCDAoKemVyb19jb3VudCIsCgpCdWNrZXRTcGFuEg4KBm9mZnNldBgBIAEoERIOCgZsZW5ndGgYAiABKA0iqAEKClRpbWVTZXJpZXMSIQoGbGFiZWxzGAEgAygLMhEucHJvbWV0aGV1cy5MYWJlbBIjCgdzYW1wbGVzGAIgAygLMhIucHJvbWV0aGV1cy5TYW1wbGUSJwoJZXhlbXBsYXJzGAMgAygLMhQucHJvbWV0aGV1cy5FeGVtcGxhchIpCgpoaXN0b2dyYW1zGAQgAygLMhUucHJvbWV0aGV1cy5IaXN0b2dyYW0iJAoFTGFiZWwSDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCWIGcHJvdG8z");
+  fileDesc("ChZwcm9tZXRoZXVzL3R5cGVzLnByb3RvEgpwcm9tZXRoZXVzIvgBCg5NZXRyaWNNZXRhZGF0YRIzCgR0eXBlGAEgASgOMiUucHJvbWV0aGV1cy5NZXRyaWNNZXRhZGF0YS5NZXRyaWNUeXBlEhoKEm1ldHJpY19mYW1pbHlfbmFtZRgCIAEoCRIMCgRoZWxwGAQgASgJEgwKBHVuaXQYBSABKAkieQoKTWV0cmljVHlwZRILCgdVTktOT1dOEAASCwoHQ09VTlRFUhABEgkKBUdBVUdFEAISDQoJSElTVE9HUkFNEAMSEgoOR0FVR0VISVNUT0dSQU0QBBILCgdTVU1NQVJZEAUSCAoESU5GTxAGEgwKCFNUQVRFU0VUEAciKgoGU2FtcGxlEg0KBXZhbHVlGAEgASgBEhEKCXRpbWVzdGFtcBgCIAEoAyJPCghFeGVtcGxhchIhCgZsYWJlbHMYASADKAsyES5wcm9tZXRoZXVzLkxhYmVsEg0KBXZhbHVlGAIgASgBEhEKCXRpbWVzdGFtcBgDIAEoAyL7AwoJSGlzdG9ncmFtEhMKCWNvdW50X2ludBgBIAEoBEgAEhUKC2NvdW50X2Zsb2F0GAIgASgBSAASCwoDc3VtGAMgASgBEg4KBnNjaGVtYRgEIAEoERIWCg56ZXJvX3RocmVzaG9sZBgFIAEoARIYCg56ZXJvX2NvdW50X2ludBgGIAEoBEgBEhoKEHplcm9fY291bnRfZmxvYXQYByABKAFIARIuCg5uZWdhdGl2ZV9zcGFucxgIIAMoCzIWLnByb21ldGhldXMuQnVja2V0U3BhbhIXCg9uZWdhdGl2ZV9kZWx0YXMYCSADKBISFwoPbmVnYXRpdmVfY291bnRzGAogAygBEi4KDnBvc2l0aXZlX3NwYW5zGAsgAygLMhYucHJvbWV0aGV1cy5CdWNrZXRTcGFuEhcKD3Bvc2l0aXZlX2RlbHRhcxgMIAMoEhIXCg9wb3NpdGl2ZV9jb3VudHMYDSADKAESMwoKcmVzZXRfaGludBgOIAEoDjIfLnByb21ldGhldXMuSGlzdG9ncmFtLlJlc2V0SGludBIRCgl0aW1lc3RhbXAYDyABKAMiNAoJUmVzZXRIaW50EgsKB1VOS05PV04QABIHCgNZRVMQARIGCgJOTxACEgkKBUdBVUdFEANCBwoFY291bnRCDAoKemVyb19jb3VudCIsCgpCdWNrZXRTcGFuEg4KBm9mZnNldBgBIAEoERIOCgZsZW5ndGgYAiABKA0iqAEKClRpbWVTZXJpZXMSIQoGbGFiZWxzGAEgAygLMhEucHJvbWV0aGV1cy5MYWJlbBIjCgdzYW1wbGVzGAIgAygLMhIucHJvbWV0aGV1cy5TYW1wbGUSJwoJZXhlbXBsYXJzGAMgAygLMhQucHJvbWV0aGV1cy5FeGVtcGxhchIpCgpoaXN0b2dyYW1zGAQgAygLMhUucHJvbWV0aGV1cy5IaXN0b2dyYW0iJAoFTGFiZWwSDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSKCAQoMTGFiZWxNYXRjaGVyEisKBHR5cGUYASABKA4yHS5wcm9tZXRoZXVzLkxhYmVsTWF0Y2hlci5UeXBlEgwKBG5hbWUYAiABKAkSDQoFdmFsdWUYAyABKAkiKAoEVHlwZRIGCgJFURAAEgcKA05FURABEgYKAlJFEAISBwoDTlJFEAMifAoJUmVhZEhpbnRzEg8KB3N0ZXBfbXMYASABKAMSDAoEZnVuYxgCIAEoCRIQCghzdGFydF9tcxgDIAEoAxIOCgZlbmRfbXMYBCABKAMSEAoIZ3JvdXBpbmcYBSADKAkSCgoCYnkYBiABKAgSEAoIcmFuZ2VfbXMYByABKAMirwEKBUNodW5rEhMKC21pbl90aW1lX21zGAEgASgDEhMKC21heF90aW1lX21zGAIgASgDEigKBHR5cGUYAyABKA4yGi5wcm9tZXRoZXVzLkNodW5rLkVuY29kaW5nEgwKBGRhdGEYBCABKAwiRAoIRW5jb2RpbmcSCwoHVU5LTk9XThAAEgcKA1hPUhABEg0KCUhJU1RPR1JBTRACEhMKD0ZMT0FUX0hJU1RPR1JBTRADIlUKDUNodW5rZWRTZXJpZXMSIQoGbGFiZWxzGAEgAygLMhEucHJvbWV0aGV1cy5MYWJlbBIhCgZjaHVua3MYAiADKAsyES5wcm9tZXRoZXVzLkNodW5rYgZwcm90bzM");
 
 /**
  * @generated from message prometheus.MetricMetadata
@@ -361,4 +361,212 @@ export type Label = Message<"prometheus.Label"> & {
  */
 export const LabelSchema: GenMessage<Label> = /*@__PURE__*/
   messageDesc(file_prometheus_types, 6);
+
+/**
+ * Remote read: which series a query selects.
+ *
+ * @generated from message prometheus.LabelMatcher
+ */
+export type LabelMatcher = Message<"prometheus.LabelMatcher"> & {
+  /**
+   * @generated from field: prometheus.LabelMatcher.Type type = 1;
+   */
+  type: LabelMatcher_Type;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string value = 3;
+   */
+  value: string;
+};
+
+/**
+ * Describes the message prometheus.LabelMatcher.
+ * Use `create(LabelMatcherSchema)` to create a new message.
+ */
+export const LabelMatcherSchema: GenMessage<LabelMatcher> = /*@__PURE__*/
+  messageDesc(file_prometheus_types, 7);
+
+/**
+ * @generated from enum prometheus.LabelMatcher.Type
+ */
+export enum LabelMatcher_Type {
+  /**
+   * @generated from enum value: EQ = 0;
+   */
+  EQ = 0,
+
+  /**
+   * @generated from enum value: NEQ = 1;
+   */
+  NEQ = 1,
+
+  /**
+   * @generated from enum value: RE = 2;
+   */
+  RE = 2,
+
+  /**
+   * @generated from enum value: NRE = 3;
+   */
+  NRE = 3,
+}
+
+/**
+ * Describes the enum prometheus.LabelMatcher.Type.
+ */
+export const LabelMatcher_TypeSchema: GenEnum<LabelMatcher_Type> = /*@__PURE__*/
+  enumDesc(file_prometheus_types, 7, 0);
+
+/**
+ * Remote read: what the querying engine will do with the data, so the server can save work.
+ *
+ * @generated from message prometheus.ReadHints
+ */
+export type ReadHints = Message<"prometheus.ReadHints"> & {
+  /**
+   * Query step size in milliseconds.
+   *
+   * @generated from field: int64 step_ms = 1;
+   */
+  stepMs: bigint;
+
+  /**
+   * String representation of the surrounding function or aggregation.
+   *
+   * @generated from field: string func = 2;
+   */
+  func: string;
+
+  /**
+   * @generated from field: int64 start_ms = 3;
+   */
+  startMs: bigint;
+
+  /**
+   * @generated from field: int64 end_ms = 4;
+   */
+  endMs: bigint;
+
+  /**
+   * Labels of the surrounding aggregation.
+   *
+   * @generated from field: repeated string grouping = 5;
+   */
+  grouping: string[];
+
+  /**
+   * Whether grouping is "by" (true) or "without" (false).
+   *
+   * @generated from field: bool by = 6;
+   */
+  by: boolean;
+
+  /**
+   * Range of the surrounding range vector selector, in milliseconds.
+   *
+   * @generated from field: int64 range_ms = 7;
+   */
+  rangeMs: bigint;
+};
+
+/**
+ * Describes the message prometheus.ReadHints.
+ * Use `create(ReadHintsSchema)` to create a new message.
+ */
+export const ReadHintsSchema: GenMessage<ReadHints> = /*@__PURE__*/
+  messageDesc(file_prometheus_types, 8);
+
+/**
+ * A compressed block of one series' samples (for STREAMED_XOR_CHUNKS).
+ *
+ * @generated from message prometheus.Chunk
+ */
+export type Chunk = Message<"prometheus.Chunk"> & {
+  /**
+   * @generated from field: int64 min_time_ms = 1;
+   */
+  minTimeMs: bigint;
+
+  /**
+   * @generated from field: int64 max_time_ms = 2;
+   */
+  maxTimeMs: bigint;
+
+  /**
+   * @generated from field: prometheus.Chunk.Encoding type = 3;
+   */
+  type: Chunk_Encoding;
+
+  /**
+   * @generated from field: bytes data = 4;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message prometheus.Chunk.
+ * Use `create(ChunkSchema)` to create a new message.
+ */
+export const ChunkSchema: GenMessage<Chunk> = /*@__PURE__*/
+  messageDesc(file_prometheus_types, 9);
+
+/**
+ * @generated from enum prometheus.Chunk.Encoding
+ */
+export enum Chunk_Encoding {
+  /**
+   * @generated from enum value: UNKNOWN = 0;
+   */
+  UNKNOWN = 0,
+
+  /**
+   * @generated from enum value: XOR = 1;
+   */
+  XOR = 1,
+
+  /**
+   * @generated from enum value: HISTOGRAM = 2;
+   */
+  HISTOGRAM = 2,
+
+  /**
+   * @generated from enum value: FLOAT_HISTOGRAM = 3;
+   */
+  FLOAT_HISTOGRAM = 3,
+}
+
+/**
+ * Describes the enum prometheus.Chunk.Encoding.
+ */
+export const Chunk_EncodingSchema: GenEnum<Chunk_Encoding> = /*@__PURE__*/
+  enumDesc(file_prometheus_types, 9, 0);
+
+/**
+ * One series' labels and its chunks, time-ordered and non-overlapping.
+ *
+ * @generated from message prometheus.ChunkedSeries
+ */
+export type ChunkedSeries = Message<"prometheus.ChunkedSeries"> & {
+  /**
+   * @generated from field: repeated prometheus.Label labels = 1;
+   */
+  labels: Label[];
+
+  /**
+   * @generated from field: repeated prometheus.Chunk chunks = 2;
+   */
+  chunks: Chunk[];
+};
+
+/**
+ * Describes the message prometheus.ChunkedSeries.
+ * Use `create(ChunkedSeriesSchema)` to create a new message.
+ */
+export const ChunkedSeriesSchema: GenMessage<ChunkedSeries> = /*@__PURE__*/
+  messageDesc(file_prometheus_types, 10);
 

@@ -1,0 +1,156 @@
+import { type CompiledMatcher, matchesEmpty } from "./matchers.js";
+
+/**
+ * Label matchers → an Elasticsearch bool query over `labels.*`.
+ *
+ * Elasticsearch's `regexp` is Lucene syntax, not RE2. We translate only a subset whose meaning is provably
+ * the same (literals, `.`, classes without RE2-only features, groups, alternation, greedy quantifiers, `\d`
+ * `\w` `\s`, a leading `(?i)`); anything else only narrows the query (label must exist, or nothing) and the
+ * storage layer post-filters every series with the compiled RE2-equivalent regex. Callers that need ES's
+ * answer to be exact (aggregations over label values) check `exact`.
+ */
+
+export type EsQuery = Record<string, unknown>;
+
+export interface MatcherQuery {
+  filter: EsQuery[];
+  mustNot: EsQuery[];
+  /** True when ES alone selects exactly the series the matchers select. */
+  exact: boolean;
+}
+
+const field = (name: string) => `labels.${name}`;
+
+/** RE2 source → Lucene regexp source, or undefined when not provably equivalent. */
+export function re2ToLucene(source: string): { regexp: string; caseInsensitive: boolean } | undefined {
+  let s = source;
+  let caseInsensitive = false;
+  if (s.startsWith("(?i)")) {
+    caseInsensitive = true;
+    s = s.slice(4);
+  }
+  let out = "";
+  let depth = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (/[A-Za-z0-9_]/.test(c) || c.charCodeAt(0) > 0x7f) {
+      out += c;
+    } else if (c === "." || c === "|") {
+      out += c;
+    } else if (c === "*" || c === "+" || c === "?") {
+      if (s[i + 1] === "?" || s[i + 1] === "+") return undefined; // lazy / possessive
+      out += c;
+    } else if (c === "(") {
+      if (s.startsWith("(?:", i)) i += 2;
+      else if (s[i + 1] === "?") return undefined; // named groups, flags, lookarounds
+      depth++;
+      out += "(";
+    } else if (c === ")") {
+      if (--depth < 0) return undefined;
+      out += ")";
+    } else if (c === "{") {
+      const m = /^\{(\d+)(,(\d*))?\}/.exec(s.slice(i));
+      if (!m || s[i + m[0].length] === "?") return undefined;
+      out += m[0];
+      i += m[0].length - 1;
+    } else if (c === "[") {
+      const cls = translateClass(s, i);
+      if (!cls) return undefined;
+      out += cls.text;
+      i = cls.end;
+    } else if (c === "\\") {
+      const e = s[++i];
+      if (e === undefined) return undefined;
+      if (e === "d") out += "[0-9]";
+      else if (e === "w") out += "[0-9A-Za-z_]";
+      else if (e === "s") out += "[\\t\\n\\f\\r ]";
+      else if (/[.+*?()|[\]{}^$\\\-/]/.test(e)) out += `\\${e}`;
+      else return undefined; // \b, \pL, \x.., \n and other escapes: leave to the post-filter
+    } else if (c === "^" && i === 0) {
+      // Redundant: Prometheus anchors the whole expression.
+    } else if (c === "$" && i === s.length - 1) {
+      // Redundant, as above.
+    } else if (/[-/:,=@&~<>#"' !%;]/.test(c)) {
+      out += `\\${c}`; // literal in RE2; escaped so Lucene cannot read an operator into it
+    } else {
+      return undefined;
+    }
+  }
+  return depth === 0 ? { regexp: out, caseInsensitive } : undefined;
+}
+
+/** `[...]` at s[start]: plain characters and ranges only (no POSIX classes, no escapes but \\-\\]). */
+function translateClass(s: string, start: number): { text: string; end: number } | undefined {
+  let i = start + 1;
+  let text = "[";
+  if (s[i] === "^") {
+    text += "^";
+    i++;
+  }
+  let first = true;
+  for (; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === "]" && !first) return { text: `${text}]`, end: i };
+    first = false;
+    if (c === "[") return undefined;
+    if (c === "\\") {
+      const e = s[++i];
+      if (e === undefined || !/[\]\\\-.^]/.test(e)) return undefined;
+      text += `\\${e}`;
+    } else if (/[A-Za-z0-9_]/.test(c) || c === "-") text += c;
+    else if (c.charCodeAt(0) > 0x7f) text += c;
+    else text += `\\${c}`;
+  }
+  return undefined;
+}
+
+function regexpQuery(name: string, source: string): EsQuery | undefined {
+  const t = re2ToLucene(source);
+  if (!t) return undefined;
+  return {
+    regexp: {
+      [field(name)]: { value: t.regexp, flags: "NONE", ...(t.caseInsensitive ? { case_insensitive: true } : {}) },
+    },
+  };
+}
+
+const exists = (name: string): EsQuery => ({ exists: { field: field(name) } });
+
+export function matchersToQuery(matchers: CompiledMatcher[]): MatcherQuery {
+  const q: MatcherQuery = { filter: [], mustNot: [], exact: true };
+  for (const m of matchers) {
+    const empty = matchesEmpty(m);
+    switch (m.type) {
+      case "=":
+        if (m.value === "") q.mustNot.push(exists(m.name));
+        else q.filter.push({ term: { [field(m.name)]: m.value } });
+        break;
+      case "!=":
+        if (m.value === "") q.filter.push(exists(m.name));
+        else q.mustNot.push({ term: { [field(m.name)]: m.value } });
+        break;
+      case "=~": {
+        const re = regexpQuery(m.name, m.value);
+        if (!re) {
+          q.exact = false;
+          if (!empty) q.filter.push(exists(m.name));
+        } else if (empty) {
+          q.filter.push({ bool: { should: [re, { bool: { must_not: exists(m.name) } }], minimum_should_match: 1 } });
+        } else q.filter.push(re);
+        break;
+      }
+      case "!~": {
+        const re = regexpQuery(m.name, m.value);
+        if (!re) {
+          q.exact = false;
+          if (empty) q.filter.push(exists(m.name));
+        } else {
+          q.mustNot.push(re);
+          if (empty) q.filter.push(exists(m.name));
+        }
+        break;
+      }
+    }
+  }
+  return q;
+}

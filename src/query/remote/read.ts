@@ -1,0 +1,191 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import SnappyJS from "snappyjs";
+import type { Tenant } from "../../config.js";
+import { ReadRequest_ResponseType, type ReadRequest, ReadRequestSchema } from "../../gen/prometheus/remote_pb.js";
+import { LabelMatcher_Type } from "../../gen/prometheus/types_pb.js";
+import { HttpError } from "../../http/errors.js";
+import { snappyDecompress } from "../../ingest/snappy.js";
+import { type CompiledMatcher, compileMatcher, type MatchType } from "../matchers.js";
+import type { ReadScope } from "../scope.js";
+import type { SeriesSamples, Storage, TimeRange } from "../storage.js";
+import { crc32c } from "./crc32c.js";
+import { ProtoWriter, STALE_HI, STALE_LO } from "./protowrite.js";
+import { XorChunk } from "./xor.js";
+
+/**
+ * remote_read (`/api/v1/read`): a snappy `prometheus.ReadRequest` in; per query either one snappy
+ * `ReadResponse` with raw samples (SAMPLES) or a stream of `ChunkedReadResponse` frames — uvarint length,
+ * big-endian CRC32C, message — with XOR chunks of at most 120 samples (STREAMED_XOR_CHUNKS).
+ */
+
+const MATCH_TYPES: Record<number, MatchType> = {
+  [LabelMatcher_Type.EQ]: "=",
+  [LabelMatcher_Type.NEQ]: "!=",
+  [LabelMatcher_Type.RE]: "=~",
+  [LabelMatcher_Type.NRE]: "!~",
+};
+
+/** Prometheus' own chunk size: 120 samples. */
+const SAMPLES_PER_CHUNK = 120;
+/** Frames stay under 1 MiB (Prometheus' default for the streamed response). */
+const MAX_FRAME_BYTES = 1024 * 1024;
+
+export function decodeReadRequest(body: Uint8Array, tenant: Tenant): ReadRequest {
+  const decoded = snappyDecompress(body, tenant.limits.maxDecompressedBytes);
+  try {
+    return fromBinary(ReadRequestSchema, decoded);
+  } catch (e) {
+    throw new HttpError(400, `cannot decode ReadRequest: ${(e as Error).message}`);
+  }
+}
+
+export function chooseResponseType(req: ReadRequest): ReadRequest_ResponseType {
+  if (req.acceptedResponseTypes.length === 0) return ReadRequest_ResponseType.SAMPLES;
+  for (const t of req.acceptedResponseTypes) {
+    if (t === ReadRequest_ResponseType.SAMPLES || t === ReadRequest_ResponseType.STREAMED_XOR_CHUNKS) return t;
+  }
+  throw new HttpError(400, `unsupported response types ${JSON.stringify(req.acceptedResponseTypes)}: this server answers SAMPLES (0) or STREAMED_XOR_CHUNKS (1)`);
+}
+
+interface PlannedQuery {
+  matchers: CompiledMatcher[];
+  range: TimeRange;
+  seriesOnly: boolean;
+}
+
+function planQueries(req: ReadRequest): PlannedQuery[] {
+  return req.queries.map((q, i) => {
+    const matchers = q.matchers.map((m) => {
+      const type = MATCH_TYPES[m.type];
+      if (!type) throw new HttpError(400, `query ${i}: unknown matcher type ${m.type}`);
+      return compileMatcher({ name: m.name, type, value: m.value });
+    });
+    let startMs = Number(q.startTimestampMs);
+    let endMs = Number(q.endTimestampMs);
+    if (endMs < startMs) throw new HttpError(400, `query ${i}: end ${endMs} before start ${startMs}`);
+    // Hints carry the range the engine will really read; never widen beyond the query's own.
+    const h = q.hints;
+    if (h && h.startMs > 0n) startMs = Math.max(startMs, Number(h.startMs));
+    if (h && h.endMs > 0n) endMs = Math.min(endMs, Number(h.endMs));
+    return { matchers, range: { startMs, endMs }, seriesOnly: h?.func === "series" };
+  });
+}
+
+async function runQuery(storage: Storage, scope: ReadScope, q: PlannedQuery, budget: { left: number }): Promise<SeriesSamples[]> {
+  const series = await storage.series(scope, q.matchers, q.range);
+  if (q.seriesOnly) return series.map((s) => ({ ...s, timestamps: [], values: [], stale: new Set() }));
+  const out = await storage.samples(scope, q.matchers, q.range, series, budget.left);
+  for (const s of out) budget.left -= s.timestamps.length;
+  return out;
+}
+
+const sortedLabels = (s: SeriesSamples) => Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+function writeSeriesLabels(w: ProtoWriter, s: SeriesSamples): void {
+  for (const [name, value] of sortedLabels(s)) {
+    w.message(1, (l) => {
+      l.string(1, name);
+      l.string(2, value);
+    });
+  }
+}
+
+/** SAMPLES: one snappy-compressed ReadResponse. */
+export async function samplesResponse(storage: Storage, scope: ReadScope, req: ReadRequest, maxSamples: number): Promise<Response> {
+  const budget = { left: maxSamples };
+  const out = new ProtoWriter();
+  for (const q of planQueries(req)) {
+    const series = await runQuery(storage, scope, q, budget);
+    out.message(1, (result) => {
+      for (const s of series) {
+        result.message(1, (ts) => {
+          writeSeriesLabels(ts, s);
+          for (let i = 0; i < s.timestamps.length; i++) {
+            ts.message(2, (sample) => {
+              if (s.stale.has(i)) sample.doubleBits(1, STALE_LO, STALE_HI);
+              else if (s.values[i] !== 0) sample.double(1, s.values[i]!);
+              sample.int64Field(2, s.timestamps[i]!);
+            });
+          }
+        });
+      }
+    });
+  }
+  return new Response(SnappyJS.compress(out.finish()) as Uint8Array<ArrayBuffer>, {
+    headers: { "content-type": "application/x-protobuf", "content-encoding": "snappy" },
+  });
+}
+
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+
+function chunksOf(s: SeriesSamples): XorChunk[] {
+  const chunks: XorChunk[] = [];
+  let c: XorChunk | undefined;
+  for (let i = 0; i < s.timestamps.length; i++) {
+    if (!c || c.count === SAMPLES_PER_CHUNK) chunks.push((c = new XorChunk()));
+    if (s.stale.has(i)) c.appendBits(s.timestamps[i]!, STALE_HI, STALE_LO);
+    else {
+      f64[0] = s.values[i]!;
+      c.appendBits(s.timestamps[i]!, u32[1]!, u32[0]!);
+    }
+  }
+  return chunks;
+}
+
+function frame(message: Uint8Array): Uint8Array<ArrayBuffer> {
+  const head = new ProtoWriter();
+  head.uvarint(message.length);
+  const len = head.finish();
+  const out = new Uint8Array(len.length + 4 + message.length);
+  out.set(len, 0);
+  new DataView(out.buffer).setUint32(len.length, crc32c(message), false);
+  out.set(message, len.length + 4);
+  return out;
+}
+
+/** One ChunkedReadResponse per frame: a series (or part of one, past the frame limit) of one query. */
+function seriesFrames(s: SeriesSamples, queryIndex: number): Uint8Array<ArrayBuffer>[] {
+  const frames: Uint8Array<ArrayBuffer>[] = [];
+  const encoded = chunksOf(s).map((c) => ({ c, data: c.bytes() }));
+  let i = 0;
+  do {
+    const msg = new ProtoWriter();
+    let bytes = 0;
+    msg.message(1, (cs) => {
+      writeSeriesLabels(cs, s);
+      for (; i < encoded.length; i++) {
+        const { c, data } = encoded[i]!;
+        if (bytes > 0 && bytes + data.length > MAX_FRAME_BYTES) break;
+        bytes += data.length + 32;
+        cs.message(2, (chunk) => {
+          chunk.int64Field(1, c.minT);
+          chunk.int64Field(2, c.maxT);
+          chunk.enumField(3, 1); // XOR
+          chunk.bytes(4, data);
+        });
+      }
+    });
+    msg.int64Field(2, queryIndex);
+    frames.push(frame(msg.finish()));
+  } while (i < encoded.length);
+  return frames;
+}
+
+/** STREAMED_XOR_CHUNKS: frames written as each query's series are read. */
+export function streamedResponse(storage: Storage, scope: ReadScope, req: ReadRequest, maxSamples: number): Response {
+  const queries = planQueries(req);
+  const budget = { left: maxSamples };
+  let qi = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (qi >= queries.length) return controller.close();
+      const series = await runQuery(storage, scope, queries[qi]!, budget);
+      for (const s of series) for (const f of seriesFrames(s, qi)) controller.enqueue(f);
+      qi++;
+    },
+  });
+  return new Response(stream, {
+    headers: { "content-type": "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse" },
+  });
+}
