@@ -3,6 +3,7 @@ import type { Config } from "./config.js";
 import { esFetch, type Fetch } from "./elastic/http.js";
 import { HttpError } from "./http/errors.js";
 import { ingestRoutes } from "./ingest/routes.js";
+import { queryRoutes } from "./query/api.js";
 
 export interface AppDeps {
   fetch: Fetch;
@@ -29,6 +30,7 @@ export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
     return c.text("promgate is ready\n");
   });
   app.route("/", ingestRoutes(config, deps));
+  app.route("/", queryRoutes(config, deps.fetch));
 
   app.notFound((c) => c.text("not found\n", 404));
   app.onError((err, c) => {

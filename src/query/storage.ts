@@ -37,6 +37,27 @@ export interface TimeRange {
   endMs: number;
 }
 
+/** A range open on either side (the HTTP API's start/end are optional). */
+export interface PartialRange {
+  startMs?: number | undefined;
+  endMs?: number | undefined;
+}
+
+function rangeFilter(range: PartialRange | undefined): unknown[] {
+  if (!range || (range.startMs === undefined && range.endMs === undefined)) return [];
+  return [
+    {
+      range: {
+        "@timestamp": {
+          ...(range.startMs !== undefined ? { gte: range.startMs } : {}),
+          ...(range.endMs !== undefined ? { lte: range.endMs } : {}),
+          format: "epoch_millis",
+        },
+      },
+    },
+  ];
+}
+
 const SERIES_PAGE = 1000;
 const SAMPLE_PAGE = 10_000;
 
@@ -57,15 +78,14 @@ export class Storage {
   }
 
   /** The ES query for matchers, time range and scope. */
-  query(scope: ReadScope, matchers: CompiledMatcher[], range: TimeRange | undefined): { query: unknown; exact: boolean } {
+  query(scope: ReadScope, matchers: CompiledMatcher[], range: PartialRange | undefined): { query: unknown; exact: boolean } {
     const q = matchersToQuery(matchers);
-    const filter: unknown[] = [scope.filter, ...q.filter];
-    if (range) filter.push({ range: { "@timestamp": { gte: range.startMs, lte: range.endMs, format: "epoch_millis" } } });
+    const filter: unknown[] = [scope.filter, ...q.filter, ...rangeFilter(range)];
     return { query: { bool: { filter, must_not: q.mustNot } }, exact: q.exact };
   }
 
   /** Every series matching all matchers with at least one document in the range. */
-  async series(scope: ReadScope, matchers: CompiledMatcher[], range: TimeRange | undefined, limit = Infinity): Promise<Series[]> {
+  async series(scope: ReadScope, matchers: CompiledMatcher[], range: PartialRange | undefined, limit = Infinity): Promise<Series[]> {
     const { query } = this.query(scope, matchers, range);
     const out: Series[] = [];
     let after: unknown;
@@ -99,6 +119,55 @@ export class Storage {
         if (out.length >= limit) return out;
       }
       if (!agg.after_key || agg.buckets.length < SERIES_PAGE) return out;
+      after = agg.after_key;
+    }
+  }
+
+  /**
+   * Label names with documents in scope and range, from the mappings of the indices that have any
+   * (`_field_caps` with an index filter): cheap, and exact enough for editors' autocompletion.
+   */
+  async labelNames(scope: ReadScope, range: PartialRange | undefined): Promise<string[]> {
+    const res = await esFetch(this.config, this.fetchFn, {
+      method: "POST",
+      path: `/${scope.indices}/_field_caps?fields=labels.*&ignore_unavailable=true&allow_no_indices=true&filter_path=fields`,
+      body: JSON.stringify({ index_filter: { bool: { filter: [scope.filter, ...rangeFilter(range)] } } }),
+    });
+    if (!res.ok) throw await esFailure(res, "the label name lookup", this.config.retryAfterSeconds);
+    const caps = (await res.json()) as { fields?: Record<string, Record<string, { type: string }>> };
+    return Object.keys(caps.fields ?? {})
+      .filter((f) => f.startsWith("labels.") && !Object.keys(caps.fields![f]!).every((t) => t === "object"))
+      .map((f) => f.slice("labels.".length))
+      .sort();
+  }
+
+  /**
+   * Values of one label over the documents the matchers select, by a composite terms aggregation — only
+   * valid when ES evaluates the matchers exactly (the caller checks `query().exact`).
+   */
+  async labelValues(scope: ReadScope, name: string, matchers: CompiledMatcher[], range: PartialRange | undefined, limit = Infinity): Promise<string[]> {
+    const { query } = this.query(scope, matchers, range);
+    const values: string[] = [];
+    let after: unknown;
+    for (;;) {
+      const body = {
+        size: 0,
+        track_total_hits: false,
+        query,
+        aggs: {
+          values: {
+            composite: { size: SERIES_PAGE, sources: [{ v: { terms: { field: `labels.${name}` } } }], ...(after ? { after } : {}) },
+          },
+        },
+      };
+      type Page = { aggregations?: { values: { after_key?: unknown; buckets: { key: { v: string } }[] } } };
+      const agg = (await this.search<Page>(scope, body, "the label value lookup")).aggregations?.values;
+      if (!agg) return values;
+      for (const b of agg.buckets) {
+        values.push(String(b.key.v));
+        if (values.length >= limit) return values;
+      }
+      if (!agg.after_key || agg.buckets.length < SERIES_PAGE) return values;
       after = agg.after_key;
     }
   }

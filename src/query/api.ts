@@ -1,0 +1,165 @@
+import { type Context, Hono } from "hono";
+import type { Config } from "../config.js";
+import type { Fetch } from "../elastic/http.js";
+import { authenticate } from "../http/auth.js";
+import { readBody } from "../http/body.js";
+import { HttpError } from "../http/errors.js";
+import { badData, type CompiledMatcher, compileMatcher, type Labels, requireNonEmptyMatcher } from "./matchers.js";
+import { readMetadata } from "./metadata.js";
+import { type OptionalRange, type Params, parseLimit, parseRange, readParams } from "./params.js";
+import { chooseResponseType, decodeReadRequest, samplesResponse, streamedResponse } from "./remote/read.js";
+import { type ReadScope, readScope } from "./scope.js";
+import { parseSelector } from "./selector.js";
+import { Storage } from "./storage.js";
+import { ReadRequest_ResponseType } from "../gen/prometheus/remote_pb.js";
+
+/**
+ * The Prometheus HTTP API's read part (series, labels, label values, metadata, buildinfo) and remote_read,
+ * under `/api/v1/…` and `/metrics/{dataset}[/{namespace}]/api/v1/…` to narrow the streams read. Answers use
+ * Prometheus' JSON envelope and error types; Grafana's Prometheus data source and promtool are the clients.
+ */
+
+export const PROMGATE_VERSION = "0.1.0";
+
+const ERROR_TYPES: Record<number, string> = { 400: "bad_data", 404: "not_found", 422: "execution", 503: "unavailable" };
+
+function apiError(c: Context, e: unknown): Response {
+  const err = e instanceof HttpError ? e : new HttpError(500, "internal error");
+  const errorType = ERROR_TYPES[err.status] ?? (err.status >= 500 ? "internal" : err.status === 401 ? "unauthorized" : err.status === 403 ? "forbidden" : "bad_data");
+  for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+  return c.json({ status: "error", errorType, error: err.message }, err.status);
+}
+
+function success(c: Context, data: unknown, warnings: string[] = []): Response {
+  return c.json(warnings.length > 0 ? { status: "success", data, warnings } : { status: "success", data });
+}
+
+const compareLabels = (a: Labels, b: Labels): number => {
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  for (let i = 0; i < Math.min(ka.length, kb.length); i++) {
+    if (ka[i] !== kb[i]) return ka[i]! < kb[i]! ? -1 : 1;
+    const va = a[ka[i]!]!;
+    const vb = b[kb[i]!]!;
+    if (va !== vb) return va < vb ? -1 : 1;
+  }
+  return ka.length - kb.length;
+};
+
+function selectors(p: Params, required: boolean): CompiledMatcher[][] {
+  const raw = p.all("match[]");
+  if (raw.length === 0 && required) throw badData("no match[] parameter provided");
+  return raw.map((text) => {
+    const matchers = parseSelector(text).map(compileMatcher);
+    requireNonEmptyMatcher(matchers, text);
+    return matchers;
+  });
+}
+
+export function queryRoutes(config: Config, fetchFn: Fetch): Hono {
+  const app = new Hono();
+  const storage = new Storage(config, fetchFn);
+
+  type Handler = (c: Context, scope: ReadScope, p: Params, range: OptionalRange) => Promise<Response>;
+  /** Auth, scope and parameters, then the handler; every failure becomes Prometheus' error envelope. */
+  const api = (handler: Handler) => async (c: Context) => {
+    try {
+      const tenant = await authenticate(c.req.header("authorization"), config.tenants);
+      const scope = readScope(tenant, c.req.param("dataset"), c.req.param("namespace"));
+      const p = await readParams(c);
+      return await handler(c, scope, p, parseRange(p));
+    } catch (e) {
+      return apiError(c, e);
+    }
+  };
+
+  const seriesHandler: Handler = async (c, scope, p, range) => {
+    const limit = parseLimit(p);
+    const found = new Map<string, Labels>();
+    for (const matchers of selectors(p, true)) {
+      for (const s of await storage.series(scope, matchers, range)) found.set(s.tsid, s.labels);
+    }
+    const all = [...found.values()].sort(compareLabels);
+    const warnings = limit !== undefined && all.length > limit ? ["results truncated due to limit"] : [];
+    return success(c, limit !== undefined ? all.slice(0, limit) : all, warnings);
+  };
+
+  const labelsHandler: Handler = async (c, scope, p, range) => {
+    const limit = parseLimit(p);
+    const sels = selectors(p, false);
+    let names: string[];
+    if (sels.length === 0) names = await storage.labelNames(scope, range);
+    else {
+      const set = new Set<string>();
+      for (const matchers of sels) for (const s of await storage.series(scope, matchers, range)) for (const k in s.labels) set.add(k);
+      names = [...set].sort();
+    }
+    const warnings = limit !== undefined && names.length > limit ? ["results truncated due to limit"] : [];
+    return success(c, limit !== undefined ? names.slice(0, limit) : names, warnings);
+  };
+
+  const valuesHandler: Handler = async (c, scope, p, range) => {
+    const name = c.req.param("name") ?? "";
+    if (name === "") throw badData("invalid label name");
+    const limit = parseLimit(p);
+    const sels = selectors(p, false);
+    const set = new Set<string>();
+    for (const matchers of sels.length === 0 ? [[]] : sels) {
+      if (storage.query(scope, matchers, range).exact) {
+        for (const v of await storage.labelValues(scope, name, matchers, range)) set.add(v);
+      } else {
+        for (const s of await storage.series(scope, matchers, range)) if (s.labels[name] !== undefined) set.add(s.labels[name]!);
+      }
+    }
+    const values = [...set].sort();
+    const warnings = limit !== undefined && values.length > limit ? ["results truncated due to limit"] : [];
+    return success(c, limit !== undefined ? values.slice(0, limit) : values, warnings);
+  };
+
+  const metadataHandler: Handler = async (c, scope, p) => {
+    const limitPerMetric = p.get("limit_per_metric");
+    const perMetric = limitPerMetric ? Number(limitPerMetric) : undefined;
+    if (perMetric !== undefined && (!Number.isSafeInteger(perMetric) || perMetric < 0)) {
+      throw badData(`invalid parameter "limit_per_metric": "${limitPerMetric}"`);
+    }
+    const data = await readMetadata(config, fetchFn, scope, p.get("metric") || undefined, parseLimit(p), perMetric || undefined);
+    return success(c, data);
+  };
+
+  const buildinfo: Handler = async (c) =>
+    success(c, {
+      // Clients (Grafana) read the version to pick features; this is the Prometheus API level we implement.
+      version: "2.55.0",
+      revision: `promgate-${PROMGATE_VERSION}`,
+      branch: "promgate",
+      buildUser: "promgate",
+      buildDate: "",
+      goVersion: "none (promgate, TypeScript)",
+    });
+
+  const remoteRead = async (c: Context) => {
+    const tenant = await authenticate(c.req.header("authorization"), config.tenants);
+    const scope = readScope(tenant, c.req.param("dataset"), c.req.param("namespace"));
+    const encoding = c.req.header("content-encoding");
+    if (!encoding || encoding.toLowerCase() !== "snappy") {
+      throw new HttpError(415, `unsupported Content-Encoding "${encoding ?? ""}": remote_read bodies must be snappy`);
+    }
+    const body = await readBody(c.req.raw, tenant.limits.maxCompressedBytes, "maxCompressedBytes");
+    const req = decodeReadRequest(body, tenant);
+    return chooseResponseType(req) === ReadRequest_ResponseType.STREAMED_XOR_CHUNKS
+      ? streamedResponse(storage, scope, req, tenant.limits.maxQuerySamples)
+      : await samplesResponse(storage, scope, req, tenant.limits.maxQuerySamples);
+  };
+
+  for (const prefix of ["", "/metrics/:dataset", "/metrics/:dataset/:namespace"]) {
+    for (const method of ["get", "post"] as const) {
+      app[method](`${prefix}/api/v1/series`, api(seriesHandler));
+      app[method](`${prefix}/api/v1/labels`, api(labelsHandler));
+      app[method](`${prefix}/api/v1/label/:name/values`, api(valuesHandler));
+      app[method](`${prefix}/api/v1/metadata`, api(metadataHandler));
+      app[method](`${prefix}/api/v1/status/buildinfo`, api(buildinfo));
+    }
+    app.post(`${prefix}/api/v1/read`, remoteRead);
+  }
+  return app;
+}
