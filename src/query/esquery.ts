@@ -140,14 +140,11 @@ export function matchersToQuery(matchers: CompiledMatcher[]): MatcherQuery {
         break;
       }
       case "!~": {
+        // A series without the label has value "": it is selected only if the matcher accepts "".
         const re = regexpQuery(m.name, m.value);
-        if (!re) {
-          q.exact = false;
-          if (empty) q.filter.push(exists(m.name));
-        } else {
-          q.mustNot.push(re);
-          if (empty) q.filter.push(exists(m.name));
-        }
+        if (!empty) q.filter.push(exists(m.name));
+        if (re) q.mustNot.push(re);
+        else q.exact = false;
         break;
       }
     }

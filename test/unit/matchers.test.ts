@@ -63,6 +63,13 @@ describe("RE2 → Lucene regexp (pushdown only when the meaning is the same)", (
     expect(re2ToLucene(re2)).toBeUndefined();
   });
 
+  it("requires the label for !~ only when the matcher rejects the empty value", () => {
+    expect(matchersToQuery([m("p", "!~", "/.+")]).filter).toEqual([]);
+    expect(matchersToQuery([m("p", "!~", "/.*")]).filter).toEqual([]);
+    expect(matchersToQuery([m("p", "!~", "")]).filter).toEqual([{ exists: { field: "labels.p" } }]);
+    expect(matchersToQuery([m("p", "!~", ".*")]).filter).toEqual([{ exists: { field: "labels.p" } }]);
+  });
+
   it("builds queries where empty-matching matchers also select series without the label", () => {
     const q = matchersToQuery([m("job", "=~", "a|"), m("env", "!=", ""), m("x", "=", ""), m("y", "=~", "\\bz")]);
     expect(q.exact).toBe(false);
