@@ -147,7 +147,7 @@ export function queryRoutes(config: Config, fetchFn: Fetch): Hono {
     const body = await readBody(c.req.raw, tenant.limits.maxCompressedBytes, "maxCompressedBytes");
     const req = decodeReadRequest(body, tenant);
     return chooseResponseType(req) === ReadRequest_ResponseType.STREAMED_XOR_CHUNKS
-      ? streamedResponse(storage, scope, req, tenant.limits.maxQuerySamples)
+      ? await streamedResponse(storage, scope, req, tenant.limits.maxQuerySamples)
       : await samplesResponse(storage, scope, req, tenant.limits.maxQuerySamples);
   };
 

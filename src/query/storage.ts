@@ -60,6 +60,8 @@ function rangeFilter(range: PartialRange | undefined): unknown[] {
 
 const SERIES_PAGE = 1000;
 const SAMPLE_PAGE = 10_000;
+/** Metric names per sample query: their fields stay well under index.max_docvalue_fields_search (100). */
+const NAMES_PER_QUERY = 90;
 
 export class Storage {
   constructor(
@@ -185,17 +187,37 @@ export class Storage {
   ): Promise<SeriesSamples[]> {
     const byTsid = new Map<string, SeriesSamples>();
     for (const s of series) byTsid.set(s.tsid, { ...s, timestamps: [], values: [], stale: new Set() });
-    if (series.length === 0) return [];
-    const { query } = this.query(scope, matchers, range);
+    // Each document keeps its value in `metrics.<name>`; asking for `metrics.*` would expand to every
+    // metric field of the stream and trip index.max_docvalue_fields_search (100). So fetch per group of
+    // metric names, naming exactly their fields.
+    const names = [...new Set(series.map((s) => s.labels.__name__ ?? ""))].sort();
+    const budget = { left: maxSamples };
+    for (let i = 0; i < names.length; i += NAMES_PER_QUERY) {
+      const group = names.slice(i, i + NAMES_PER_QUERY);
+      await this.samplesOfNames(scope, matchers, range, group, byTsid, budget);
+    }
+    return [...byTsid.values()].filter((s) => s.timestamps.length > 0);
+  }
+
+  private async samplesOfNames(
+    scope: ReadScope,
+    matchers: CompiledMatcher[],
+    range: TimeRange,
+    names: string[],
+    byTsid: Map<string, SeriesSamples>,
+    budget: { left: number },
+  ): Promise<void> {
+    const base = this.query(scope, matchers, range).query as { bool: { filter: unknown[]; must_not: unknown[] } };
+    const query = { bool: { ...base.bool, filter: [...base.bool.filter, { terms: { "labels.__name__": names } }] } };
+    const fields = names.map((n) => `metrics.${n}`);
     let after: unknown[] | undefined;
-    let total = 0;
     for (;;) {
       const body = {
         size: SAMPLE_PAGE,
         track_total_hits: false,
         _source: false,
         query,
-        docvalue_fields: [{ field: "@timestamp", format: "epoch_millis" }, "_tsid", "metrics.*", "promgate.special"],
+        docvalue_fields: [{ field: "@timestamp", format: "epoch_millis" }, "_tsid", "promgate.special", ...fields],
         sort: [{ _tsid: "asc" }, { "@timestamp": "asc" }],
         ...(after ? { search_after: after } : {}),
       };
@@ -205,18 +227,17 @@ export class Storage {
       for (const h of hits) {
         const s = byTsid.get(String(h.fields._tsid?.[0]));
         if (!s) continue; // filtered out by a matcher ES could not evaluate exactly
-        if (++total > maxSamples) {
-          throw new HttpError(422, `query would return more than ${maxSamples} samples; narrow the selector or time range`);
+        if (--budget.left < 0) {
+          throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
         }
         const special = h.fields["promgate.special"]?.[0];
         if (special === "stale") s.stale.add(s.values.length);
         s.timestamps.push(Number(h.fields["@timestamp"]?.[0]));
         s.values.push(sampleValue(special, h.fields));
       }
-      if (hits.length < SAMPLE_PAGE) break;
+      if (hits.length < SAMPLE_PAGE) return;
       after = hits[hits.length - 1]!.sort;
     }
-    return [...byTsid.values()].filter((s) => s.timestamps.length > 0);
   }
 }
 

@@ -172,15 +172,20 @@ function seriesFrames(s: SeriesSamples, queryIndex: number): Uint8Array<ArrayBuf
   return frames;
 }
 
-/** STREAMED_XOR_CHUNKS: frames written as each query's series are read. */
-export function streamedResponse(storage: Storage, scope: ReadScope, req: ReadRequest, maxSamples: number): Response {
+/**
+ * STREAMED_XOR_CHUNKS: frames written as each query's series are read. The first query is read before the
+ * response starts, so a failure there is still an HTTP error and not a cut-off stream.
+ */
+export async function streamedResponse(storage: Storage, scope: ReadScope, req: ReadRequest, maxSamples: number): Promise<Response> {
   const queries = planQueries(req);
   const budget = { left: maxSamples };
+  let pending: SeriesSamples[] | undefined = queries.length > 0 ? await runQuery(storage, scope, queries[0]!, budget) : undefined;
   let qi = 0;
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (qi >= queries.length) return controller.close();
-      const series = await runQuery(storage, scope, queries[qi]!, budget);
+      const series = pending ?? (await runQuery(storage, scope, queries[qi]!, budget));
+      pending = undefined;
       for (const s of series) for (const f of seriesFrames(s, qi)) controller.enqueue(f);
       qi++;
     },
