@@ -279,3 +279,29 @@ describe("pagination", () => {
     expect([...got.values()].every((x) => x.length === 1)).toBe(true);
   });
 });
+
+describe("streams with many metrics", () => {
+  it("reads samples of more than 100 distinct metrics in one query (regression: docvalue_fields limit)", async () => {
+    const wide = uniquePart("wide");
+    const series: SeriesSpec[] = Array.from({ length: 150 }, (_, i) => ({ labels: { __name__: `wide_metric_${i}`, job: "w" }, samples: [[T0, i]] }));
+    const w = await app.request(`/metrics/itwide/${wide}/api/v1/write`, { method: "POST", body: writeBody(series), headers: { ...PRW1_HEADERS, authorization: DEV } });
+    expect(w.status).toBe(204);
+    await countDocs(`metrics-itwide.prometheus-${wide}`);
+    for (const type of [ReadRequest_ResponseType.SAMPLES, ReadRequest_ResponseType.STREAMED_XOR_CHUNKS]) {
+      const body = snappy(
+        toBinary(ReadRequestSchema, create(ReadRequestSchema, {
+          queries: [{ startTimestampMs: BigInt(T0 - 1), endTimestampMs: BigInt(T0 + 1), matchers: [{ type: LabelMatcher_Type.EQ, name: "job", value: "w" }] }],
+          acceptedResponseTypes: [type],
+        })),
+      );
+      const res = await app.request(`/metrics/itwide/${wide}/api/v1/read`, { method: "POST", body, headers: { "content-type": "application/x-protobuf", "content-encoding": "snappy", authorization: DEV } });
+      expect(res.status).toBe(200);
+      const buf = new Uint8Array(await res.arrayBuffer());
+      const n =
+        type === ReadRequest_ResponseType.SAMPLES
+          ? fromBinary(ReadResponseSchema, SnappyJS.uncompress(buf)).results[0]!.timeseries.filter((ts) => ts.samples.length === 1).length
+          : samplesBySeries(decodeFrames(buf)).size;
+      expect(n).toBe(150);
+    }
+  });
+});
