@@ -1,5 +1,6 @@
 import { benchE2e } from "./e2e.js";
 import { benchIngest } from "./ingest.js";
+import { benchRead } from "./read.js";
 
 /** `node --import tsx bench/run.ts [ingest|e2e|all]` — scripts/bench.sh runs both parts. */
 
@@ -42,6 +43,19 @@ async function printE2e(): Promise<void> {
   console.log(`promgate / direct: ${fmt((100 * gate!.samplesPerSec) / direct!.samplesPerSec, 1)} %`);
 }
 
+async function printRead(): Promise<void> {
+  if (!process.env.ES_URL) return;
+  const rows = await benchRead();
+  console.log(`\nread path against Elasticsearch at ${process.env.ES_URL} (median of 5; bare = the same ES requests replayed with fetch alone)`);
+  console.log("what                                                          promgate ms   bare ES ms   ratio  ES requests");
+  for (const r of rows) {
+    console.log(
+      `${r.what.padEnd(62)}${fmt(r.promgateMs, 1).padStart(11)}${fmt(r.bareMs, 1).padStart(13)}${`${fmt(r.promgateMs / r.bareMs, 2)}×`.padStart(8)}${String(r.esRequests).padStart(13)}`,
+    );
+  }
+}
+
 const part = process.argv[2] ?? "all";
 if (part === "all" || part === "ingest") printIngest();
 if (part === "all" || part === "e2e") await printE2e();
+if (part === "all" || part === "e2e" || part === "read") await printRead();

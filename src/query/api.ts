@@ -77,7 +77,7 @@ export function queryRoutes(config: Config, fetchFn: Fetch): Hono {
     const limit = parseLimit(p);
     const found = new Map<string, Labels>();
     for (const matchers of selectors(p, true)) {
-      for (const s of await storage.series(scope, matchers, range)) found.set(s.tsid, s.labels);
+      for (const s of await storage.series(scope, matchers, range)) found.set(s.key, s.labels);
     }
     const all = [...found.values()].sort(compareLabels);
     const warnings = limit !== undefined && all.length > limit ? ["results truncated due to limit"] : [];
