@@ -278,12 +278,15 @@ export class Storage {
       if (!agg) return;
       let current: SeriesSamples | undefined;
       let currentKey = "";
+      let previous: CompositeKey | undefined;
       for (const b of agg.buckets) {
-        const key = seriesKey(labelsOfKey(b.key, labelNames));
-        if (key !== currentKey) {
-          current = byKey.get(key);
-          currentKey = key;
+        // Buckets come grouped by series: build the series key only when the label values change.
+        if (!previous || labelNames.some((n) => b.key[n] !== previous![n])) {
+          currentKey = seriesKey(labelsOfKey(b.key, labelNames));
+          current = byKey.get(currentKey);
+          previous = b.key;
         }
+        const key = currentKey;
         const s = current;
         if (!s) continue; // filtered out by a matcher ES could not evaluate exactly
         if (--budget.left < 0) {
