@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -169,6 +170,21 @@ describe("Prometheus 2.42 → promgate (workerd) → Elasticsearch", () => {
     );
     expect(n).toBeGreaterThan(50);
     expect(await countDocs("promgate-metadata", { bool: { filter: [{ term: { data_stream: stream } }, { term: { metric_family_name: "prometheus_http_requests_total" } }, { term: { type: "counter" } }] } })).toBe(1);
+  });
+});
+
+describe("promtool against promgate's HTTP API", () => {
+  it("lists the same series and label values as against the scraping Prometheus", () => {
+    const promtool = join(PROMETHEUS, "..", "promtool");
+    const gateWithAuth = gate.replace("http://", "http://dev:promgate-dev@") + `/metrics/e2e/${namespace}`;
+    const run = (...args: string[]) => execFileSync(promtool, ["query", ...args], { encoding: "utf8" }).split("\n").filter(Boolean).sort();
+    const end = String(cutoff);
+    for (const match of ["up", 'prometheus_http_requests_total{code="200"}']) {
+      const theirs = run("series", `--match=${match}`, `--end=${end}`, promUrl);
+      expect(theirs.length, match).toBeGreaterThan(0);
+      expect(run("series", `--match=${match}`, `--end=${end}`, gateWithAuth), match).toEqual(theirs);
+    }
+    expect(run("labels", gateWithAuth, "job")).toEqual(run("labels", promUrl, "job"));
   });
 });
 
