@@ -103,6 +103,35 @@ export class Storage {
     return (await res.json()) as T;
   }
 
+  /**
+   * Pages through a composite aggregation, yielding each page's buckets; `subAggs` run per bucket.
+   * The one pagination loop for series, label values and samples.
+   */
+  private async *compositePages<B>(
+    scope: ReadScope,
+    query: BoolQuery,
+    sources: Record<string, unknown>[],
+    size: number,
+    what: string,
+    subAggs?: Record<string, unknown>,
+  ): AsyncGenerator<B[]> {
+    let after: unknown;
+    for (;;) {
+      const body = {
+        size: 0,
+        track_total_hits: false,
+        query,
+        aggs: { c: { composite: { size, sources, ...(after ? { after } : {}) }, ...(subAggs ? { aggs: subAggs } : {}) } },
+      };
+      type Page = { aggregations?: { c: { after_key?: unknown; buckets: B[] } } };
+      const agg = (await this.search<Page>(scope, body, what)).aggregations?.c;
+      if (!agg) return;
+      yield agg.buckets;
+      if (!agg.after_key || agg.buckets.length < size) return;
+      after = agg.after_key;
+    }
+  }
+
   /** The ES query for matchers, time range and scope. */
   query(scope: ReadScope, matchers: CompiledMatcher[], range: PartialRange | undefined): { query: BoolQuery; exact: boolean } {
     const q = matchersToQuery(matchers);
@@ -151,26 +180,16 @@ export class Storage {
     const names = await this.presentLabelNames(scope, query, range);
     if (names.length === 0) return [];
     const out: Series[] = [];
-    let after: unknown;
-    for (;;) {
-      const body = {
-        size: 0,
-        track_total_hits: false,
-        query,
-        aggs: { series: { composite: { size: SERIES_PAGE, sources: this.composite(names), ...(after ? { after } : {}) } } },
-      };
-      type Page = { aggregations?: { series: { after_key?: unknown; buckets: { key: CompositeKey }[] } } };
-      const agg = (await this.search<Page>(scope, body, "the series lookup")).aggregations?.series;
-      if (!agg) return out;
-      for (const b of agg.buckets) {
+    const pages = this.compositePages<{ key: CompositeKey }>(scope, query, this.composite(names), SERIES_PAGE, "the series lookup");
+    for await (const buckets of pages) {
+      for (const b of buckets) {
         const labels = labelsOfKey(b.key, names);
         if (!matchesAll(labels, matchers)) continue;
         out.push({ key: seriesKey(labels), labels });
         if (out.length >= limit) return out;
       }
-      if (!agg.after_key || agg.buckets.length < SERIES_PAGE) return out;
-      after = agg.after_key;
     }
+    return out;
   }
 
   /**
@@ -180,26 +199,14 @@ export class Storage {
   async labelValues(scope: ReadScope, name: string, matchers: CompiledMatcher[], range: PartialRange | undefined, limit = Infinity): Promise<string[]> {
     const { query } = this.query(scope, matchers, range);
     const values: string[] = [];
-    let after: unknown;
-    for (;;) {
-      const body = {
-        size: 0,
-        track_total_hits: false,
-        query,
-        aggs: {
-          values: { composite: { size: SERIES_PAGE, sources: [{ v: { terms: { field: `labels.${name}` } } }], ...(after ? { after } : {}) } },
-        },
-      };
-      type Page = { aggregations?: { values: { after_key?: unknown; buckets: { key: { v: string } }[] } } };
-      const agg = (await this.search<Page>(scope, body, "the label value lookup")).aggregations?.values;
-      if (!agg) return values;
-      for (const b of agg.buckets) {
+    const sources = [{ v: { terms: { field: `labels.${name}` } } }];
+    for await (const buckets of this.compositePages<{ key: { v: string } }>(scope, query, sources, SERIES_PAGE, "the label value lookup")) {
+      for (const b of buckets) {
         values.push(String(b.key.v));
         if (values.length >= limit) return values;
       }
-      if (!agg.after_key || agg.buckets.length < SERIES_PAGE) return values;
-      after = agg.after_key;
     }
+    return values;
   }
 
   /**
@@ -256,30 +263,14 @@ export class Storage {
     specials: Map<string, string>,
     budget: { left: number },
   ): Promise<void> {
-    let after: unknown;
-    for (;;) {
-      const body = {
-        size: 0,
-        track_total_hits: false,
-        query,
-        aggs: {
-          s: {
-            composite: {
-              size: SAMPLE_PAGE,
-              sources: this.composite(labelNames, [{ "@t": { terms: { field: "@timestamp" } } }]),
-              ...(after ? { after } : {}),
-            },
-            aggs: { v: { max: { field: `metrics.${name}` } } },
-          },
-        },
-      };
-      type Page = { aggregations?: { s: { after_key?: unknown; buckets: { key: CompositeKey; v: { value: number | null } }[] } } };
-      const agg = (await this.search<Page>(scope, body, "the sample lookup")).aggregations?.s;
-      if (!agg) return;
+    type Bucket = { key: CompositeKey; v: { value: number | null } };
+    const sources = this.composite(labelNames, [{ "@t": { terms: { field: "@timestamp" } } }]);
+    const values = { v: { max: { field: `metrics.${name}` } } };
+    for await (const buckets of this.compositePages<Bucket>(scope, query, sources, SAMPLE_PAGE, "the sample lookup", values)) {
       let current: SeriesSamples | undefined;
       let currentKey = "";
       let previous: CompositeKey | undefined;
-      for (const b of agg.buckets) {
+      for (const b of buckets) {
         // Buckets come grouped by series: build the series key only when the label values change.
         if (!previous || labelNames.some((n) => b.key[n] !== previous![n])) {
           currentKey = seriesKey(labelsOfKey(b.key, labelNames));
@@ -302,8 +293,6 @@ export class Storage {
         s.timestamps.push(t);
         s.values.push(value);
       }
-      if (!agg.after_key || agg.buckets.length < SAMPLE_PAGE) return;
-      after = agg.after_key;
     }
   }
 }
