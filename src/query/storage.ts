@@ -211,9 +211,18 @@ export class Storage {
 
   /**
    * Samples of the given series in [start, end], each series' samples ascending. Stale markers come back
-   * flagged in `stale`; NaN and ±Inf as themselves.
+   * flagged in `stale`; NaN and ±Inf as themselves. With `onSeries`, each series is handed over as soon as
+   * its last sample has arrived (the aggregation returns series one after the other) and then forgotten, so
+   * a streamed answer holds one page of samples, not the whole result; the returned list is then empty.
    */
-  async samples(scope: ReadScope, matchers: CompiledMatcher[], range: TimeRange, series: Series[], maxSamples: number): Promise<SeriesSamples[]> {
+  async samples(
+    scope: ReadScope,
+    matchers: CompiledMatcher[],
+    range: TimeRange,
+    series: Series[],
+    maxSamples: number,
+    onSeries?: (s: SeriesSamples) => void,
+  ): Promise<SeriesSamples[]> {
     const byKey = new Map<string, SeriesSamples>();
     for (const s of series) byKey.set(s.key, { ...s, timestamps: [], values: [], stale: new Set() });
     if (series.length === 0) return [];
@@ -228,7 +237,7 @@ export class Storage {
       byName.set(s.labels.__name__ ?? "", names);
     }
     for (const [name, labelNames] of [...byName].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      await this.samplesOfName(scope, withFilter(query, { term: { "labels.__name__": name } }), name, [...labelNames].sort(), byKey, specials, budget);
+      await this.samplesOfName(scope, withFilter(query, { term: { "labels.__name__": name } }), name, [...labelNames].sort(), byKey, specials, budget, onSeries);
     }
     return [...byKey.values()].filter((s) => s.timestamps.length > 0);
   }
@@ -262,17 +271,24 @@ export class Storage {
     byKey: Map<string, SeriesSamples>,
     specials: Map<string, string>,
     budget: { left: number },
+    onSeries: ((s: SeriesSamples) => void) | undefined,
   ): Promise<void> {
+    const complete = (s: SeriesSamples | undefined) => {
+      if (!s || !onSeries || s.timestamps.length === 0) return;
+      byKey.delete(s.key);
+      onSeries(s);
+    };
+    let current: SeriesSamples | undefined;
+    let currentKey = "";
+    let previous: CompositeKey | undefined;
     type Bucket = { key: CompositeKey; v: { value: number | null } };
     const sources = this.composite(labelNames, [{ "@t": { terms: { field: "@timestamp" } } }]);
     const values = { v: { max: { field: `metrics.${name}` } } };
     for await (const buckets of this.compositePages<Bucket>(scope, query, sources, SAMPLE_PAGE, "the sample lookup", values)) {
-      let current: SeriesSamples | undefined;
-      let currentKey = "";
-      let previous: CompositeKey | undefined;
       for (const b of buckets) {
         // Buckets come grouped by series: build the series key only when the label values change.
         if (!previous || labelNames.some((n) => b.key[n] !== previous![n])) {
+          complete(current);
           currentKey = seriesKey(labelsOfKey(b.key, labelNames));
           current = byKey.get(currentKey);
           previous = b.key;
@@ -294,5 +310,6 @@ export class Storage {
         s.values.push(value);
       }
     }
+    complete(current);
   }
 }

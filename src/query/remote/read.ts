@@ -173,23 +173,44 @@ function seriesFrames(s: SeriesSamples, queryIndex: number): Uint8Array<ArrayBuf
 }
 
 /**
- * STREAMED_XOR_CHUNKS: frames written as each query's series are read. The first query is read before the
- * response starts, so a failure there is still an HTTP error and not a cut-off stream.
+ * STREAMED_XOR_CHUNKS: frames go out as each series is complete, so promgate holds one page of samples (plus
+ * the compressed frames the client has not read yet) rather than the whole answer. The response starts only
+ * once the first frame exists or the answer is known to be empty, so a failing first Elasticsearch request is
+ * still an HTTP error and not a cut-off stream; a later failure aborts the stream (the client sees an error).
  */
 export async function streamedResponse(storage: Storage, scope: ReadScope, req: ReadRequest, maxSamples: number): Promise<Response> {
   const queries = planQueries(req);
   const budget = { left: maxSamples };
-  let pending: SeriesSamples[] | undefined = queries.length > 0 ? await runQuery(storage, scope, queries[0]!, budget) : undefined;
-  let qi = 0;
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
   const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (qi >= queries.length) return controller.close();
-      const series = pending ?? (await runQuery(storage, scope, queries[qi]!, budget));
-      pending = undefined;
-      for (const s of series) for (const f of seriesFrames(s, qi)) controller.enqueue(f);
-      qi++;
+    start(c) {
+      controller = c;
     },
   });
+  let started!: () => void;
+  const firstFrame = new Promise<void>((resolve) => (started = resolve));
+  const produce = (async () => {
+    for (let qi = 0; qi < queries.length; qi++) {
+      const q = queries[qi]!;
+      const emit = (s: SeriesSamples) => {
+        for (const f of seriesFrames(s, qi)) controller.enqueue(f);
+        started();
+      };
+      const series = await storage.series(scope, q.matchers, q.range);
+      if (q.seriesOnly) {
+        for (const s of series) emit({ ...s, timestamps: [], values: [], stale: new Set() });
+      } else {
+        await storage.samples(scope, q.matchers, q.range, series, budget.left, (s) => {
+          budget.left -= s.timestamps.length;
+          emit(s);
+        });
+      }
+    }
+    controller.close();
+  })();
+  // Whichever comes first: a frame to send, the end of an empty answer, or an error before anything was sent.
+  await Promise.race([firstFrame, produce]);
+  produce.catch((e: unknown) => controller.error(e));
   return new Response(stream, {
     headers: { "content-type": "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse" },
   });
