@@ -18,6 +18,16 @@ export default defineConfig({
       },
       {
         test: {
+          name: "runtimes",
+          include: ["test/runtimes/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           environment: "node",

@@ -24,6 +24,12 @@ npm run --silent typecheck
 step "unit tests"
 vt unit --project unit
 
+step "Workers bundle (wrangler deploy --dry-run)"
+bundle_dir=.cache/wrangler-dry-run
+rm -rf "$bundle_dir"
+WRANGLER_SEND_METRICS=false node node_modules/wrangler/bin/wrangler.js deploy --dry-run --outdir "$bundle_dir" 2>&1 | grep -E "Total Upload" \
+  || { echo "wrangler deploy --dry-run failed" >&2; exit 1; }
+
 step "workers tests (the app inside workerd)"
 vt workers --config vitest.workers.config.ts
 
@@ -41,6 +47,9 @@ node bin/promgate.js setup
 
 step "integration tests (real Elasticsearch at $ES_URL)"
 vt integration --project integration
+
+step "runtime tests (Node, Bun, Deno, workerd over HTTP)"
+vt runtimes --project runtimes
 
 step "Prometheus (Debian package)"
 PROMETHEUS_BIN=$(bash scripts/prometheus.sh install)

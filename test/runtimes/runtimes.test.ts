@@ -1,0 +1,90 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { basic, PRW1_HEADERS } from "../helpers/config.js";
+import { countDocs, esEnv, uniquePart } from "../helpers/es.js";
+import { writeBody } from "../helpers/payload.js";
+import { freePort, type Running, start, waitFor } from "../helpers/processes.js";
+
+/**
+ * The same app on every runtime, over HTTP against the real Elasticsearch: Node (@hono/node-server), Bun
+ * (Bun.serve), Deno (Deno.serve) and workerd (wrangler dev). Each gets the same checks: ingest, a retried
+ * duplicate, bad input, a read.
+ */
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const bin = (name: string) => join(ROOT, "node_modules/.bin", name);
+const TENANTS = JSON.stringify({ dev: { password: "promgate-dev" } });
+
+type Launch = (port: number, env: NodeJS.ProcessEnv, dir: string) => Running;
+const RUNTIMES: [string, Launch][] = [
+  ["node", (port, env) => start(process.execPath, ["--import", "tsx", "src/adapter/node.ts"], { cwd: ROOT, env: { ...env, PORT: String(port) } })],
+  ["bun", (port, env) => start(bin("bun"), ["run", "src/adapter/bun.ts"], { cwd: ROOT, env: { ...env, PORT: String(port) } })],
+  [
+    "deno",
+    (port, env) =>
+      start(bin("deno"), ["run", "--allow-net", "--allow-env", "--allow-read", "--sloppy-imports", "src/adapter/deno.ts"], {
+        cwd: ROOT,
+        env: { ...env, PORT: String(port), DENO_NO_UPDATE_CHECK: "1" },
+      }),
+  ],
+  [
+    "workerd",
+    (port, env, dir) => {
+      const vars = ["ES_URL", "ES_USERNAME", "ES_PASSWORD", "PROMGATE_TENANTS"].map((k) => `${k}=${env[k]}`).join("\n");
+      writeFileSync(join(dir, "vars.env"), `${vars}\n`);
+      return start(
+        process.execPath,
+        [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "--ip", "127.0.0.1", "--port", String(port), "--env-file", join(dir, "vars.env"), "--show-interactive-dev-session=false", "--persist-to", join(dir, "state")],
+        { cwd: ROOT, env: { ...env, WRANGLER_SEND_METRICS: "false" } },
+      );
+    },
+  ],
+];
+
+describe.each(RUNTIMES)("promgate on %s", (runtime, launch) => {
+  let server: Running | undefined;
+  let base = "";
+  const ns = uniquePart(runtime);
+  const stream = `metrics-rt.prometheus-${ns}`;
+
+  beforeAll(async () => {
+    const es = esEnv();
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), `promgate-${runtime}-`));
+    server = launch(port, { ...process.env, ES_URL: es.url, ES_USERNAME: es.username, ES_PASSWORD: es.password, PROMGATE_TENANTS: TENANTS }, dir);
+    base = `http://127.0.0.1:${port}`;
+    await waitFor(`${runtime} to serve promgate`, async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 120_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${server?.output()}`);
+    });
+  });
+  afterAll(async () => server?.stop());
+
+  const post = (body: BodyInit, headers: Record<string, string> = {}) =>
+    fetch(`${base}/metrics/rt/${ns}/api/v1/write`, { method: "POST", body, headers: { ...PRW1_HEADERS, authorization: basic("dev", "promgate-dev"), ...headers } });
+
+  it("stores a remote_write request, and its retry exactly once", async () => {
+    const t = Date.now() - 60_000;
+    const body = writeBody([
+      { labels: { __name__: "rt_requests_total", job: runtime }, samples: [[t, 1], [t + 1000, 2]] },
+      { labels: { __name__: "up", job: runtime }, samples: [[t, 1]] },
+    ]);
+    expect((await post(body)).status).toBe(204);
+    expect((await post(body)).status).toBe(204);
+    expect(await countDocs(stream)).toBe(3);
+  });
+
+  it("answers bad input with the same 4xx", async () => {
+    const good = writeBody([{ labels: { __name__: "up" }, samples: [[Date.now(), 1]] }]);
+    expect((await post(good, { "content-encoding": "gzip" })).status).toBe(415);
+    expect((await post(good, { authorization: basic("dev", "nope") })).status).toBe(401);
+    expect((await post(good.slice(0, good.length - 2))).status).toBe(400);
+    expect((await post(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x00]))).status).toBe(413);
+  });
+
+  it("answers a read", async () => {
+    const res = await fetch(`${base}/metrics/rt/${ns}/api/v1/series?match[]=rt_requests_total`, { headers: { authorization: basic("dev", "promgate-dev") } });
+    expect(await res.json()).toEqual({ status: "success", data: [{ __name__: "rt_requests_total", job: runtime }] });
+  });
+});
