@@ -58,6 +58,11 @@ export interface Config {
   /** Index holding the metric metadata that remote_write sends. */
   metadataIndex: string;
   tenants: Tenant[];
+  /**
+   * "none": no credentials asked (PROMGATE_AUTH=none, set deliberately for a gateway behind its own auth);
+   * one anonymous tenant may then read and write every stream.
+   */
+  auth: "tenants" | "none";
   limits: Limits;
 }
 
@@ -186,7 +191,9 @@ function parseTenant(id: string, raw: unknown, defaults: Limits): Tenant {
 
 function parseTenants(env: Env, limits: Limits): Tenant[] {
   const raw = str(env, "PROMGATE_TENANTS");
-  if (raw === undefined) throw new ConfigError("PROMGATE_TENANTS is required (JSON: tenant id → credentials)");
+  if (raw === undefined) {
+    throw new ConfigError("PROMGATE_TENANTS is required (JSON: tenant id → credentials); PROMGATE_AUTH=none turns authentication off");
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -219,14 +226,24 @@ export function loadEsConfig(env: Env): EsConfig {
   };
 }
 
+function anonymousTenant(limits: Limits): Tenant {
+  return { id: "anonymous", tokens: [], streams: ["metrics-*.prometheus-*"], namespace: "default", limits };
+}
+
 export function loadConfig(env: Env): Config {
   const limits = parseLimits(env);
+  const auth = str(env, "PROMGATE_AUTH") ?? "tenants";
+  if (auth !== "tenants" && auth !== "none") throw new ConfigError('PROMGATE_AUTH must be "tenants" or "none"');
+  if (auth === "none" && str(env, "PROMGATE_TENANTS") !== undefined) {
+    throw new ConfigError("PROMGATE_AUTH=none and PROMGATE_TENANTS cannot both be set");
+  }
   return {
     ...loadEsConfig(env),
+    auth,
     esGzip: bool(env, "ES_GZIP", false),
     retryAfterSeconds: positiveInt(str(env, "PROMGATE_RETRY_AFTER_SECONDS") ?? 5, "PROMGATE_RETRY_AFTER_SECONDS"),
     metadataIndex: str(env, "PROMGATE_METADATA_INDEX") ?? "promgate-metadata",
-    tenants: parseTenants(env, limits),
+    tenants: auth === "none" ? [anonymousTenant(limits)] : parseTenants(env, limits),
     limits,
   };
 }

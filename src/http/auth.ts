@@ -1,4 +1,4 @@
-import type { Tenant } from "../config.js";
+import type { Config, Tenant } from "../config.js";
 import { textFromBase64 } from "../util/base64.js";
 import { HttpError } from "./errors.js";
 
@@ -80,6 +80,12 @@ export async function authenticate(header: string | undefined, tenants: Tenant[]
     return found;
   }
   throw unauthorized("unsupported authorization scheme (use Basic or Bearer)");
+}
+
+/** The tenant of a request: from its credentials, or the anonymous one when authentication is off. */
+export async function tenantOf(config: Config, header: string | undefined): Promise<Tenant> {
+  if (config.auth === "none") return config.tenants[0]!;
+  return authenticate(header, config.tenants);
 }
 
 const patternCache = new Map<string, RegExp>();

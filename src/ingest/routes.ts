@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { Config } from "../config.js";
 import type { Fetch } from "../elastic/http.js";
-import { authenticate, mayUseStream } from "../http/auth.js";
+import { mayUseStream, tenantOf } from "../http/auth.js";
 import { readBody } from "../http/body.js";
 import { HttpError } from "../http/errors.js";
 import { checkWriteHeaders } from "./headers.js";
@@ -29,7 +29,7 @@ export function ingestRoutes(config: Config, deps: IngestDeps): Hono {
     validateStreamPart("dataset", dataset);
     if (namespace !== undefined) validateStreamPart("namespace", namespace);
     checkWriteHeaders(req.headers.get("content-type") ?? undefined, req.headers.get("content-encoding") ?? undefined);
-    const tenant = await authenticate(req.headers.get("authorization") ?? undefined, config.tenants);
+    const tenant = await tenantOf(config, req.headers.get("authorization") ?? undefined);
     const dataStream = dataStreamName(dataset, namespace ?? tenant.namespace);
     if (!mayUseStream(tenant, dataStream)) {
       throw new HttpError(403, `tenant "${tenant.id}" may not write to ${dataStream}`);

@@ -1,7 +1,7 @@
 import { type Context, Hono } from "hono";
 import type { Config } from "../config.js";
 import type { Fetch } from "../elastic/http.js";
-import { authenticate } from "../http/auth.js";
+import { tenantOf } from "../http/auth.js";
 import { readBody } from "../http/body.js";
 import { HttpError } from "../http/errors.js";
 import { badData, type CompiledMatcher, compileMatcher, type Labels, requireNonEmptyMatcher } from "./matchers.js";
@@ -64,7 +64,7 @@ export function queryRoutes(config: Config, fetchFn: Fetch): Hono {
   /** Auth, scope and parameters, then the handler; every failure becomes Prometheus' error envelope. */
   const api = (handler: Handler) => async (c: Context) => {
     try {
-      const tenant = await authenticate(c.req.header("authorization"), config.tenants);
+      const tenant = await tenantOf(config, c.req.header("authorization"));
       const scope = readScope(tenant, c.req.param("dataset"), c.req.param("namespace"));
       const p = await readParams(c);
       return await handler(c, scope, p, parseRange(p));
@@ -138,7 +138,7 @@ export function queryRoutes(config: Config, fetchFn: Fetch): Hono {
     });
 
   const remoteRead = async (c: Context) => {
-    const tenant = await authenticate(c.req.header("authorization"), config.tenants);
+    const tenant = await tenantOf(config, c.req.header("authorization"));
     const scope = readScope(tenant, c.req.param("dataset"), c.req.param("namespace"));
     const encoding = c.req.header("content-encoding");
     if (!encoding || encoding.toLowerCase() !== "snappy") {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, DEFAULT_LIMITS, loadConfig } from "../../src/config.js";
-import { authenticate, mayUseStream } from "../../src/http/auth.js";
+import { authenticate, mayUseStream, tenantOf } from "../../src/http/auth.js";
 import { HttpError } from "../../src/http/errors.js";
 import { basic, testConfig } from "../helpers/config.js";
 
@@ -41,6 +41,19 @@ describe("config", () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(text);
     expect((err as Error).message).not.toContain("secretpw");
+  });
+});
+
+describe("PROMGATE_AUTH=none", () => {
+  it("must be asked for explicitly, and then needs no credentials", async () => {
+    expect(() => loadConfig({})).toThrow(/PROMGATE_AUTH=none turns authentication off/);
+    expect(() => loadConfig({ PROMGATE_AUTH: "off" })).toThrow(/PROMGATE_AUTH must be "tenants" or "none"/);
+    expect(() => loadConfig({ PROMGATE_AUTH: "none", PROMGATE_TENANTS: "{}" })).toThrow(/cannot both be set/);
+    const c = loadConfig({ PROMGATE_AUTH: "none" });
+    expect((await tenantOf(c, undefined)).id).toBe("anonymous");
+    expect(mayUseStream(c.tenants[0]!, "metrics-any.prometheus-thing")).toBe(true);
+    expect((await tenantOf(testConfig(), basic("dev", "dev-password"))).id).toBe("dev");
+    await expect(tenantOf(testConfig(), undefined)).rejects.toBeInstanceOf(HttpError);
   });
 });
 
