@@ -11,6 +11,9 @@ import { chooseResponseType, decodeReadRequest, samplesResponse, streamedRespons
 import { type ReadScope, readScope } from "./scope.js";
 import { parseSelector } from "./selector.js";
 import { Storage } from "./storage.js";
+import { parseDuration, parsePromQL } from "./promql/parse.js";
+import { instantQuery, rangeQuery, storageSource } from "./promql/query.js";
+import { parseTime } from "./params.js";
 import { ReadRequest_ResponseType } from "../gen/prometheus/remote_pb.js";
 
 /**
@@ -60,12 +63,12 @@ export function queryRoutes(config: Config, fetchFn: Fetch): Hono {
   const app = new Hono();
   const storage = new Storage(config, fetchFn);
 
-  type Handler = (c: Context, scope: ReadScope, p: Params, range: OptionalRange) => Promise<Response>;
+  type Handler = (c: Context, scope: ReadScope & { maxQuerySamples: number }, p: Params, range: OptionalRange) => Promise<Response>;
   /** Auth, scope and parameters, then the handler; every failure becomes Prometheus' error envelope. */
   const api = (handler: Handler) => async (c: Context) => {
     try {
       const tenant = await tenantOf(config, c.req.header("authorization"));
-      const scope = readScope(tenant, c.req.param("dataset"), c.req.param("namespace"));
+      const scope = { ...readScope(tenant, c.req.param("dataset"), c.req.param("namespace")), maxQuerySamples: tenant.limits.maxQuerySamples };
       const p = await readParams(c);
       return await handler(c, scope, p, parseRange(p));
     } catch (e) {
@@ -126,6 +129,38 @@ export function queryRoutes(config: Config, fetchFn: Fetch): Hono {
     return success(c, data);
   };
 
+  const query: Handler = async (c, scope, p) => {
+    const text = p.get("query");
+    if (!text) throw badData('invalid parameter "query": empty query');
+    const expr = parsePromQL(text);
+    const time = p.get("time");
+    const t = time ? parseTime(time, "time") : Date.now();
+    const data = await instantQuery(expr, t, storageSource(storage, scope, scope.maxQuerySamples));
+    return success(c, data);
+  };
+
+  const queryRange: Handler = async (c, scope, p) => {
+    const text = p.get("query");
+    if (!text) throw badData('invalid parameter "query": empty query');
+    const [start, end, step] = [p.get("start"), p.get("end"), p.get("step")];
+    if (!start) throw badData('invalid parameter "start": missing');
+    if (!end) throw badData('invalid parameter "end": missing');
+    if (!step) throw badData('invalid parameter "step": missing');
+    const startMs = parseTime(start, "start");
+    const endMs = parseTime(end, "end");
+    if (endMs < startMs) throw badData('invalid parameter "end": end timestamp must not be before start time');
+    const stepMs = /^[0-9.]+$/.test(step) ? Math.round(Number(step) * 1000) : parseDuration(step, 0);
+    if (!(stepMs > 0)) throw badData('invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
+    const expr = parsePromQL(text);
+    return success(c, await rangeQuery(expr, startMs, endMs, stepMs, storageSource(storage, scope, scope.maxQuerySamples)));
+  };
+
+  const exemplars: Handler = async (c, _scope, p) => {
+    const text = p.get("query");
+    if (text) parsePromQL(text);
+    return success(c, []); // exemplars are not stored (yet): always none
+  };
+
   const buildinfo: Handler = async (c) =>
     success(c, {
       // Clients (Grafana) read the version to pick features; this is the Prometheus API level we implement.
@@ -158,6 +193,9 @@ export function queryRoutes(config: Config, fetchFn: Fetch): Hono {
       app[method](`${prefix}/api/v1/label/:name/values`, api(valuesHandler));
       app[method](`${prefix}/api/v1/metadata`, api(metadataHandler));
       app[method](`${prefix}/api/v1/status/buildinfo`, api(buildinfo));
+      app[method](`${prefix}/api/v1/query`, api(query));
+      app[method](`${prefix}/api/v1/query_range`, api(queryRange));
+      app[method](`${prefix}/api/v1/query_exemplars`, api(exemplars));
     }
     app.post(`${prefix}/api/v1/read`, remoteRead);
   }

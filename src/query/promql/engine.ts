@@ -1,0 +1,465 @@
+import { HttpError } from "../../http/errors.js";
+import { type CompiledMatcher, compileMatcher, type Labels } from "../matchers.js";
+import type { At, Expr, VectorMatching, VectorSelector } from "./ast.js";
+import { checkUniqueLabelsets, type CallContext, IMPLEMENTATIONS, quantile } from "./functions.js";
+import { dropName, formatValue, type InstantSample, labelsKey, type RangeSeries, type Value } from "./values.js";
+
+/**
+ * Evaluates a PromQL AST with Prometheus 3 semantics: 5 m lookback and range selectors left-open
+ * (t − d, t], a staleness marker ends a series at once, `offset` and `@` (incl. start()/end()), subqueries
+ * on a step grid aligned to multiples of the step. Data for each selector is loaded once for the whole
+ * query (the union of the windows all steps need), then every step is evaluated in memory.
+ */
+
+export const LOOKBACK_MS = 5 * 60_000;
+/** Prometheus' default step for subqueries in instant queries (the default evaluation interval). */
+export const DEFAULT_SUBQUERY_STEP_MS = 60_000;
+
+export interface SeriesData {
+  labels: Labels;
+  ts: number[];
+  vs: number[];
+  stale: Set<number>;
+}
+
+/** Where selectors get their samples from (the ES-backed storage, or in-memory data in tests). */
+export interface SampleSource {
+  select(matchers: CompiledMatcher[], startMs: number, endMs: number): Promise<SeriesData[]>;
+}
+
+export interface QueryWindow {
+  startMs: number;
+  endMs: number;
+  stepMs: number;
+}
+
+interface Loaded {
+  data: SeriesData[];
+}
+
+function resolveAt(at: At | undefined, q: QueryWindow): number | undefined {
+  if (at === undefined) return undefined;
+  return at === "start" ? q.startMs : at === "end" ? q.endMs : at;
+}
+
+/** Last index with ts[i] <= t, or -1. */
+function lastAtOrBefore(ts: number[], t: number): number {
+  let lo = 0;
+  let hi = ts.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (ts[mid]! <= t) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
+export class Evaluator {
+  private readonly loaded = new Map<VectorSelector, Loaded>();
+
+  constructor(
+    private readonly q: QueryWindow,
+    private readonly subqueryDefaultStep: number,
+  ) {}
+
+  /** Loads every selector's data for the evaluation times [tmin, tmax] of the query. */
+  async load(expr: Expr, source: SampleSource): Promise<void> {
+    const windows = new Map<VectorSelector, [number, number]>();
+    const walk = (e: Expr, tmin: number, tmax: number): void => {
+      switch (e.kind) {
+        case "vector": {
+          const at = resolveAt(e.at, this.q);
+          const lo = (at ?? tmin) - e.offsetMs - LOOKBACK_MS;
+          const hi = (at ?? tmax) - e.offsetMs;
+          widen(windows, e, lo, hi);
+          return;
+        }
+        case "matrix": {
+          const at = resolveAt(e.vector.at, this.q);
+          widen(windows, e.vector, (at ?? tmin) - e.vector.offsetMs - e.rangeMs, (at ?? tmax) - e.vector.offsetMs);
+          return;
+        }
+        case "subquery": {
+          const at = resolveAt(e.at, this.q);
+          walk(e.expr, (at ?? tmin) - e.offsetMs - e.rangeMs, (at ?? tmax) - e.offsetMs);
+          return;
+        }
+        case "call":
+          e.args.forEach((a) => walk(a, tmin, tmax));
+          return;
+        case "aggregate":
+          walk(e.expr, tmin, tmax);
+          if (e.param) walk(e.param, tmin, tmax);
+          return;
+        case "binary":
+          walk(e.lhs, tmin, tmax);
+          walk(e.rhs, tmin, tmax);
+          return;
+        case "unary":
+        case "paren":
+          walk(e.expr, tmin, tmax);
+          return;
+        default:
+          return;
+      }
+    };
+    walk(expr, this.q.startMs, this.q.endMs);
+    for (const [sel, [lo, hi]] of windows) {
+      const data = await source.select(sel.matchers.map(compileMatcher), lo, hi);
+      this.loaded.set(sel, { data });
+    }
+  }
+
+  eval(e: Expr, t: number): Value {
+    switch (e.kind) {
+      case "number":
+        return { type: "scalar", v: e.value };
+      case "string":
+        return { type: "string", v: e.value };
+      case "paren":
+        return this.eval(e.expr, t);
+      case "vector":
+        return { type: "vector", v: this.instant(e, t) };
+      case "matrix":
+        return { type: "matrix", v: this.range(e.vector, e.rangeMs, t) };
+      case "subquery":
+        return { type: "matrix", v: this.subquery(e, t) };
+      case "unary": {
+        const v = this.eval(e.expr, t);
+        if (e.op === "+") return v;
+        if (v.type === "scalar") return { type: "scalar", v: -v.v };
+        if (v.type === "vector") return { type: "vector", v: v.v.map((s) => ({ labels: dropName(s.labels), value: -s.value })) };
+        return v;
+      }
+      case "call":
+        return this.call(e, t);
+      case "aggregate":
+        return { type: "vector", v: this.aggregate(e, t) };
+      case "binary":
+        return this.binary(e, t);
+    }
+  }
+
+  private instant(sel: VectorSelector, t: number): InstantSample[] {
+    const at = resolveAt(sel.at, this.q);
+    const ref = (at ?? t) - sel.offsetMs;
+    const out: InstantSample[] = [];
+    for (const s of this.loaded.get(sel)?.data ?? []) {
+      const i = lastAtOrBefore(s.ts, ref);
+      if (i < 0 || s.ts[i]! <= ref - LOOKBACK_MS || s.stale.has(i)) continue;
+      out.push({ labels: s.labels, value: s.vs[i]!, t: s.ts[i]! });
+    }
+    return out;
+  }
+
+  private range(sel: VectorSelector, rangeMs: number, t: number): RangeSeries[] {
+    const at = resolveAt(sel.at, this.q);
+    const end = (at ?? t) - sel.offsetMs;
+    const start = end - rangeMs;
+    const out: RangeSeries[] = [];
+    for (const s of this.loaded.get(sel)?.data ?? []) {
+      const hi = lastAtOrBefore(s.ts, end);
+      const lo = lastAtOrBefore(s.ts, start) + 1; // left-open: first sample after start
+      if (hi < lo) continue;
+      const ts: number[] = [];
+      const vs: number[] = [];
+      for (let i = lo; i <= hi; i++) {
+        if (s.stale.has(i)) continue;
+        ts.push(s.ts[i]!);
+        vs.push(s.vs[i]!);
+      }
+      if (ts.length > 0) out.push({ labels: s.labels, ts, vs });
+    }
+    return out;
+  }
+
+  private subquery(e: Extract<Expr, { kind: "subquery" }>, t: number): RangeSeries[] {
+    const at = resolveAt(e.at, this.q);
+    const end = (at ?? t) - e.offsetMs;
+    const step = e.stepMs ?? this.subqueryDefaultStep;
+    const series = new Map<string, RangeSeries>();
+    // Steps on multiples of `step`, within (end − range, end].
+    for (let ts = Math.floor((end - e.rangeMs) / step) * step + step; ts <= end; ts += step) {
+      if (ts <= end - e.rangeMs) continue;
+      const v = this.eval(e.expr, ts);
+      if (v.type !== "vector") continue;
+      for (const s of v.v) {
+        const k = labelsKey(s.labels);
+        let r = series.get(k);
+        if (!r) series.set(k, (r = { labels: s.labels, ts: [], vs: [] }));
+        r.ts.push(ts);
+        r.vs.push(s.value);
+      }
+    }
+    return [...series.values()];
+  }
+
+  private call(e: Extract<Expr, { kind: "call" }>, t: number): Value {
+    const impl = IMPLEMENTATIONS[e.func];
+    if (!impl) throw new HttpError(422, `function ${e.func} is not supported`);
+    const args = e.args.map((a) => this.eval(a, t));
+    const ctx: CallContext = { t, rangeStart: t, rangeEnd: t, absentLabels: {} };
+    const rangeArg = e.args.find((a) => a.kind === "matrix" || a.kind === "subquery");
+    if (rangeArg?.kind === "matrix") {
+      const at = resolveAt(rangeArg.vector.at, this.q);
+      ctx.rangeEnd = (at ?? t) - rangeArg.vector.offsetMs;
+      ctx.rangeStart = ctx.rangeEnd - rangeArg.rangeMs;
+    } else if (rangeArg?.kind === "subquery") {
+      const at = resolveAt(rangeArg.at, this.q);
+      ctx.rangeEnd = (at ?? t) - rangeArg.offsetMs;
+      ctx.rangeStart = ctx.rangeEnd - rangeArg.rangeMs;
+    }
+    if (e.func === "absent" || e.func === "absent_over_time") ctx.absentLabels = absentLabels(e.args[0]!);
+    const result = impl(args, ctx);
+    if (result.type === "vector" && !KEEPS_NAME.has(e.func)) checkUniqueLabelsets(result.v);
+    return result;
+  }
+
+  private aggregate(e: Extract<Expr, { kind: "aggregate" }>, t: number): InstantSample[] {
+    const input = this.eval(e.expr, t);
+    const samples = input.type === "vector" ? input.v : [];
+    const param = e.param ? this.eval(e.param, t) : undefined;
+    const groups = new Map<string, { labels: Labels; members: InstantSample[] }>();
+    for (const s of samples) {
+      const labels = groupLabels(s.labels, e.grouping, e.without);
+      const k = labelsKey(labels);
+      let g = groups.get(k);
+      if (!g) groups.set(k, (g = { labels, members: [] }));
+      g.members.push(s);
+    }
+    const out: InstantSample[] = [];
+    const p = param?.type === "scalar" ? param.v : Number.NaN;
+    for (const g of groups.values()) {
+      const vs = g.members.map((m) => m.value);
+      switch (e.op) {
+        case "sum":
+          out.push({ labels: g.labels, value: vs.reduce((a, b) => a + b, 0) });
+          break;
+        case "avg": {
+          let mean = 0;
+          vs.forEach((v, i) => {
+            mean += (v - mean) / (i + 1);
+          });
+          out.push({ labels: g.labels, value: mean });
+          break;
+        }
+        case "min":
+          out.push({ labels: g.labels, value: vs.reduce((m, v) => (v < m || Number.isNaN(m) ? v : m)) });
+          break;
+        case "max":
+          out.push({ labels: g.labels, value: vs.reduce((m, v) => (v > m || Number.isNaN(m) ? v : m)) });
+          break;
+        case "count":
+          out.push({ labels: g.labels, value: vs.length });
+          break;
+        case "group":
+          out.push({ labels: g.labels, value: 1 });
+          break;
+        case "stddev":
+        case "stdvar": {
+          let mean = 0;
+          let m2 = 0;
+          vs.forEach((v, i) => {
+            const d = v - mean;
+            mean += d / (i + 1);
+            m2 += d * (v - mean);
+          });
+          const variance = m2 / vs.length;
+          out.push({ labels: g.labels, value: e.op === "stddev" ? Math.sqrt(variance) : variance });
+          break;
+        }
+        case "quantile":
+          out.push({ labels: g.labels, value: quantile(p, vs) });
+          break;
+        case "topk":
+        case "bottomk": {
+          const k = Math.floor(p);
+          if (!(k >= 1)) break;
+          const sign = e.op === "topk" ? -1 : 1;
+          const sorted = [...g.members].sort((a, b) => {
+            if (Number.isNaN(a.value)) return 1;
+            if (Number.isNaN(b.value)) return -1;
+            return sign * (a.value - b.value);
+          });
+          for (const m of sorted.slice(0, k)) out.push({ labels: m.labels, value: m.value });
+          break;
+        }
+        case "count_values": {
+          const name = param?.type === "string" ? param.v : "";
+          const counts = new Map<string, number>();
+          for (const v of vs) counts.set(formatValue(v), (counts.get(formatValue(v)) ?? 0) + 1);
+          for (const [value, n] of counts) out.push({ labels: { ...g.labels, [name]: value }, value: n });
+          break;
+        }
+        default:
+          throw new HttpError(422, `aggregation ${e.op} is not supported`);
+      }
+    }
+    return out;
+  }
+
+  private binary(e: Extract<Expr, { kind: "binary" }>, t: number): Value {
+    const lhs = this.eval(e.lhs, t);
+    const rhs = this.eval(e.rhs, t);
+    const comparison = COMPARISON.has(e.op);
+    if (lhs.type === "scalar" && rhs.type === "scalar") {
+      const r = apply(e.op, lhs.v, rhs.v);
+      return { type: "scalar", v: comparison ? (r ? 1 : 0) : (r as number) };
+    }
+    if (lhs.type === "vector" && rhs.type === "vector") return { type: "vector", v: this.vectorBinary(e, lhs.v, rhs.v) };
+    // vector ⊕ scalar or scalar ⊕ vector
+    const vectorOnLeft = lhs.type === "vector";
+    const samples = vectorOnLeft ? (lhs as { v: InstantSample[] }).v : (rhs as { v: InstantSample[] }).v;
+    const s = vectorOnLeft ? (rhs as { v: number }).v : (lhs as { v: number }).v;
+    const out: InstantSample[] = [];
+    for (const x of samples) {
+      const [a, b] = vectorOnLeft ? [x.value, s] : [s, x.value];
+      const r = apply(e.op, a, b);
+      if (comparison) {
+        if (e.bool) out.push({ labels: dropName(x.labels), value: r ? 1 : 0 });
+        else if (r) out.push({ labels: x.labels, value: x.value });
+      } else out.push({ labels: dropName(x.labels), value: r as number });
+    }
+    return { type: "vector", v: out };
+  }
+
+  private vectorBinary(e: Extract<Expr, { kind: "binary" }>, lhs: InstantSample[], rhs: InstantSample[]): InstantSample[] {
+    const m: VectorMatching = e.matching ?? { on: false, labels: [], card: "one-to-one", include: [] };
+    const sig = (l: Labels) => signature(l, m);
+    if (e.op === "and" || e.op === "unless") {
+      const right = new Set(rhs.map((s) => sig(s.labels)));
+      return lhs.filter((s) => right.has(sig(s.labels)) === (e.op === "and"));
+    }
+    if (e.op === "or") {
+      const left = new Set(lhs.map((s) => sig(s.labels)));
+      return [...lhs, ...rhs.filter((s) => !left.has(sig(s.labels)))];
+    }
+    // One side is the "one" side: at most one sample per signature there.
+    const [many, one, swapped] = m.card === "one-to-many" ? [rhs, lhs, true] : [lhs, rhs, false];
+    const oneBySig = new Map<string, InstantSample>();
+    for (const s of one) {
+      const k = sig(s.labels);
+      if (oneBySig.has(k)) {
+        throw new HttpError(422, `found duplicate series for the match group ${k} on the ${swapped ? "left" : "right"} hand-side of the operation: many-to-many matching not allowed: matching labels must be unique on one side`);
+      }
+      oneBySig.set(k, s);
+    }
+    const comparison = COMPARISON.has(e.op);
+    const seen = new Set<string>();
+    const out: InstantSample[] = [];
+    for (const s of many) {
+      const k = sig(s.labels);
+      const other = oneBySig.get(k);
+      if (!other) continue;
+      if (m.card === "one-to-one") {
+        if (seen.has(k)) throw new HttpError(422, `found duplicate series for the match group ${k} on the left hand-side of the operation: many-to-many matching not allowed: matching labels must be unique on one side`);
+        seen.add(k);
+      }
+      const [l, r] = swapped ? [other, s] : [s, other];
+      const res = apply(e.op, l.value, r.value);
+      if (comparison && !e.bool && !res) continue;
+      const labels = resultLabels(s.labels, other.labels, e.op, m, e.bool);
+      const value = comparison ? (e.bool ? (res ? 1 : 0) : swapped ? r.value : l.value) : (res as number);
+      out.push({ labels, value });
+    }
+    if (m.card !== "one-to-one") {
+      const keys = new Set<string>();
+      for (const s of out) {
+        const k = labelsKey(s.labels);
+        if (keys.has(k)) throw new HttpError(422, "multiple matches for labels: grouping labels must ensure unique matches");
+        keys.add(k);
+      }
+    }
+    return out;
+  }
+}
+
+const KEEPS_NAME = new Set(["last_over_time", "sort", "sort_desc", "label_replace", "label_join"]);
+const COMPARISON = new Set(["==", "!=", ">", "<", ">=", "<="]);
+
+function widen(map: Map<VectorSelector, [number, number]>, sel: VectorSelector, lo: number, hi: number): void {
+  const w = map.get(sel);
+  map.set(sel, w ? [Math.min(w[0], lo), Math.max(w[1], hi)] : [lo, hi]);
+}
+
+function apply(op: string, a: number, b: number): number | boolean {
+  switch (op) {
+    case "+":
+      return a + b;
+    case "-":
+      return a - b;
+    case "*":
+      return a * b;
+    case "/":
+      return a / b;
+    case "%":
+      return a % b;
+    case "^":
+      return a ** b;
+    case "atan2":
+      return Math.atan2(a, b);
+    case "==":
+      return a === b;
+    case "!=":
+      return a !== b;
+    case ">":
+      return a > b;
+    case "<":
+      return a < b;
+    case ">=":
+      return a >= b;
+    case "<=":
+      return a <= b;
+    default:
+      throw new HttpError(422, `operator ${op} is not supported here`);
+  }
+}
+
+function signature(labels: Labels, m: VectorMatching): string {
+  if (m.on) return JSON.stringify([...m.labels].sort().map((n) => [n, labels[n] ?? ""]));
+  const skip = new Set([...m.labels, "__name__"]);
+  return JSON.stringify(Object.keys(labels).filter((n) => !skip.has(n)).sort().map((n) => [n, labels[n]]));
+}
+
+function resultLabels(many: Labels, one: Labels, op: string, m: VectorMatching, bool: boolean): Labels {
+  let out: Labels = { ...many };
+  if (!COMPARISON.has(op) || bool) out = dropName(out);
+  if (m.card === "one-to-one") {
+    if (m.on) out = Object.fromEntries(Object.entries(out).filter(([k]) => m.labels.includes(k)));
+    else for (const l of m.labels) delete out[l];
+  }
+  for (const l of m.include) {
+    if (one[l] !== undefined) out[l] = one[l]!;
+    else delete out[l];
+  }
+  return out;
+}
+
+function groupLabels(labels: Labels, grouping: string[], without: boolean): Labels {
+  if (without) {
+    const out: Labels = {};
+    for (const [k, v] of Object.entries(labels)) if (k !== "__name__" && !grouping.includes(k)) out[k] = v;
+    return out;
+  }
+  const out: Labels = {};
+  for (const k of grouping) if (labels[k] !== undefined) out[k] = labels[k]!;
+  return out;
+}
+
+/** absent(): the equality matchers of the argument's selector become the labels of the answer. */
+function absentLabels(arg: Expr): Labels {
+  const sel = arg.kind === "vector" ? arg : arg.kind === "matrix" ? arg.vector : undefined;
+  if (!sel) return {};
+  const out: Labels = {};
+  const seen = new Set<string>();
+  for (const m of sel.matchers) {
+    if (m.name === "__name__") continue;
+    if (m.type === "=" && !seen.has(m.name)) out[m.name] = m.value;
+    else delete out[m.name];
+    seen.add(m.name);
+  }
+  return out;
+}

@@ -1,0 +1,340 @@
+import { parser } from "@prometheus-io/lezer-promql";
+import type { SyntaxNode } from "@lezer/common";
+import { HttpError } from "../../http/errors.js";
+import type { Matcher, MatchType } from "../matchers.js";
+import { unquote } from "../selector.js";
+import type { At, Expr, ValueType, VectorMatching, VectorSelector } from "./ast.js";
+import { AGGREGATIONS, FUNCTIONS } from "./signatures.js";
+
+/**
+ * PromQL text → typed AST, with Prometheus' type rules. The grammar is the Prometheus project's own
+ * (`@prometheus-io/lezer-promql`); errors are `bad_data` with the character position, as Prometheus reports
+ * them.
+ */
+
+export class ParseError extends HttpError {
+  constructor(message: string, pos?: number) {
+    super(400, pos === undefined ? message : `1:${pos + 1}: parse error: ${message}`);
+  }
+}
+
+const MATCH_OPS: Record<string, MatchType> = { EqlSingle: "=", Neq: "!=", EqlRegex: "=~", NeqRegex: "!~" };
+const BIN_OPS: Record<string, string> = {
+  Add: "+", Sub: "-", Mul: "*", Div: "/", Mod: "%", Pow: "^", Atan2: "atan2",
+  Eql: "==", Neq: "!=", Gtr: ">", Lss: "<", Gte: ">=", Lte: "<=",
+  And: "and", Or: "or", Unless: "unless",
+};
+const COMPARISON = new Set(["==", "!=", ">", "<", ">=", "<="]);
+const SET_OPS = new Set(["and", "or", "unless"]);
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
+
+/** A PromQL duration ("1h30m", "90s", or a number of seconds) in ms. */
+export function parseDuration(text: string, pos: number): number {
+  if (/^[0-9.]+([eE][+-]?\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const re = /(\d+)(ms|s|m|h|d|w|y)/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    total += Number(m[1]) * UNITS[m[2]!]!;
+    matched += m[0].length;
+  }
+  if (matched !== text.length || matched === 0) throw new ParseError(`bad duration ${JSON.stringify(text)}`, pos);
+  return total;
+}
+
+export function parseNumber(text: string, pos: number): number {
+  const t = text.toLowerCase();
+  if (t === "inf" || t === "+inf") return Infinity;
+  if (t === "-inf") return -Infinity;
+  if (t === "nan") return Number.NaN;
+  if (/^[+-]?0x[0-9a-f]+$/.test(t)) return Number.parseInt(t, 16);
+  if (/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(t)) return Number(t);
+  const sign = t.startsWith("-") ? -1 : 1;
+  return (sign * parseDuration(t.replace(/^[+-]/, ""), pos)) / 1000;
+}
+
+export function typeOf(e: Expr): ValueType {
+  switch (e.kind) {
+    case "number":
+      return "scalar";
+    case "string":
+      return "string";
+    case "vector":
+    case "aggregate":
+      return "vector";
+    case "matrix":
+    case "subquery":
+      return "matrix";
+    case "call":
+      return FUNCTIONS[e.func]!.ret;
+    case "binary":
+      return typeOf(e.lhs) === "scalar" && typeOf(e.rhs) === "scalar" ? "scalar" : "vector";
+    case "unary":
+    case "paren":
+      return typeOf(e.expr);
+  }
+}
+
+class Builder {
+  constructor(private readonly text: string) {}
+
+  src(n: SyntaxNode): string {
+    return this.text.slice(n.from, n.to);
+  }
+
+  children(n: SyntaxNode): SyntaxNode[] {
+    const out: SyntaxNode[] = [];
+    for (let c = n.firstChild; c; c = c.nextSibling) out.push(c);
+    return out;
+  }
+
+  expect(e: Expr, want: ValueType, n: SyntaxNode, what: string): void {
+    const got = typeOf(e);
+    if (got !== want) throw new ParseError(`expected type ${typeName(want)} in ${what}, got ${typeName(got)}`, n.from);
+  }
+
+  build(n: SyntaxNode): Expr {
+    switch (n.name) {
+      case "PromQL": {
+        const c = n.firstChild;
+        if (!c) throw new ParseError("no expression found in input");
+        return this.build(c);
+      }
+      case "NumberDurationLiteral":
+        return { kind: "number", value: parseNumber(this.src(n), n.from) };
+      case "StringLiteral":
+        return { kind: "string", value: unquote(this.src(n)) };
+      case "ParenExpr":
+        return { kind: "paren", expr: this.build(n.firstChild!) };
+      case "VectorSelector":
+        return this.vectorSelector(n);
+      case "MatrixSelector": {
+        const [vs, dur] = this.children(n);
+        const inner = this.build(vs!);
+        if (inner.kind !== "vector") throw new ParseError("ranges only allowed for vector selectors", n.from);
+        if (inner.offsetMs !== 0 || inner.at !== undefined) throw new ParseError("no offset modifiers allowed before range", n.from);
+        return { kind: "matrix", vector: inner, rangeMs: parseDuration(this.src(dur!), dur!.from) };
+      }
+      case "SubqueryExpr": {
+        const [inner, range, step] = this.children(n);
+        const expr = this.build(inner!);
+        this.expect(expr, "vector", inner!, "subquery");
+        return {
+          kind: "subquery",
+          expr,
+          rangeMs: parseDuration(this.src(range!), range!.from),
+          stepMs: step ? parseDuration(this.src(step), step.from) : undefined,
+          offsetMs: 0,
+          at: undefined,
+        };
+      }
+      case "OffsetExpr":
+        return this.offset(n);
+      case "StepInvariantExpr":
+        return this.at(n);
+      case "UnaryExpr": {
+        const [op, operand] = this.children(n);
+        const expr = this.build(operand!);
+        const t = typeOf(expr);
+        if (t !== "scalar" && t !== "vector") throw new ParseError(`unary expression only allowed on expressions of type scalar or instant vector, got ${typeName(t)}`, n.from);
+        if (expr.kind === "number") return { kind: "number", value: this.src(op!) === "-" ? -expr.value : expr.value };
+        return { kind: "unary", op: this.src(op!) as "-" | "+", expr };
+      }
+      case "BinaryExpr":
+        return this.binary(n);
+      case "FunctionCall":
+        return this.call(n);
+      case "AggregateExpr":
+        return this.aggregate(n);
+      default:
+        throw new ParseError(`unexpected ${n.name}`, n.from);
+    }
+  }
+
+  vectorSelector(n: SyntaxNode): VectorSelector {
+    const matchers: Matcher[] = [];
+    for (const c of this.children(n)) {
+      if (c.name === "Identifier") matchers.push({ name: "__name__", type: "=", value: this.src(c) });
+      if (c.name !== "LabelMatchers") continue;
+      for (const m of this.children(c)) {
+        if (m.name === "QuotedLabelName") matchers.push({ name: "__name__", type: "=", value: unquote(this.src(m)) });
+        else if (m.name === "UnquotedLabelMatcher" || m.name === "QuotedLabelMatcher") {
+          const [nameNode, op, lit] = this.children(m);
+          const name = nameNode!.name === "LabelName" ? this.src(nameNode!) : unquote(this.src(nameNode!));
+          const type = MATCH_OPS[op!.firstChild?.name ?? ""];
+          if (!type || !lit) throw new ParseError("invalid label matcher", m.from);
+          matchers.push({ name, type, value: unquote(this.src(lit)) });
+        }
+      }
+    }
+    if (matchers.filter((m) => m.name === "__name__").length > 1 && this.children(n).some((c) => c.name === "Identifier")) {
+      if (matchers.some((m, i) => i > 0 && m.name === "__name__")) throw new ParseError("metric name must not be set twice", n.from);
+    }
+    const nonEmpty = matchers.some((m) => {
+      if (m.type === "=") return m.value !== "";
+      if (m.type === "!=") return m.value === "";
+      try {
+        const re = new RegExp(`^(?:${m.value})$`, "su");
+        return m.type === "=~" ? !re.test("") : re.test("");
+      } catch {
+        return true; // reported when compiled
+      }
+    });
+    if (!nonEmpty) throw new ParseError("vector selector must contain at least one non-empty matcher", n.from);
+    return { kind: "vector", matchers, offsetMs: 0, at: undefined, text: this.src(n) };
+  }
+
+  offset(n: SyntaxNode): Expr {
+    const [target, , dur] = this.children(n);
+    const expr = this.build(target!);
+    const text = this.src(dur!);
+    const ms = text.startsWith("-") ? -parseDuration(text.slice(1).trim(), dur!.from) : parseDuration(text, dur!.from);
+    const set = (e: Expr): Expr => {
+      if (e.kind === "vector") {
+        if (e.offsetMs !== 0) throw new ParseError("offset may not be set multiple times", n.from);
+        return { ...e, offsetMs: ms };
+      }
+      if (e.kind === "matrix") return { ...e, vector: set(e.vector) as VectorSelector };
+      if (e.kind === "subquery") {
+        if (e.offsetMs !== 0) throw new ParseError("offset may not be set multiple times", n.from);
+        return { ...e, offsetMs: ms };
+      }
+      throw new ParseError("offset modifier must be preceded by an instant vector selector or range vector selector or a subquery", n.from);
+    };
+    return set(expr);
+  }
+
+  at(n: SyntaxNode): Expr {
+    const [target, , value] = this.children(n);
+    const expr = this.build(target!);
+    let at: At;
+    if (value!.name === "AtModifierPreprocessors") at = value!.firstChild?.name === "AtStart" ? "start" : "end";
+    else {
+      const v = parseNumber(this.src(value!), value!.from);
+      if (!Number.isFinite(v)) throw new ParseError("timestamp out of bounds for @ modifier", value!.from);
+      at = Math.round(v * 1000);
+    }
+    const set = (e: Expr): Expr => {
+      if (e.kind === "vector") {
+        if (e.at !== undefined) throw new ParseError("@ <timestamp> may not be set multiple times", n.from);
+        return { ...e, at };
+      }
+      if (e.kind === "matrix") return { ...e, vector: set(e.vector) as VectorSelector };
+      if (e.kind === "subquery") {
+        if (e.at !== undefined) throw new ParseError("@ <timestamp> may not be set multiple times", n.from);
+        return { ...e, at };
+      }
+      throw new ParseError("@ modifier must be preceded by an instant vector selector or range vector selector or a subquery", n.from);
+    };
+    return set(expr);
+  }
+
+  binary(n: SyntaxNode): Expr {
+    const parts = this.children(n);
+    const lhs = this.build(parts[0]!);
+    const rhs = this.build(parts[parts.length - 1]!);
+    const op = BIN_OPS[parts[1]!.name];
+    if (!op) throw new ParseError(`unknown binary operator ${this.src(parts[1]!)}`, parts[1]!.from);
+    let bool = false;
+    let matching: VectorMatching | undefined;
+    for (const p of parts.slice(2, -1)) {
+      if (p.name === "BoolModifier") bool = true;
+      if (p.name === "MatchingModifierClause") matching = this.matching(p);
+    }
+    const lt = typeOf(lhs);
+    const rt = typeOf(rhs);
+    for (const [t, side] of [[lt, parts[0]!], [rt, parts[parts.length - 1]!]] as const) {
+      if (t !== "scalar" && t !== "vector") throw new ParseError(`binary expression must contain only scalar and instant vector types`, side.from);
+    }
+    if (bool && !COMPARISON.has(op)) throw new ParseError("bool modifier can only be used on comparison operators", n.from);
+    if (COMPARISON.has(op) && lt === "scalar" && rt === "scalar" && !bool) throw new ParseError("comparisons between scalars must use BOOL modifier", n.from);
+    if (SET_OPS.has(op)) {
+      if (lt === "scalar" || rt === "scalar") throw new ParseError(`set operator "${op}" not allowed in binary scalar expression`, n.from);
+      if (matching && matching.card !== "one-to-one") throw new ParseError(`no grouping allowed for "${op}" operation`, n.from);
+      matching = matching ? { ...matching, card: "one-to-one" } : undefined;
+    }
+    if (matching && (lt === "scalar" || rt === "scalar")) throw new ParseError("vector matching only allowed between instant vectors", n.from);
+    return { kind: "binary", op, lhs, rhs, bool, matching };
+  }
+
+  matching(n: SyntaxNode): VectorMatching {
+    const parts = this.children(n);
+    const labels = (g: SyntaxNode | undefined) => (g ? this.children(g).map((l) => (l.name === "LabelName" ? this.src(l) : unquote(this.src(l)))) : []);
+    const m: VectorMatching = { on: parts[0]!.name === "On", labels: labels(parts[1]), card: "one-to-one", include: [] };
+    const group = parts.find((p) => p.name === "GroupLeft" || p.name === "GroupRight");
+    if (group) {
+      m.card = group.name === "GroupLeft" ? "many-to-one" : "one-to-many";
+      const idx = parts.indexOf(group);
+      m.include = labels(parts[idx + 1]?.name === "GroupingLabels" ? parts[idx + 1] : undefined);
+    }
+    return m;
+  }
+
+  call(n: SyntaxNode): Expr {
+    const [ident, body] = this.children(n);
+    const func = this.src(ident!);
+    const def = FUNCTIONS[func];
+    if (!def) throw new ParseError(`unknown function with name "${func}"`, n.from);
+    const args = body ? this.children(body).map((c) => this.build(c)) : [];
+    const min = def.args.length - (def.optional ?? 0);
+    if (args.length < min || (!def.variadic && args.length > def.args.length)) {
+      throw new ParseError(`expected ${min === def.args.length ? min : `${min} to ${def.args.length}`} argument(s) in call to "${func}", got ${args.length}`, n.from);
+    }
+    args.forEach((a, i) => {
+      const want = def.args[Math.min(i, def.args.length - 1)]!;
+      this.expect(a, want, body!, `call to function "${func}"`);
+    });
+    return { kind: "call", func, args };
+  }
+
+  aggregate(n: SyntaxNode): Expr {
+    const parts = this.children(n);
+    const op = this.src(parts[0]!);
+    if (!AGGREGATIONS[op]) throw new ParseError(`unknown aggregation "${op}"`, n.from);
+    let grouping: string[] = [];
+    let without = false;
+    let body: SyntaxNode | undefined;
+    for (const p of parts.slice(1)) {
+      if (p.name === "AggregateModifier") {
+        const [kind, labels] = this.children(p);
+        without = kind!.name === "Without";
+        grouping = labels ? this.children(labels).map((l) => (l.name === "LabelName" ? this.src(l) : unquote(this.src(l)))) : [];
+      } else if (p.name === "FunctionCallBody") body = p;
+    }
+    const args = body ? this.children(body).map((c) => this.build(c)) : [];
+    const def = AGGREGATIONS[op]!;
+    const want = def.param ? 2 : 1;
+    if (args.length !== want) throw new ParseError(`wrong number of arguments for aggregate expression provided, expected ${want}, got ${args.length}`, n.from);
+    const expr = args[args.length - 1]!;
+    this.expect(expr, "vector", body!, "aggregation");
+    const param = def.param ? args[0] : undefined;
+    if (param) this.expect(param, def.param!, body!, `aggregation parameter`);
+    return { kind: "aggregate", op, expr, param, grouping, without };
+  }
+}
+
+function typeName(t: ValueType): string {
+  return t === "vector" ? "instant vector" : t === "matrix" ? "range vector" : t;
+}
+
+export function parsePromQL(text: string): Expr {
+  const tree = parser.parse(text);
+  let error: number | undefined;
+  tree.iterate({
+    enter: (n) => {
+      if (n.type.isError && error === undefined) error = n.from;
+    },
+  });
+  if (error !== undefined) {
+    // The grammar knows the function names; name an unknown one the way Prometheus does.
+    for (const m of text.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*\(/g)) {
+      const name = m[1]!;
+      const keyword = ["by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset"].includes(name);
+      if (!keyword && !FUNCTIONS[name] && !AGGREGATIONS[name]) throw new ParseError(`unknown function with name "${name}"`, m.index);
+    }
+    throw new ParseError(`unexpected character or end of input near ${JSON.stringify(text.slice(error, error + 10))}`, error);
+  }
+  if (text.trim() === "") throw new ParseError("no expression found in input");
+  return new Builder(text).build(tree.topNode);
+}
