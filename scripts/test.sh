@@ -56,7 +56,12 @@ PROMETHEUS_BIN=$(bash scripts/prometheus.sh install)
 export PROMETHEUS_BIN
 "$PROMETHEUS_BIN" --version 2>&1 | head -n1
 
-step "e2e tests (Prometheus → wrangler dev → Elasticsearch)"
+step "Prometheus 3 (reference PromQL engine, built from the Go module proxy)"
+PROMETHEUS3_BIN=$(bash scripts/prometheus3.sh install)
+export PROMETHEUS3_BIN
+"$PROMETHEUS3_BIN" --version 2>&1 | head -n1
+
+step "e2e tests (Prometheus → wrangler dev → Elasticsearch; PromQL against Prometheus 3)"
 vt e2e --project e2e
 
 node -e '

@@ -19,6 +19,7 @@ import { freePort, type Running, start, waitFor } from "../helpers/processes.js"
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const PROMETHEUS = process.env.PROMETHEUS_BIN ?? "/usr/bin/prometheus";
+const PROMETHEUS3 = process.env.PROMETHEUS3_BIN ?? resolve(ROOT, ".cache/prometheus3/v0.305.0/prometheus");
 const namespace = uniquePart("e2e");
 const stream = `metrics-e2e.prometheus-${namespace}`;
 
@@ -269,5 +270,129 @@ describe("a second Prometheus reading promgate through remote_read", () => {
     expect(theirs.size).toBeGreaterThan(10);
     // Prometheus adds its external labels to nothing here (none configured): the label sets match as stored.
     expect(ours).toEqual(theirs);
+  });
+});
+
+describe("PromQL: promgate answers like Prometheus 3 on the same data", () => {
+  // The reference is Prometheus 3.x (scripts/prometheus3.sh) reading promgate through remote_read: the same
+  // samples, Prometheus' own engine. (Debian's 2.42 is no reference here: its rate() extrapolation and
+  // closed range boundaries differ from 3.x.)
+  let refUrl = "";
+  let ref: Running | undefined;
+
+  beforeAll(async () => {
+    expect(cutoff).toBeGreaterThan(0);
+    const port = await freePort();
+    writeFileSync(
+      join(workDir, "ref.yml"),
+      `remote_read:
+  - url: ${gate}/metrics/e2e/${namespace}/api/v1/read
+    read_recent: true
+    basic_auth:
+      username: dev
+      password: promgate-dev
+`,
+    );
+    refUrl = `http://127.0.0.1:${port}`;
+    ref = start(PROMETHEUS3, [`--config.file=${join(workDir, "ref.yml")}`, `--storage.tsdb.path=${join(workDir, "ref-data")}`, `--web.listen-address=127.0.0.1:${port}`]);
+    await waitFor("the reference Prometheus 3", async () => ((await fetch(`${refUrl}/-/ready`)).ok ? true : undefined), 60_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${ref?.output()}`);
+    });
+  });
+  afterAll(async () => ref?.stop());
+
+  const QUERIES = [
+    "up",
+    "prometheus_http_requests_total",
+    "rate(prometheus_http_requests_total[10s])",
+    "irate(prometheus_http_requests_total[10s])",
+    "increase(prometheus_http_requests_total[30s])",
+    "delta(prometheus_tsdb_head_series[10s])",
+    "sum by (handler) (rate(prometheus_http_requests_total[10s]))",
+    "sum(up)",
+    "count by (code) (prometheus_http_requests_total)",
+    "topk(3, prometheus_http_requests_total)",
+    "bottomk(2, prometheus_http_requests_total)",
+    "quantile(0.5, prometheus_http_requests_total)",
+    "avg_over_time(prometheus_tsdb_head_series[10s])",
+    "max_over_time(process_resident_memory_bytes[15s])",
+    "min_over_time(process_resident_memory_bytes[15s])",
+    "stddev_over_time(process_resident_memory_bytes[15s])",
+    "changes(process_resident_memory_bytes[15s])",
+    "deriv(process_cpu_seconds_total[15s])",
+    "predict_linear(process_cpu_seconds_total[15s], 60)",
+    "histogram_quantile(0.9, sum by (le) (rate(prometheus_http_request_duration_seconds_bucket[30s])))",
+    'label_replace(up, "host", "$1", "instance", "(.*):.*")',
+    "up == 1",
+    "up > bool 0",
+    "prometheus_http_requests_total / on(handler, code, instance, job) prometheus_http_requests_total",
+    "sum(rate(prometheus_http_requests_total[10s])) / count(up)",
+    "prometheus_http_requests_total and on(handler) prometheus_http_requests_total{handler=~\"/api.*\"}",
+    "go_goroutines * on(instance) group_left(version) prometheus_build_info",
+    "count_values(\"v\", up)",
+    "absent(nonexistent_metric{job=\"x\"})",
+    "timestamp(up)",
+    "vector(1) + scalar(sum(up))",
+    "time()",
+    "abs(-go_goroutines) + clamp_max(go_goroutines, 10)",
+    "sort_desc(sum by (handler) (prometheus_http_requests_total))",
+    "max_over_time(rate(prometheus_http_requests_total[10s])[20s:3s])",
+    "avg_over_time(go_goroutines[30s:5s] offset 2s)",
+    "go_goroutines @ end()",
+    "rate(prometheus_http_requests_total[10s] @ end())",
+    "go_goroutines @ end() - go_goroutines offset 5s",
+  ];
+  const gateAuth = { authorization: `Basic ${btoa("dev:promgate-dev")}` };
+  type Series = { metric: Record<string, string>; value?: [number, string]; values?: [number, string][] };
+  type Answer = { status: string; error?: string; data: { resultType: string; result: Series[] | [number, string] } };
+
+  const close = (a: string, b: string) => {
+    if (a === b) return true;
+    const x = Number(a);
+    const y = Number(b);
+    return Math.abs(x - y) <= 1e-9 * Math.max(Math.abs(x), Math.abs(y));
+  };
+  const compare = (query: string, ours: Answer, theirs: Answer) => {
+    expect(ours.status, `${query}: ${ours.error}`).toBe("success");
+    expect(ours.data.resultType, query).toBe(theirs.data.resultType);
+    if (!Array.isArray(theirs.data.result[0]) && typeof theirs.data.result[0] !== "number") {
+      const key = (s: Series) => JSON.stringify(Object.entries(s.metric).sort());
+      const mine = new Map((ours.data.result as Series[]).map((s) => [key(s), s]));
+      const ref = theirs.data.result as Series[];
+      expect(ref.length, `${query}: the reference answered nothing, the comparison would prove nothing`).toBeGreaterThan(0);
+      expect([...mine.keys()].sort(), query).toEqual(ref.map(key).sort());
+      for (const s of ref) {
+        const o = mine.get(key(s))!;
+        const points = s.values ?? [s.value!];
+        const opoints = o.values ?? [o.value!];
+        expect(opoints.map((p) => p[0]), query).toEqual(points.map((p) => p[0]));
+        points.forEach((p, i) => expect(close(opoints[i]![1], p[1]), `${query} ${key(s)} at ${p[0]}: ${opoints[i]![1]} vs ${p[1]}`).toBe(true));
+      }
+    } else {
+      const [t, v] = theirs.data.result as [number, string];
+      const [ot, ov] = ours.data.result as [number, string];
+      expect(ot).toBe(t);
+      expect(close(ov, v), query).toBe(true);
+    }
+  };
+
+  it("instant queries", async () => {
+    for (const query of QUERIES) {
+      const qs = `query=${encodeURIComponent(query)}&time=${cutoff}`;
+      const theirs = (await (await fetch(`${refUrl}/api/v1/query?${qs}`)).json()) as Answer;
+      expect(theirs.status, query).toBe("success");
+      const ours = (await (await fetch(`${gate}/metrics/e2e/${namespace}/api/v1/query?${qs}`, { headers: gateAuth })).json()) as Answer;
+      compare(query, ours, theirs);
+    }
+  });
+
+  it("range queries (form POST, as Grafana sends them)", async () => {
+    for (const query of QUERIES) {
+      const form = new URLSearchParams({ query, start: String(cutoff - 20), end: String(cutoff), step: "2" });
+      const theirs = (await (await fetch(`${refUrl}/api/v1/query_range`, { method: "POST", body: form })).json()) as Answer;
+      expect(theirs.status, query).toBe("success");
+      const ours = (await (await fetch(`${gate}/metrics/e2e/${namespace}/api/v1/query_range`, { method: "POST", body: form, headers: gateAuth })).json()) as Answer;
+      compare(query, ours, theirs);
+    }
   });
 });

@@ -68,6 +68,12 @@ describe("selectors: lookback, staleness, offset, @", () => {
     expect(await at(src, "y", 31)).toEqual(['{"__name__":"y","a":"1"} 7']);
   });
 
+  it("binds offset and @ to the right-most operand, as Prometheus does", async () => {
+    expect(await at(src, "x - x offset 15s", 15)).toEqual(['{"a":"1"} 1']);
+    expect(await at(src, "x - x @ 0", 15)).toEqual(['{"a":"1"} 1']);
+    expect(await at(src, "-x offset 15s", 15)).toEqual(['{"a":"1"} -1']);
+  });
+
   it("applies offset and @ (also start() and end())", async () => {
     expect(await at(src, "x offset 15s", 30)).toEqual(['{"__name__":"x","a":"1"} 2']);
     expect(await at(src, "x @ 0", 1000)).toEqual(['{"__name__":"x","a":"1"} 1']);

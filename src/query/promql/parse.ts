@@ -200,6 +200,9 @@ class Builder {
         if (e.offsetMs !== 0) throw new ParseError("offset may not be set multiple times", n.from);
         return { ...e, offsetMs: ms };
       }
+      // The editor grammar hangs `offset` on the whole `a - b`; Prometheus binds it to the right-most operand.
+      if (e.kind === "binary") return { ...e, rhs: set(e.rhs) };
+      if (e.kind === "unary") return { ...e, expr: set(e.expr) };
       throw new ParseError("offset modifier must be preceded by an instant vector selector or range vector selector or a subquery", n.from);
     };
     return set(expr);
@@ -225,6 +228,8 @@ class Builder {
         if (e.at !== undefined) throw new ParseError("@ <timestamp> may not be set multiple times", n.from);
         return { ...e, at };
       }
+      if (e.kind === "binary") return { ...e, rhs: set(e.rhs) }; // as for offset: the right-most operand
+      if (e.kind === "unary") return { ...e, expr: set(e.expr) };
       throw new ParseError("@ modifier must be preceded by an instant vector selector or range vector selector or a subquery", n.from);
     };
     return set(expr);
