@@ -1,5 +1,6 @@
 import { benchE2e } from "./e2e.js";
 import { benchIngest } from "./ingest.js";
+import { benchPromql } from "./promql.js";
 import { benchRead } from "./read.js";
 
 /** `node --import tsx bench/run.ts [ingest|e2e|all]` — scripts/bench.sh runs both parts. */
@@ -55,7 +56,19 @@ async function printRead(): Promise<void> {
   }
 }
 
+async function printPromql(): Promise<void> {
+  const bin = process.env.PROMETHEUS3_BIN;
+  if (!process.env.ES_URL || !bin) return;
+  const rows = await benchPromql(bin);
+  console.log("\nPromQL query_range, 1 h at 15 s over 1,000 counters / 50 histograms × 10 buckets (median of 3)");
+  console.log("query                                                                  promgate ms  Prometheus 3 ms   ratio  equal");
+  for (const r of rows) {
+    console.log(`${r.query.padEnd(70)}${fmt(r.promgateMs, 1).padStart(12)}${fmt(r.prometheusMs, 1).padStart(17)}${`${fmt(r.promgateMs / r.prometheusMs, 1)}×`.padStart(8)}  ${r.equal ? "yes" : "NO"}`);
+  }
+}
+
 const part = process.argv[2] ?? "all";
 if (part === "all" || part === "ingest") printIngest();
 if (part === "all" || part === "e2e") await printE2e();
 if (part === "all" || part === "e2e" || part === "read") await printRead();
+if (part === "all" || part === "e2e" || part === "promql") await printPromql();

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 [ -x node_modules/.bin/tsx ] || npm install --no-audit --no-fund
 mkdir -p bench/out
 node --import tsx bench/run.ts ingest | tee bench/out/latest.txt
+PROMETHEUS3_BIN=$(bash scripts/prometheus3.sh install)
+export PROMETHEUS3_BIN
 es_out=$(ES_PORT=free bash scripts/elasticsearch.sh start)
 ES_URL=$(printf '%s\n' "$es_out" | grep '^ES_URL=' | tail -n1 | cut -d= -f2-)
 ES_PORT=${ES_URL##*:}
