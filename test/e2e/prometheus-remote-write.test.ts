@@ -174,6 +174,28 @@ describe("Prometheus 2.42 → promgate (workerd) → Elasticsearch", () => {
   });
 });
 
+/** Starts a Prometheus (`bin`) whose only storage is promgate, through remote_read; returns it and its URL. */
+async function startReader(bin: string, name: string): Promise<{ server: Running; url: string }> {
+  expect(cutoff).toBeGreaterThan(0); // the write test ran first and stored everything up to the cut-off
+  const port = await freePort();
+  writeFileSync(
+    join(workDir, `${name}.yml`),
+    `remote_read:
+  - url: ${gate}/metrics/e2e/${namespace}/api/v1/read
+    read_recent: true
+    basic_auth:
+      username: dev
+      password: promgate-dev
+`,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const server = start(bin, [`--config.file=${join(workDir, `${name}.yml`)}`, `--storage.tsdb.path=${join(workDir, `${name}-data`)}`, `--web.listen-address=127.0.0.1:${port}`]);
+  await waitFor(`the ${name} Prometheus`, async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined), 60_000).catch((e: Error) => {
+    throw new Error(`${e.message}\n${server.output()}`);
+  });
+  return { server, url };
+}
+
 describe("promtool against promgate's HTTP API", () => {
   it("lists the same series and label values as against the scraping Prometheus", () => {
     const promtool = join(PROMETHEUS, "..", "promtool");
@@ -193,25 +215,9 @@ describe("a second Prometheus reading promgate through remote_read", () => {
   let readerUrl = "";
 
   beforeAll(async () => {
-    expect(cutoff).toBeGreaterThan(0); // the write test ran first and stored everything up to the cut-off
-    const port = await freePort();
-    writeFileSync(
-      join(workDir, "reader.yml"),
-      `remote_read:
-  - url: ${gate}/metrics/e2e/${namespace}/api/v1/read
-    read_recent: true
-    basic_auth:
-      username: dev
-      password: promgate-dev
-`,
-    );
-    readerUrl = `http://127.0.0.1:${port}`;
-    reader = start(PROMETHEUS, [
-      `--config.file=${join(workDir, "reader.yml")}`,
-      `--storage.tsdb.path=${join(workDir, "reader-data")}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-    ]);
-    await waitFor("the reading Prometheus", async () => ((await fetch(`${readerUrl}/-/ready`)).ok ? true : undefined), 60_000);
+    const r = await startReader(PROMETHEUS, "reader");
+    reader = r.server;
+    readerUrl = r.url;
   });
 
   it("answers instant queries with the values the scraping Prometheus has locally", async () => {
@@ -281,23 +287,9 @@ describe("PromQL: promgate answers like Prometheus 3 on the same data", () => {
   let ref: Running | undefined;
 
   beforeAll(async () => {
-    expect(cutoff).toBeGreaterThan(0);
-    const port = await freePort();
-    writeFileSync(
-      join(workDir, "ref.yml"),
-      `remote_read:
-  - url: ${gate}/metrics/e2e/${namespace}/api/v1/read
-    read_recent: true
-    basic_auth:
-      username: dev
-      password: promgate-dev
-`,
-    );
-    refUrl = `http://127.0.0.1:${port}`;
-    ref = start(PROMETHEUS3, [`--config.file=${join(workDir, "ref.yml")}`, `--storage.tsdb.path=${join(workDir, "ref-data")}`, `--web.listen-address=127.0.0.1:${port}`]);
-    await waitFor("the reference Prometheus 3", async () => ((await fetch(`${refUrl}/-/ready`)).ok ? true : undefined), 60_000).catch((e: Error) => {
-      throw new Error(`${e.message}\n${ref?.output()}`);
-    });
+    const r = await startReader(PROMETHEUS3, "reference");
+    ref = r.server;
+    refUrl = r.url;
   });
   afterAll(async () => ref?.stop());
 

@@ -1,7 +1,7 @@
 import { HttpError } from "../../http/errors.js";
 import { type CompiledMatcher, compileMatcher, type Labels } from "../matchers.js";
 import type { At, Expr, VectorMatching, VectorSelector } from "./ast.js";
-import { checkUniqueLabelsets, type CallContext, IMPLEMENTATIONS, quantile } from "./functions.js";
+import { type CallContext, checkUniqueLabelsets, IMPLEMENTATIONS, quantile, variance } from "./functions.js";
 import { dropName, formatValue, type InstantSample, labelsKey, type RangeSeries, type Value } from "./values.js";
 
 /**
@@ -259,18 +259,11 @@ export class Evaluator {
           out.push({ labels: g.labels, value: 1 });
           break;
         case "stddev":
-        case "stdvar": {
-          let mean = 0;
-          let m2 = 0;
-          vs.forEach((v, i) => {
-            const d = v - mean;
-            mean += d / (i + 1);
-            m2 += d * (v - mean);
-          });
-          const variance = m2 / vs.length;
-          out.push({ labels: g.labels, value: e.op === "stddev" ? Math.sqrt(variance) : variance });
+          out.push({ labels: g.labels, value: Math.sqrt(variance(vs)) });
           break;
-        }
+        case "stdvar":
+          out.push({ labels: g.labels, value: variance(vs) });
+          break;
         case "quantile":
           out.push({ labels: g.labels, value: quantile(p, vs) });
           break;

@@ -133,7 +133,8 @@ function linearRegression(ts: number[], vs: number[], interceptTime: number): [n
   return [slope, sumY / n - (slope * sumX) / n];
 }
 
-function variance(vs: number[]): number {
+/** Population variance (Welford's method, numerically stable). */
+export function variance(vs: number[]): number {
   let mean = 0;
   let m2 = 0;
   vs.forEach((v, i) => {
@@ -142,6 +143,14 @@ function variance(vs: number[]): number {
     m2 += d * (v - mean);
   });
   return m2 / vs.length;
+}
+
+/** A copy of `labels` with `name` set to `value`, or removed when `value` is empty (Prometheus' rule). */
+function withLabel(labels: Labels, name: string, value: string): Labels {
+  const out = { ...labels };
+  if (value === "") delete out[name];
+  else out[name] = value;
+  return out;
 }
 
 function dateFn(f: (d: Date) => number): Impl {
@@ -281,10 +290,7 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
           const key = g.startsWith("{") ? g.slice(1, -1) : g;
           return (/^\d+$/.test(key) ? m[Number(key)] : m.groups?.[key]) ?? "";
         });
-        const labels = { ...s.labels };
-        if (value === "") delete labels[dst];
-        else labels[dst] = value;
-        return { labels, value: s.value };
+        return { labels: withLabel(s.labels, dst, value), value: s.value };
       }),
     );
   },
@@ -294,11 +300,7 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
     const srcs = args.slice(3).map(argString);
     return vec(
       argVector(args[0]).map((s) => {
-        const value = srcs.map((l) => s.labels[l] ?? "").join(sep);
-        const labels = { ...s.labels };
-        if (value === "") delete labels[dst];
-        else labels[dst] = value;
-        return { labels, value: s.value };
+        return { labels: withLabel(s.labels, dst, srcs.map((l) => s.labels[l] ?? "").join(sep)), value: s.value };
       }),
     );
   },
