@@ -214,17 +214,24 @@ export class Evaluator {
     }
     if (e.func === "absent" || e.func === "absent_over_time") ctx.absentLabels = absentLabels(e.args[0]!);
     const result = impl(args, ctx);
-    if (result.type === "vector" && !KEEPS_NAME.has(e.func)) checkUniqueLabelsets(result.v);
+    // Dropping __name__ can only merge series that differed in nothing else: check when names differed.
+    if (result.type === "vector" && !KEEPS_NAME.has(e.func) && distinctNames(args) > 1) checkUniqueLabelsets(result.v);
     return result;
   }
+
+  /** Per aggregation node: input label set → its group's labels (stable objects, so keys are cached). */
+  private readonly groupCache = new WeakMap<Expr, WeakMap<Labels, Labels>>();
 
   private aggregate(e: Extract<Expr, { kind: "aggregate" }>, t: number): InstantSample[] {
     const input = this.eval(e.expr, t);
     const samples = input.type === "vector" ? input.v : [];
     const param = e.param ? this.eval(e.param, t) : undefined;
     const groups = new Map<string, { labels: Labels; members: InstantSample[] }>();
+    let cache = this.groupCache.get(e);
+    if (!cache) this.groupCache.set(e, (cache = new WeakMap()));
     for (const s of samples) {
-      const labels = groupLabels(s.labels, e.grouping, e.without);
+      let labels = cache.get(s.labels);
+      if (!labels) cache.set(s.labels, (labels = groupLabels(s.labels, e.grouping, e.without)));
       const k = labelsKey(labels);
       let g = groups.get(k);
       if (!g) groups.set(k, (g = { labels, members: [] }));
@@ -368,6 +375,15 @@ export class Evaluator {
     }
     return out;
   }
+}
+
+function distinctNames(args: Value[]): number {
+  const names = new Set<string | undefined>();
+  for (const a of args) {
+    if (a.type === "vector") for (const s of a.v) names.add(s.labels.__name__);
+    else if (a.type === "matrix") for (const s of a.v) names.add(s.labels.__name__);
+  }
+  return names.size;
 }
 
 const KEEPS_NAME = new Set(["last_over_time", "sort", "sort_desc", "label_replace", "label_join"]);

@@ -18,14 +18,25 @@ export type Value =
   | { type: "vector"; v: InstantSample[] }
   | { type: "matrix"; v: RangeSeries[] };
 
+// Label sets are never mutated once built, so derived values can be cached per object: a range query
+// evaluates the same series at every step, and these were the evaluator's hottest calls.
+const dropped = new WeakMap<Labels, Labels>();
+const keys = new WeakMap<Labels, string>();
+
 export function dropName(labels: Labels): Labels {
   if (!("__name__" in labels)) return labels;
-  const { __name__: _, ...rest } = labels;
-  return rest;
+  let out = dropped.get(labels);
+  if (!out) {
+    const { __name__: _, ...rest } = labels;
+    dropped.set(labels, (out = rest));
+  }
+  return out;
 }
 
 export function labelsKey(labels: Labels): string {
-  return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+  let k = keys.get(labels);
+  if (k === undefined) keys.set(labels, (k = JSON.stringify(Object.keys(labels).sort().map((n) => [n, labels[n]]))));
+  return k;
 }
 
 /**
