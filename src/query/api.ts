@@ -6,18 +6,18 @@ import { readBody } from "../http/body.js";
 import { HttpError } from "../http/errors.js";
 import { badData, type CompiledMatcher, compileMatcher, type Labels, requireNonEmptyMatcher } from "./matchers.js";
 import { readMetadata } from "./metadata.js";
-import { type OptionalRange, type Params, parseLimit, parseRange, readParams } from "./params.js";
+import { type OptionalRange, type Params, parseLimit, parseRange, parseTime, readParams } from "./params.js";
 import { chooseResponseType, decodeReadRequest, samplesResponse, streamedResponse } from "./remote/read.js";
 import { type ReadScope, readScope } from "./scope.js";
 import { parseSelector } from "./selector.js";
 import { Storage } from "./storage.js";
 import { parseDuration, parsePromQL } from "./promql/parse.js";
 import { instantQuery, rangeQuery, storageSource } from "./promql/query.js";
-import { parseTime } from "./params.js";
 import { ReadRequest_ResponseType } from "../gen/prometheus/remote_pb.js";
 
 /**
- * The Prometheus HTTP API's read part (series, labels, label values, metadata, buildinfo) and remote_read,
+ * The Prometheus HTTP API (query, query_range, query_exemplars, series, labels, label values, metadata,
+ * buildinfo) and remote_read,
  * under `/api/v1/…` and `/metrics/{dataset}[/{namespace}]/api/v1/…` to narrow the streams read. Answers use
  * Prometheus' JSON envelope and error types; Grafana's Prometheus data source and promtool are the clients.
  */
