@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `npm start`: a local stack on loopback — Elasticsearch on 127.0.0.1:9200 (unless ES_URL is set),
-# `promgate setup`, then promgate under `wrangler dev` (workerd) on 127.0.0.1:8787.
-# The credentials below are development defaults for loopback only.
+# `promgate setup`, Debian's node_exporter (127.0.0.1:9100) and Prometheus (127.0.0.1:9090) scraping both and
+# remote_writing to promgate, and promgate under `wrangler dev` (workerd) on 127.0.0.1:8787, so data flows
+# within a minute. DEV_PROMETHEUS=0 leaves Prometheus and node_exporter out.
+# The credentials below are development defaults for loopback only. Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,8 +24,13 @@ if [ -z "${ES_URL:-}" ]; then
   export ES_USERNAME=elastic ES_PASSWORD="$DEV_PASSWORD"
 fi
 export ES_URL
-stop_es() { [ -n "$started_es" ] && bash scripts/elasticsearch.sh stop || true; }
-trap stop_es EXIT
+pids=()
+stop_all() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [ -n "$started_es" ] && bash scripts/elasticsearch.sh stop || true
+}
+trap stop_all EXIT
 
 node bin/promgate.js setup
 
@@ -36,6 +43,30 @@ node bin/promgate.js setup
   echo "PROMGATE_TENANTS={\"dev\":{\"password\":\"$DEV_PASSWORD\"}}"
 } > .dev.vars
 chmod 600 .dev.vars
+
+if [ "${DEV_PROMETHEUS:-1}" != 0 ]; then
+  run_dir=.cache/dev-prometheus
+  mkdir -p "$run_dir"
+  prometheus_bin=$(bash scripts/prometheus.sh install)
+  node_exporter_bin=$(bash scripts/prometheus.sh install-node-exporter)
+  "$node_exporter_bin" --web.listen-address=127.0.0.1:9100 > "$run_dir/node-exporter.log" 2>&1 &
+  pids+=($!)
+  cat > "$run_dir/prometheus.yml" <<YML
+global:
+  scrape_interval: 15s
+scrape_configs:
+  - job_name: prometheus
+    static_configs: [{ targets: ["127.0.0.1:9090"] }]
+  - job_name: node
+    static_configs: [{ targets: ["127.0.0.1:9100"] }]
+remote_write:
+  - url: http://127.0.0.1:$PORT/api/v1/write
+    basic_auth: { username: dev, password: $DEV_PASSWORD }
+YML
+  "$prometheus_bin" --config.file="$run_dir/prometheus.yml" --storage.tsdb.path="$run_dir/data" \
+    --web.listen-address=127.0.0.1:9090 > "$run_dir/prometheus.log" 2>&1 &
+  pids+=($!)
+fi
 
 cat <<TXT
 
@@ -54,8 +85,13 @@ remote_write:
       username: dev
       password: $DEV_PASSWORD
 
-Ctrl-C stops promgate$( [ -n "$started_es" ] && echo " and Elasticsearch" ).
+Grafana: add a Prometheus data source with URL http://127.0.0.1:$PORT, basic auth dev / $DEV_PASSWORD.
+$( [ "${DEV_PROMETHEUS:-1}" != 0 ] && echo "Already flowing: Prometheus on 127.0.0.1:9090 scrapes itself and node_exporter (127.0.0.1:9100) into promgate." )
+
+Ctrl-C stops everything started here.
 TXT
 
 WRANGLER_SEND_METRICS=false node node_modules/wrangler/bin/wrangler.js dev --ip 127.0.0.1 --port "$PORT" \
-  --show-interactive-dev-session=false
+  --show-interactive-dev-session=false &
+pids+=($!)
+wait "${pids[-1]}"
