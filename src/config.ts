@@ -1,7 +1,9 @@
 /**
- * Environment (Workers vars/secrets or process env) → a validated Config. Every problem names the variable
- * and field at fault; secrets are never echoed back.
+ * Environment (Workers vars/secrets or process env) → a validated Config, checked against the settings table
+ * in src/config/schema.ts. Every problem names the variable and field at fault; values are never echoed back.
  */
+
+import { CHECKED_PREFIXES, FOREIGN_NAMES, type Setting, SETTING_BY_NAME, SETTINGS } from "./config/schema.js";
 
 export interface Limits {
   /** Request body as sent (snappy-compressed). */
@@ -17,16 +19,10 @@ export interface Limits {
   maxQuerySamples: number;
 }
 
-export const DEFAULT_LIMITS: Limits = {
-  maxCompressedBytes: 10 * 1024 * 1024,
-  maxDecompressedBytes: 32 * 1024 * 1024,
-  maxSeries: 10_000,
-  maxSamples: 100_000,
-  maxLabelsPerSeries: 64,
-  maxLabelNameBytes: 256,
-  maxLabelValueBytes: 4096,
-  maxQuerySamples: 5_000_000,
-};
+/** The limits' defaults, from the settings table (src/config/schema.ts). */
+export const DEFAULT_LIMITS: Limits = Object.fromEntries(
+  SETTINGS.filter((s) => s.limit !== undefined).map((s) => [s.limit, Number(s.default)]),
+) as unknown as Limits;
 
 export interface Tenant {
   id: string;
@@ -75,22 +71,131 @@ export class ConfigError extends Error {
   }
 }
 
-const LIMIT_VARS: Record<keyof Limits, string> = {
-  maxCompressedBytes: "PROMGATE_MAX_COMPRESSED_BYTES",
-  maxDecompressedBytes: "PROMGATE_MAX_DECOMPRESSED_BYTES",
-  maxSeries: "PROMGATE_MAX_SERIES",
-  maxSamples: "PROMGATE_MAX_SAMPLES",
-  maxLabelsPerSeries: "PROMGATE_MAX_LABELS_PER_SERIES",
-  maxLabelNameBytes: "PROMGATE_MAX_LABEL_NAME_BYTES",
-  maxLabelValueBytes: "PROMGATE_MAX_LABEL_VALUE_BYTES",
-  maxQuerySamples: "PROMGATE_MAX_QUERY_SAMPLES",
-};
+/** A setting's value once checked: what its kind says, or undefined when unset and without a default. */
+type Value = string | number | boolean | undefined;
 
-function str(env: Env, name: string): string | undefined {
-  const v = env[name];
-  if (v === undefined || v === null || v === "") return undefined;
-  if (typeof v !== "string") throw new ConfigError(`${name} must be a string`);
-  return v;
+/** Levenshtein distance, to suggest the setting a misspelt name meant. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+function unknownName(name: string): string {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const s of SETTINGS) {
+    const d = distance(name, s.name);
+    if (d < bestD) [best, bestD] = [s.name, d];
+  }
+  const hint = best !== undefined && bestD <= Math.max(2, Math.floor(name.length / 4)) ? ` (did you mean ${best}?)` : "";
+  return `${name} is not a known setting${hint}`;
+}
+
+const DURATION = /^[1-9][0-9]*(d|h|m|s|ms)$/;
+
+/**
+ * One setting's raw value → its typed value, or a problem naming the setting (never the value: a secret
+ * pasted into the wrong variable must not end up in a log). Workers vars may arrive as TOML numbers and
+ * booleans, so those are accepted where the kind fits.
+ */
+function check(s: Setting, raw: unknown): { value: Value } | { problem: string } {
+  if (raw === undefined || raw === null || raw === "") {
+    // Defaults are written as the environment would hold them, so they go through the same checks.
+    return s.default === undefined ? { value: undefined } : check(s, s.default);
+  }
+  switch (s.kind) {
+    case "positive-int": {
+      const n = typeof raw === "string" && raw.trim() !== "" ? Number(raw) : raw;
+      if (typeof n !== "number" || !Number.isSafeInteger(n) || n <= 0) return { problem: `${s.name} must be a positive integer` };
+      return { value: n };
+    }
+    case "bool": {
+      if (typeof raw === "boolean") return { value: raw };
+      if (typeof raw === "string" && /^(1|true|yes|on)$/i.test(raw)) return { value: true };
+      if (typeof raw === "string" && /^(0|false|no|off)$/i.test(raw)) return { value: false };
+      return { problem: `${s.name} must be true or false` };
+    }
+    default:
+      break;
+  }
+  if (typeof raw !== "string") return { problem: `${s.name} must be a string` };
+  switch (s.kind) {
+    case "url":
+      return checkUrl(s.name, raw);
+    case "duration":
+      return DURATION.test(raw) ? { value: raw } : { problem: `${s.name} must be a duration such as 90d, 2h, 30m or 15s` };
+    case "enum":
+      return s.values?.includes(raw) ? { value: raw } : { problem: `${s.name} must be ${s.values?.map((v) => `"${v}"`).join(" or ")}` };
+    default:
+      return { value: raw };
+  }
+}
+
+function checkUrl(name: string, raw: string): { value: string } | { problem: string } {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { problem: `${name} is not a URL` };
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return { problem: `${name} must be http or https` };
+  if (url.username || url.password) return { problem: `${name} must not carry credentials; use ES_API_KEY or ES_USERNAME/ES_PASSWORD` };
+  return { value: url.toString().replace(/\/+$/, "") };
+}
+
+/** Typed access to checked values; the kind is fixed by the schema, so a mismatch is a bug here, not bad input. */
+class Settings {
+  constructor(private readonly values: ReadonlyMap<string, Value>) {}
+  private get(name: string, type: "string" | "number" | "boolean"): Value {
+    const v = this.values.get(name);
+    if (v !== undefined && typeof v !== type) throw new Error(`setting ${name} is not a ${type}`);
+    return v;
+  }
+  text(name: string): string | undefined {
+    return this.get(name, "string") as string | undefined;
+  }
+  int(name: string): number {
+    const v = this.get(name, "number") as number | undefined;
+    if (v === undefined) throw new Error(`setting ${name} has no default`);
+    return v;
+  }
+  flag(name: string): boolean {
+    return (this.get(name, "boolean") as boolean | undefined) ?? false;
+  }
+}
+
+/**
+ * Checks the whole environment against the schema: every ES_ and PROMGATE_ variable must be a known setting,
+ * every known setting that is set must fit its kind. All problems are reported at once, in one line.
+ */
+function readSettings(env: Env): Settings {
+  const problems: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!CHECKED_PREFIXES.some((p) => name.startsWith(p))) continue;
+    if (!SETTING_BY_NAME.has(name) && !FOREIGN_NAMES.has(name)) problems.push(unknownName(name));
+  }
+  const values = new Map<string, Value>();
+  for (const s of SETTINGS) {
+    if (s.kind === "tenants") continue; // needs the limits; parsed by parseTenants
+    const r = check(s, env[s.name]);
+    if ("problem" in r) problems.push(r.problem);
+    else values.set(s.name, r.value);
+  }
+  if (problems.length > 0) throw new ConfigError(problems.join("; "));
+  return new Settings(values);
+}
+
+function parseLimits(settings: Settings): Limits {
+  const limits = { ...DEFAULT_LIMITS };
+  for (const s of SETTINGS) if (s.limit !== undefined) limits[s.limit] = settings.int(s.name);
+  return limits;
 }
 
 function positiveInt(value: unknown, where: string): number {
@@ -101,39 +206,10 @@ function positiveInt(value: unknown, where: string): number {
   return n;
 }
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const v = str(env, name);
-  if (v === undefined) return fallback;
-  if (/^(1|true|yes|on)$/i.test(v)) return true;
-  if (/^(0|false|no|off)$/i.test(v)) return false;
-  throw new ConfigError(`${name} must be true or false`);
-}
-
-function parseLimits(env: Env): Limits {
-  const limits = { ...DEFAULT_LIMITS };
-  for (const key of Object.keys(LIMIT_VARS) as (keyof Limits)[]) {
-    const raw = str(env, LIMIT_VARS[key]);
-    if (raw !== undefined) limits[key] = positiveInt(raw, LIMIT_VARS[key]);
-  }
-  return limits;
-}
-
-function parseEsUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError("ES_URL is not a URL");
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError("ES_URL must be http or https");
-  if (url.username || url.password) throw new ConfigError("ES_URL must not carry credentials; use ES_API_KEY or ES_USERNAME/ES_PASSWORD");
-  return url.toString().replace(/\/+$/, "");
-}
-
-function parseEsAuth(env: Env): EsAuth {
-  const apiKey = str(env, "ES_API_KEY");
-  const username = str(env, "ES_USERNAME");
-  const password = str(env, "ES_PASSWORD");
+function parseEsAuth(settings: Settings): EsAuth {
+  const apiKey = settings.text("ES_API_KEY");
+  const username = settings.text("ES_USERNAME");
+  const password = settings.text("ES_PASSWORD");
   if (apiKey && (username || password)) throw new ConfigError("set either ES_API_KEY or ES_USERNAME/ES_PASSWORD, not both");
   if (apiKey) return { kind: "apiKey", apiKey };
   if (username || password) {
@@ -146,9 +222,10 @@ function parseEsAuth(env: Env): EsAuth {
 const TENANT_ID = /^[A-Za-z0-9_.@-]{1,64}$/;
 const NAMESPACE = /^[a-z0-9_][a-z0-9_.]{0,99}$/;
 
-function parseTenant(id: string, raw: unknown, defaults: Limits): Tenant {
+function parseTenant(id: string, position: number, raw: unknown, defaults: Limits): Tenant {
   const at = `PROMGATE_TENANTS.${id}`;
-  if (!TENANT_ID.test(id)) throw new ConfigError(`PROMGATE_TENANTS: tenant id "${id}" must match ${TENANT_ID.source}`);
+  // A malformed id is not echoed: it may be a credential pasted in the wrong place. Valid ids are user names.
+  if (!TENANT_ID.test(id)) throw new ConfigError(`PROMGATE_TENANTS: the id of tenant #${position + 1} must match ${TENANT_ID.source}`);
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError(`${at} must be an object`);
   const t = raw as Record<string, unknown>;
   const known = new Set(["password", "tokens", "streams", "namespace", "limits"]);
@@ -190,10 +267,11 @@ function parseTenant(id: string, raw: unknown, defaults: Limits): Tenant {
 }
 
 function parseTenants(env: Env, limits: Limits): Tenant[] {
-  const raw = str(env, "PROMGATE_TENANTS");
-  if (raw === undefined) {
+  const raw = env.PROMGATE_TENANTS;
+  if (raw === undefined || raw === null || raw === "") {
     throw new ConfigError("PROMGATE_TENANTS is required (JSON: tenant id → credentials); PROMGATE_AUTH=none turns authentication off");
   }
+  if (typeof raw !== "string") throw new ConfigError("PROMGATE_TENANTS must be a string (JSON)");
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -203,7 +281,7 @@ function parseTenants(env: Env, limits: Limits): Tenant[] {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError("PROMGATE_TENANTS must be a JSON object of tenant id → settings");
   }
-  const tenants = Object.entries(parsed).map(([id, t]) => parseTenant(id, t, limits));
+  const tenants = Object.entries(parsed).map(([id, t], i) => parseTenant(id, i, t, limits));
   if (tenants.length === 0) throw new ConfigError("PROMGATE_TENANTS names no tenant");
   const seen = new Set<string>();
   for (const t of tenants) {
@@ -215,15 +293,15 @@ function parseTenants(env: Env, limits: Limits): Tenant[] {
   return tenants;
 }
 
-/** Just the Elasticsearch connection: what `promgate setup` needs (no tenants). */
+/** Just the Elasticsearch connection: what `promgate setup` needs (no tenants; the other settings are still checked). */
 export type EsConfig = Pick<Config, "esUrl" | "esAuth" | "esTimeoutMs">;
 
+function esConfig(settings: Settings): EsConfig {
+  return { esUrl: settings.text("ES_URL")!, esAuth: parseEsAuth(settings), esTimeoutMs: settings.int("ES_TIMEOUT_MS") };
+}
+
 export function loadEsConfig(env: Env): EsConfig {
-  return {
-    esUrl: parseEsUrl(str(env, "ES_URL") ?? "http://127.0.0.1:9200"),
-    esAuth: parseEsAuth(env),
-    esTimeoutMs: positiveInt(str(env, "ES_TIMEOUT_MS") ?? 20_000, "ES_TIMEOUT_MS"),
-  };
+  return esConfig(readSettings(env));
 }
 
 function anonymousTenant(limits: Limits): Tenant {
@@ -231,19 +309,25 @@ function anonymousTenant(limits: Limits): Tenant {
 }
 
 export function loadConfig(env: Env): Config {
-  const limits = parseLimits(env);
-  const auth = str(env, "PROMGATE_AUTH") ?? "tenants";
-  if (auth !== "tenants" && auth !== "none") throw new ConfigError('PROMGATE_AUTH must be "tenants" or "none"');
-  if (auth === "none" && str(env, "PROMGATE_TENANTS") !== undefined) {
+  const settings = readSettings(env);
+  const limits = parseLimits(settings);
+  const auth = settings.text("PROMGATE_AUTH") as Config["auth"];
+  if (auth === "none" && env.PROMGATE_TENANTS !== undefined && env.PROMGATE_TENANTS !== "") {
     throw new ConfigError("PROMGATE_AUTH=none and PROMGATE_TENANTS cannot both be set");
   }
   return {
-    ...loadEsConfig(env),
+    ...esConfig(settings),
     auth,
-    esGzip: bool(env, "ES_GZIP", false),
-    retryAfterSeconds: positiveInt(str(env, "PROMGATE_RETRY_AFTER_SECONDS") ?? 5, "PROMGATE_RETRY_AFTER_SECONDS"),
-    metadataIndex: str(env, "PROMGATE_METADATA_INDEX") ?? "promgate-metadata",
+    esGzip: settings.flag("ES_GZIP"),
+    retryAfterSeconds: settings.int("PROMGATE_RETRY_AFTER_SECONDS"),
+    metadataIndex: settings.text("PROMGATE_METADATA_INDEX")!,
     tenants: auth === "none" ? [anonymousTenant(limits)] : parseTenants(env, limits),
     limits,
   };
+}
+
+/** Where the Node, Bun and Deno entries listen (HOST, PORT), checked like every other setting. */
+export function loadListen(env: Env): { hostname: string; port: number } {
+  const settings = readSettings(env);
+  return { hostname: settings.text("HOST")!, port: settings.int("PORT") };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, DEFAULT_LIMITS, loadConfig } from "../../src/config.js";
+import { ConfigError, DEFAULT_LIMITS, loadConfig, loadEsConfig, loadListen } from "../../src/config.js";
+import { CHECKED_PREFIXES, SETTINGS } from "../../src/config/schema.js";
 import { authenticate, mayUseStream, tenantOf } from "../../src/http/auth.js";
 import { HttpError } from "../../src/http/errors.js";
 import { basic, testConfig } from "../helpers/config.js";
@@ -41,6 +42,99 @@ describe("config", () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(text);
     expect((err as Error).message).not.toContain("secretpw");
+  });
+});
+
+function configError(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("config schema", () => {
+  const ok = { PROMGATE_TENANTS: tenants({ a: { password: "p" } }) };
+
+  it("names an unknown ES_ or PROMGATE_ variable and suggests the closest setting", () => {
+    expect(configError(() => loadConfig({ ...ok, PROMGATE_MAX_SERIE: "5" }))).toMatch(/PROMGATE_MAX_SERIE is not a known setting \(did you mean PROMGATE_MAX_SERIES\?\)/);
+    expect(configError(() => loadConfig({ ...ok, ES_APIKEY: "k" }))).toMatch(/ES_APIKEY is not a known setting \(did you mean ES_API_KEY\?\)/);
+    expect(configError(() => loadConfig({ ...ok, PROMGATE_COLOUR_SCHEME: "dark" }))).toMatch(/PROMGATE_COLOUR_SCHEME is not a known setting$/);
+    // promgate setup's settings count as known everywhere: one environment serves both
+    expect(loadEsConfig({ ES_TIMEOUT_MS: "9", PROMGATE_RETENTION: "90d", PROMGATE_TENANTS: "x" }).esTimeoutMs).toBe(9);
+    expect(configError(() => loadEsConfig({ PROMGATE_RETENTON: "90d" }))).toMatch(/did you mean PROMGATE_RETENTION/);
+  });
+
+  it("ignores variables outside its prefixes and Elasticsearch's own launcher variables", () => {
+    const c = loadConfig({ ...ok, PATH: "/bin", HOME: "/root", ES_JAVA_OPTS: "-Xmx1g", ES_PATH_CONF: "/etc/es", NODE_ENV: "production" });
+    expect(c.tenants.map((t) => t.id)).toEqual(["a"]);
+  });
+
+  it("reports every problem at once, in one line", () => {
+    const msg = configError(() => loadConfig({ ...ok, ES_URL: "nope", PROMGATE_MAX_SERIES: "0", ES_GZIP: "maybe", PROMGATE_RETENTION: "forever" }));
+    expect(msg).toMatch(/ES_URL is not a URL/);
+    expect(msg).toMatch(/PROMGATE_MAX_SERIES must be a positive integer/);
+    expect(msg).toMatch(/ES_GZIP must be true or false/);
+    expect(msg).toMatch(/PROMGATE_RETENTION must be a duration/);
+    expect(msg).not.toContain("\n");
+  });
+
+  it("accepts Workers vars typed in TOML (numbers, booleans) where the kind fits", () => {
+    const c = loadConfig({ ...ok, PROMGATE_MAX_SERIES: 5, ES_GZIP: true, PROMGATE_RETRY_AFTER_SECONDS: 7 });
+    expect([c.limits.maxSeries, c.esGzip, c.retryAfterSeconds]).toEqual([5, true, 7]);
+    expect(configError(() => loadConfig({ ...ok, ES_URL: 9200 }))).toMatch(/ES_URL must be a string/);
+    expect(configError(() => loadConfig({ ...ok, PROMGATE_MAX_SERIES: 1.5 }))).toMatch(/PROMGATE_MAX_SERIES must be a positive integer/);
+    expect(configError(() => loadConfig({ PROMGATE_TENANTS: { a: { password: "p" } } }))).toMatch(/PROMGATE_TENANTS must be a string/);
+  });
+
+  it("never echoes a value, whichever variable it landed in", () => {
+    const secret = "hunter2-very-secret";
+    const bad = [
+      { ...ok, ES_PASWORD: secret },
+      { ...ok, PROMGATE_MAX_SAMPLES: secret },
+      { ...ok, ES_URL: `${secret}://host` },
+      { ...ok, ES_URL: `http://elastic:${secret}@host` },
+      { ...ok, PROMGATE_AUTH: secret },
+      { PROMGATE_TENANTS: `{"a": {"password": "${secret}"` },
+      { PROMGATE_TENANTS: tenants({ a: { password: secret, tokens: [secret] }, b: { tokens: [secret] } }) },
+      { PROMGATE_TENANTS: tenants({ [secret]: { password: "p" } }).replace("hunter2", "hunter2 ") },
+      { ...ok, ES_API_KEY: secret, ES_PASSWORD: secret },
+    ];
+    for (const env of bad) expect(configError(() => loadConfig(env))).not.toContain("hunter2");
+  });
+
+  it("checks where the Node, Bun and Deno entries listen", () => {
+    expect(loadListen({})).toEqual({ hostname: "127.0.0.1", port: 8787 });
+    expect(loadListen({ HOST: "0.0.0.0", PORT: "9000" })).toEqual({ hostname: "0.0.0.0", port: 9000 });
+    expect(configError(() => loadListen({ PORT: "eighty" }))).toMatch(/PORT must be a positive integer/);
+  });
+
+  it("has one well-formed row per setting, and its defaults are what the code uses", () => {
+    const names = SETTINGS.map((s) => s.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const s of SETTINGS) {
+      expect(s.scope === "server" || CHECKED_PREFIXES.some((p) => s.name.startsWith(p)), s.name).toBe(true);
+      expect(s.description.length, s.name).toBeGreaterThan(0);
+      expect(s.default === undefined || s.defaultText === undefined, s.name).toBe(true);
+      if (s.secret) expect(s.default, s.name).toBeUndefined();
+    }
+    // Setting every default explicitly changes nothing.
+    const defaults = Object.fromEntries(SETTINGS.filter((s) => s.default !== undefined && s.scope === "gateway").map((s) => [s.name, s.default!]));
+    expect(loadConfig({ ...defaults, ...ok })).toEqual(loadConfig(ok));
+    expect(DEFAULT_LIMITS).toEqual({
+      maxCompressedBytes: 10 * 1024 * 1024,
+      maxDecompressedBytes: 32 * 1024 * 1024,
+      maxSeries: 10_000,
+      maxSamples: 100_000,
+      maxLabelsPerSeries: 64,
+      maxLabelNameBytes: 256,
+      maxLabelValueBytes: 4096,
+      maxQuerySamples: 5_000_000,
+    });
+    const c = loadConfig(ok);
+    expect([c.esUrl, c.esTimeoutMs, c.esGzip, c.auth, c.retryAfterSeconds, c.metadataIndex]).toEqual(["http://127.0.0.1:9200", 20_000, false, "tenants", 5, "promgate-metadata"]);
   });
 });
 

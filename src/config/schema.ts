@@ -1,0 +1,135 @@
+/**
+ * Every setting promgate reads, in one table: the loader (src/config.ts) validates against it, and
+ * `npm run docs:config` renders the README's configuration table and wrangler.toml's `[vars]` from it.
+ * Adding a setting means adding a row here; the unit tests then fail until the docs are regenerated.
+ */
+
+import type { Limits } from "../config.js";
+
+export type SettingKind =
+  | "url" // http(s) URL without credentials
+  | "string" // non-empty text
+  | "secret" // non-empty text, never echoed
+  | "positive-int"
+  | "bool" // true/false (also 1/0, yes/no, on/off)
+  | "duration" // Elasticsearch time unit: 90d, 2h, 30m, 15s
+  | "enum"
+  | "tenants"; // JSON: tenant id → settings (parsed in src/config.ts)
+
+/**
+ * gateway: read by the gateway on every runtime (Workers vars/secrets, or the process environment);
+ * setup:   read by `promgate setup` only;
+ * server:  read by the Node, Bun and Deno entries only (the listener).
+ */
+export type SettingScope = "gateway" | "setup" | "server";
+
+export interface Setting {
+  readonly name: string;
+  readonly kind: SettingKind;
+  readonly scope: SettingScope;
+  /** Credentials: never in errors, logs, /metrics or the status page; set with `wrangler secret put` on Workers. */
+  readonly secret: boolean;
+  /** As it would be written in the environment; absent = unset unless given. */
+  readonly default?: string;
+  /** What the docs say when there is no default value ("required", "where supported"). */
+  readonly defaultText?: string;
+  readonly values?: readonly string[];
+  /** The `Limits` field a limit setting sets (the tenant JSON uses the same camelCase names). */
+  readonly limit?: keyof Limits;
+  /** One line, for the README table and wrangler.toml. */
+  readonly description: string;
+}
+
+const limit = (name: string, field: keyof Limits, dflt: number, description: string): Setting => ({
+  name,
+  kind: "positive-int",
+  scope: "gateway",
+  secret: false,
+  default: String(dflt),
+  limit: field,
+  description,
+});
+
+export const SETTINGS: readonly Setting[] = [
+  {
+    name: "ES_URL",
+    kind: "url",
+    scope: "gateway",
+    secret: false,
+    default: "http://127.0.0.1:9200",
+    description: "Elasticsearch endpoint (no credentials in the URL)",
+  },
+  { name: "ES_API_KEY", kind: "secret", scope: "gateway", secret: true, description: "Elasticsearch API key (encoded form); or ES_USERNAME + ES_PASSWORD" },
+  { name: "ES_USERNAME", kind: "string", scope: "gateway", secret: false, description: "Elasticsearch basic-auth user (with ES_PASSWORD)" },
+  { name: "ES_PASSWORD", kind: "secret", scope: "gateway", secret: true, description: "Elasticsearch basic-auth password (with ES_USERNAME)" },
+  {
+    name: "ES_TIMEOUT_MS",
+    kind: "positive-int",
+    scope: "gateway",
+    secret: false,
+    default: "20000",
+    description: "per Elasticsearch request; below Prometheus' 30 s remote_timeout so the sender sees our 503",
+  },
+  { name: "ES_GZIP", kind: "bool", scope: "gateway", secret: false, default: "false", description: "gzip the _bulk body (less egress, more CPU)" },
+  {
+    name: "PROMGATE_AUTH",
+    kind: "enum",
+    scope: "gateway",
+    secret: false,
+    default: "tenants",
+    values: ["tenants", "none"],
+    description: "none turns authentication off (one anonymous tenant, every stream); must be set explicitly and excludes PROMGATE_TENANTS",
+  },
+  {
+    name: "PROMGATE_TENANTS",
+    kind: "tenants",
+    scope: "gateway",
+    secret: true,
+    defaultText: "required",
+    description: "JSON: tenant id → credentials, streams, namespace, limits (see below)",
+  },
+  { name: "PROMGATE_RETRY_AFTER_SECONDS", kind: "positive-int", scope: "gateway", secret: false, default: "5", description: "Retry-After on 429 (Elasticsearch throttling)" },
+  { name: "PROMGATE_METADATA_INDEX", kind: "string", scope: "gateway", secret: false, default: "promgate-metadata", description: "index holding metric metadata" },
+  limit("PROMGATE_MAX_COMPRESSED_BYTES", "maxCompressedBytes", 10 * 1024 * 1024, "request body size as sent (snappy)"),
+  limit("PROMGATE_MAX_DECOMPRESSED_BYTES", "maxDecompressedBytes", 32 * 1024 * 1024, "declared decoded size"),
+  limit("PROMGATE_MAX_SERIES", "maxSeries", 10_000, "series per request"),
+  limit("PROMGATE_MAX_SAMPLES", "maxSamples", 100_000, "samples per request"),
+  limit("PROMGATE_MAX_LABELS_PER_SERIES", "maxLabelsPerSeries", 64, "labels per series"),
+  limit("PROMGATE_MAX_LABEL_NAME_BYTES", "maxLabelNameBytes", 256, "bytes per label name"),
+  limit("PROMGATE_MAX_LABEL_VALUE_BYTES", "maxLabelValueBytes", 4096, "bytes per label value"),
+  limit("PROMGATE_MAX_QUERY_SAMPLES", "maxQuerySamples", 5_000_000, "samples one read may load"),
+  {
+    name: "PROMGATE_LOOK_BACK_TIME",
+    kind: "duration",
+    scope: "setup",
+    secret: false,
+    default: "2h",
+    description: "how old a sample a new data stream accepts",
+  },
+  { name: "PROMGATE_RETENTION", kind: "duration", scope: "setup", secret: false, defaultText: "keep forever", description: "data stream lifecycle retention, e.g. 90d" },
+  { name: "PROMGATE_FAILURE_STORE", kind: "bool", scope: "setup", secret: false, defaultText: "where supported", description: "failure store on/off" },
+  { name: "HOST", kind: "string", scope: "server", secret: false, default: "127.0.0.1", description: "listen address (0.0.0.0 to listen beyond loopback)" },
+  { name: "PORT", kind: "positive-int", scope: "server", secret: false, default: "8787", description: "listen port" },
+];
+
+/** The prefixes whose every variable must be a known setting (process environments hold many others). */
+export const CHECKED_PREFIXES = ["ES_", "PROMGATE_"] as const;
+
+/**
+ * ES_* variables that belong to Elasticsearch's own launch scripts or to ours (scripts/elasticsearch.sh), so
+ * may well be set in a shell that starts promgate; they are not promgate settings and are ignored.
+ */
+export const FOREIGN_NAMES: ReadonlySet<string> = new Set([
+  "ES_JAVA_OPTS",
+  "ES_JAVA_HOME",
+  "ES_HOME",
+  "ES_PATH_CONF",
+  "ES_TMPDIR",
+  "ES_PORT",
+  "ES_HEAP",
+  "ES_VERSION",
+  "ES_START_TIMEOUT",
+  "ES_STOP_TIMEOUT",
+]);
+
+export const SETTING_BY_NAME: ReadonlyMap<string, Setting> = new Map(SETTINGS.map((s) => [s.name, s]));
