@@ -1,5 +1,8 @@
 import { HttpError } from "../../http/errors.js";
 import { badData, type Labels, re2ToJs } from "../matchers.js";
+import type { Annotations } from "./annotations.js";
+import { goG } from "./annotations.js";
+import { compareLabelSets, naturalLess } from "./order.js";
 import { dropName, formatValue, type InstantSample, labelsKey, type RangeSeries, type Value } from "./values.js";
 
 /**
@@ -15,6 +18,9 @@ export interface CallContext {
   rangeEnd: number;
   /** Equality matchers of the selector (for absent / absent_over_time). */
   absentLabels: Labels;
+  /** Where warnings and infos go, and the character offset of each argument in the query (for their text). */
+  annotations?: Annotations;
+  argPos?: (number | undefined)[];
 }
 
 type Impl = (args: Value[], ctx: CallContext) => Value;
@@ -70,6 +76,7 @@ function extrapolated(isCounter: boolean, isRate: boolean): Impl {
       let factor = interval / sampled;
       if (isRate) factor /= rangeSeconds;
       out.push({ labels: dropName(s.labels), value: result * factor });
+      if (isCounter) counterNameInfo(s.labels, ctx);
     }
     return vec(out);
   };
@@ -160,32 +167,41 @@ function dateFn(f: (d: Date) => number): Impl {
   };
 }
 
-function bucketQuantile(q: number, buckets: { upper: number; count: number }[]): number {
-  if (Number.isNaN(q)) return Number.NaN;
-  if (q < 0) return -Infinity;
-  if (q > 1) return Infinity;
+/** Prometheus' BucketQuantile over classic buckets; `forced` tells whether monotonicity had to be forced. */
+function bucketQuantile(q: number, buckets: { upper: number; count: number }[]): { value: number; forced: boolean } {
+  const none = (value: number) => ({ value, forced: false });
+  if (Number.isNaN(q)) return none(Number.NaN);
+  if (q < 0) return none(-Infinity);
+  if (q > 1) return none(Infinity);
   buckets.sort((a, b) => a.upper - b.upper);
-  if (buckets.length === 0 || buckets[buckets.length - 1]!.upper !== Infinity) return Number.NaN;
-  // Merge buckets with the same upper bound, then force counts to be monotonic (Prometheus does both).
+  if (buckets[buckets.length - 1]!.upper !== Infinity) return none(Number.NaN);
   const merged: { upper: number; count: number }[] = [];
   for (const b of buckets) {
     const last = merged[merged.length - 1];
     if (last && last.upper === b.upper) last.count += b.count;
     else merged.push({ ...b });
   }
-  let max = Number.NEGATIVE_INFINITY;
-  for (const b of merged) {
-    if (b.count > max) max = b.count;
-    else b.count = max;
+  // Differences below 1e-12 (relative) are float noise and ignored either way; real decreases are removed
+  // and reported (the info annotation).
+  let forced = false;
+  let prev = merged[0]!.count;
+  for (let i = 1; i < merged.length; i++) {
+    const cur = merged[i]!.count;
+    if (cur === prev) continue;
+    if (almostEqual(prev, cur, 1e-12)) merged[i]!.count = prev;
+    else if (cur < prev) {
+      merged[i]!.count = prev;
+      forced = true;
+    } else prev = cur;
   }
-  if (merged.length < 2) return Number.NaN;
+  if (merged.length < 2) return none(Number.NaN);
   const observations = merged[merged.length - 1]!.count;
-  if (observations === 0) return Number.NaN;
+  if (observations === 0) return none(Number.NaN);
   let rank = q * observations;
   let b = merged.findIndex((x, i) => i < merged.length - 1 && x.count >= rank);
   if (b < 0) b = merged.length - 1;
-  if (b === merged.length - 1) return merged[merged.length - 2]!.upper;
-  if (b === 0 && merged[0]!.upper <= 0) return merged[0]!.upper;
+  if (b === merged.length - 1) return { value: merged[merged.length - 2]!.upper, forced };
+  if (b === 0 && merged[0]!.upper <= 0) return { value: merged[0]!.upper, forced };
   let start = 0;
   const end = merged[b]!.upper;
   let count = merged[b]!.count;
@@ -194,7 +210,39 @@ function bucketQuantile(q: number, buckets: { upper: number; count: number }[]):
     count -= merged[b - 1]!.count;
     rank -= merged[b - 1]!.count;
   }
-  return start + (end - start) * (rank / count);
+  return { value: start + (end - start) * (rank / count), forced };
+}
+
+const MIN_NORMAL = 2.2250738585072014e-308;
+/** Prometheus' almost.Equal (relative tolerance, NaN equal to NaN). */
+function almostEqual(a: number, b: number, epsilon: number): boolean {
+  if (Number.isNaN(a) && Number.isNaN(b)) return true;
+  if (a === b) return true;
+  const absSum = Math.abs(a) + Math.abs(b);
+  const diff = Math.abs(a - b);
+  if (a === 0 || b === 0 || absSum < MIN_NORMAL) return diff < epsilon * MIN_NORMAL;
+  return diff / Math.min(absSum, Number.MAX_VALUE) < epsilon;
+}
+
+/** Go's ParseFloat as Prometheus applies it to `le` (Inf/NaN spellings, exponents); undefined if malformed. */
+function parseBucketBound(le: string): number | undefined {
+  const t = le.toLowerCase();
+  if (/^[+-]?(inf|infinity)$/.test(t)) return t.startsWith("-") ? -Infinity : Infinity;
+  if (/^[+-]?nan$/.test(t)) return Number.NaN;
+  if (/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(t)) return Number(t);
+  if (/^[+-]?0x[0-9a-f]+$/.test(t)) return Number.parseInt(t, 16);
+  return undefined;
+}
+
+/** The "might not be a counter" info of rate/increase, for a series whose name lacks a counter suffix. */
+function counterNameInfo(labels: Labels, ctx: CallContext): void {
+  const name = labels.__name__;
+  if (!name || /(_total|_sum|_count|_bucket)$/.test(name)) return;
+  ctx.annotations?.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, ctx.argPos?.[0]);
+}
+
+function quantileWarning(q: number, ctx: CallContext): void {
+  if (Number.isNaN(q) || q < 0 || q > 1) ctx.annotations?.warn(`quantile value should be between 0 and 1, got ${goG(q)}`, ctx.argPos?.[0]);
 }
 
 export const IMPLEMENTATIONS: Record<string, Impl> = {
@@ -247,8 +295,9 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
   present_over_time: overTime(() => 1),
   stddev_over_time: overTime((vs) => Math.sqrt(variance(vs))),
   stdvar_over_time: overTime((vs) => variance(vs)),
-  quantile_over_time: (args) => {
+  quantile_over_time: (args, ctx) => {
     const q = argScalar(args[0]);
+    if (argMatrix(args[1]).some((s) => s.vs.length > 0)) quantileWarning(q, ctx);
     return vec(argMatrix(args[1]).filter((s) => s.vs.length > 0).map((s) => ({ labels: dropName(s.labels), value: quantile(q, s.vs) })));
   },
   changes: overTime((vs) => vs.slice(1).filter((v, i) => v !== vs[i] && !(Number.isNaN(v) && Number.isNaN(vs[i]!))).length),
@@ -304,22 +353,57 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
       }),
     );
   },
-  histogram_quantile: (args) => {
+  histogram_quantile: (args, ctx) => {
     const q = argScalar(args[0]);
+    quantileWarning(q, ctx);
+    // Buckets group by every label but `le` (the name included); the name is dropped from the result.
     const groups = new Map<string, { labels: Labels; buckets: { upper: number; count: number }[] }>();
     for (const s of argVector(args[1])) {
-      const le = s.labels.le;
-      if (le === undefined) continue;
-      const upper = le === "+Inf" ? Infinity : Number(le);
-      if (Number.isNaN(upper) && le !== "NaN") continue;
-      const { le: _, ...rest } = dropName(s.labels);
+      const upper = parseBucketBound(s.labels.le ?? "");
+      if (upper === undefined) {
+        ctx.annotations?.warn(`bucket label "le" is missing or has a malformed value of ${JSON.stringify(s.labels.le ?? "")} for metric name ${JSON.stringify(s.labels.__name__ ?? "")}`, ctx.argPos?.[1]);
+        continue;
+      }
+      const { le: _, ...rest } = s.labels;
       const key = labelsKey(rest);
       const g = groups.get(key) ?? { labels: rest, buckets: [] };
       g.buckets.push({ upper, count: s.value });
       groups.set(key, g);
     }
-    return vec([...groups.values()].map((g) => ({ labels: g.labels, value: bucketQuantile(q, g.buckets) })));
+    const out: InstantSample[] = [];
+    for (const g of groups.values()) {
+      const { value, forced } = bucketQuantile(q, g.buckets);
+      if (forced) {
+        // Prometheus' text also points to its documentation's histogram_quantile section; we leave the link
+        // out (the project writes no outside URLs) and keep the rest word for word.
+        ctx.annotations?.info(`input to histogram_quantile needed to be fixed for monotonicity for metric name ${JSON.stringify(g.labels.__name__ ?? "")}`, ctx.argPos?.[1]);
+      }
+      out.push({ labels: dropName(g.labels), value });
+    }
+    checkUniqueLabelsets(out);
+    return vec(out);
   },
+  mad_over_time: overTime((vs) => {
+    const median = quantile(0.5, vs);
+    return quantile(0.5, vs.map((v) => Math.abs(v - median)));
+  }),
+  // The time of the last maximum / minimum (>= / <=), as Prometheus' compareOverTime picks it.
+  ts_of_max_over_time: overTime((vs, ts) => ts[extremeIndex(vs, (cur, best) => cur >= best)]! / 1000),
+  ts_of_min_over_time: overTime((vs, ts) => ts[extremeIndex(vs, (cur, best) => cur <= best)]! / 1000),
+  ts_of_last_over_time: overTime((_vs, ts) => ts[ts.length - 1]! / 1000),
+  double_exponential_smoothing: doubleExponentialSmoothing,
+  // Prometheus 2.x name of the same function (Prometheus 3 only knows the new one); kept for old dashboards.
+  holt_winters: doubleExponentialSmoothing,
+  sort_by_label: (args) => vec(sortByLabel(argVector(args[0]), args.slice(1).map(argString), 1)),
+  sort_by_label_desc: (args) => vec(sortByLabel(argVector(args[0]), args.slice(1).map(argString), -1)),
+  // Native-histogram functions: promgate stores float samples only, and Prometheus skips float samples
+  // in these functions, so their answer is always empty.
+  histogram_count: () => vec([]),
+  histogram_sum: () => vec([]),
+  histogram_avg: () => vec([]),
+  histogram_stddev: () => vec([]),
+  histogram_stdvar: () => vec([]),
+  histogram_fraction: () => vec([]),
   day_of_month: dateFn((d) => d.getUTCDate()),
   day_of_week: dateFn((d) => d.getUTCDay()),
   day_of_year: dateFn((d) => Math.floor((d.getTime() - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1),
@@ -329,6 +413,50 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
   month: dateFn((d) => d.getUTCMonth() + 1),
   year: dateFn((d) => d.getUTCFullYear()),
 };
+
+/** Index of the sample `better` picks over the running best (NaN never stays the best), from the first. */
+function extremeIndex(vs: number[], better: (cur: number, best: number) => boolean): number {
+  let best = 0;
+  for (let i = 0; i < vs.length; i++) if (better(vs[i]!, vs[best]!) || Number.isNaN(vs[best]!)) best = i;
+  return best;
+}
+
+/** Prometheus' double_exponential_smoothing (Holt's linear trend): smoothing factor sf, trend factor tf. */
+function doubleExponentialSmoothing(args: Value[]): Value {
+  const sf = argScalar(args[1]);
+  const tf = argScalar(args[2]);
+  if (!(sf > 0 && sf < 1)) throw new HttpError(422, `invalid smoothing factor. Expected: 0 < sf < 1, got: ${sf.toFixed(6)}`);
+  if (!(tf > 0 && tf < 1)) throw new HttpError(422, `invalid trend factor. Expected: 0 < tf < 1, got: ${tf.toFixed(6)}`);
+  const out: InstantSample[] = [];
+  for (const s of argMatrix(args[0])) {
+    const n = s.vs.length;
+    if (n < 2) continue;
+    let s0 = 0;
+    let s1 = s.vs[0]!;
+    let b = s.vs[1]! - s.vs[0]!;
+    for (let i = 1; i < n; i++) {
+      const x = sf * s.vs[i]!;
+      if (i > 1) b = tf * (s1 - s0) + (1 - tf) * b; // the trend starts as the first difference
+      const y = (1 - sf) * (s1 + b);
+      s0 = s1;
+      s1 = x + y;
+    }
+    out.push({ labels: dropName(s.labels), value: s1 });
+  }
+  return vec(out);
+}
+
+/** sort_by_label(_desc): natural order of the given labels' values, ties broken by the whole label set. */
+function sortByLabel(v: InstantSample[], names: string[], dir: 1 | -1): InstantSample[] {
+  return [...v].sort((a, b) => {
+    for (const n of names) {
+      const x = a.labels[n] ?? "";
+      const y = b.labels[n] ?? "";
+      if (x !== y) return naturalLess(x, y) ? -dir : dir;
+    }
+    return dir * compareLabelSets(a.labels, b.labels);
+  });
+}
 
 export function checkUniqueLabelsets(v: InstantSample[]): void {
   const seen = new Set<string>();

@@ -76,6 +76,10 @@ export function typeOf(e: Expr): ValueType {
   }
 }
 
+/** Where each node starts in the query text (for annotations and errors, as Prometheus' PositionRange). */
+const positions = new WeakMap<Expr, number>();
+export const positionOf = (e: Expr): number | undefined => positions.get(e);
+
 class Builder {
   constructor(private readonly text: string) {}
 
@@ -95,6 +99,12 @@ class Builder {
   }
 
   build(n: SyntaxNode): Expr {
+    const e = this.node(n);
+    if (!positions.has(e)) positions.set(e, n.from);
+    return e;
+  }
+
+  private node(n: SyntaxNode): Expr {
     switch (n.name) {
       case "PromQL": {
         const c = n.firstChild;
@@ -281,14 +291,22 @@ class Builder {
     const func = this.src(ident!);
     const def = FUNCTIONS[func];
     if (!def) throw new ParseError(`unknown function with name "${func}"`, n.from);
-    const args = body ? this.children(body).map((c) => this.build(c)) : [];
-    const min = def.args.length - (def.optional ?? 0);
-    if (args.length < min || (!def.variadic && args.length > def.args.length)) {
-      throw new ParseError(`expected ${min === def.args.length ? min : `${min} to ${def.args.length}`} argument(s) in call to "${func}", got ${args.length}`, n.from);
+    const argNodes = body ? this.children(body) : [];
+    const args = argNodes.map((c) => this.build(c));
+    const nargs = def.args.length;
+    const variadic = def.variadic ?? 0;
+    if (variadic === 0 && args.length !== nargs) {
+      throw new ParseError(`expected ${nargs} argument(s) in call to "${func}", got ${args.length}`, n.from);
+    }
+    if (variadic !== 0 && args.length < nargs - 1) {
+      throw new ParseError(`expected at least ${nargs - 1} argument(s) in call to "${func}", got ${args.length}`, n.from);
+    }
+    if (variadic > 0 && args.length > nargs - 1 + variadic) {
+      throw new ParseError(`expected at most ${nargs - 1 + variadic} argument(s) in call to "${func}", got ${args.length}`, n.from);
     }
     args.forEach((a, i) => {
-      const want = def.args[Math.min(i, def.args.length - 1)]!;
-      this.expect(a, want, body!, `call to function "${func}"`);
+      const want = def.args[Math.min(i, nargs - 1)]!;
+      this.expect(a, want, argNodes[i]!, `call to function "${func}"`);
     });
     return { kind: "call", func, args };
   }
@@ -323,8 +341,15 @@ function typeName(t: ValueType): string {
   return t === "vector" ? "instant vector" : t === "matrix" ? "range vector" : t;
 }
 
+/**
+ * `holt_winters` (Prometheus 2.x's name of double_exponential_smoothing) is unknown to the grammar: parse with
+ * a known function name of the same length in its place, so every position stays the same; the builder reads
+ * names from the original text.
+ */
+const HOLT_WINTERS = /\bholt_winters(?=\s*\()/g;
+
 export function parsePromQL(text: string): Expr {
-  const tree = parser.parse(text);
+  const tree = parser.parse(text.replace(HOLT_WINTERS, "day_of_month"));
   let error: number | undefined;
   tree.iterate({
     enter: (n) => {

@@ -7,11 +7,14 @@ import type { ValueType } from "./ast.js";
  */
 export interface FunctionSignature {
   args: ValueType[];
-  /** How many trailing arguments may be left out. */
-  optional?: number;
-  /** The last argument type repeats (label_join). */
-  variadic?: boolean;
+  /**
+   * Prometheus' `Variadic`: 0 = exactly `args`; n > 0 = the last argument may be left out or repeated up
+   * to n times in all; -1 = the last argument repeats without limit (also zero times).
+   */
+  variadic?: number;
   ret: ValueType;
+  /** Behind Prometheus' `--enable-feature=promql-experimental-functions`; promgate always enables them. */
+  experimental?: boolean;
 }
 
 const v = "vector" as const;
@@ -19,16 +22,20 @@ const m = "matrix" as const;
 const s = "scalar" as const;
 const str = "string" as const;
 
-const instant = (optional = 0): FunctionSignature => ({ args: [v], ...(optional ? { optional } : {}), ret: v });
+const instant: FunctionSignature = { args: [v], ret: v };
 const range: FunctionSignature = { args: [m], ret: v };
-const dateFn: FunctionSignature = { args: [v], optional: 1, ret: v };
+const experimentalRange: FunctionSignature = { args: [m], ret: v, experimental: true };
+const dateFn: FunctionSignature = { args: [v], variadic: 1, ret: v };
+const histogramFn: FunctionSignature = { args: [v], ret: v };
+const smoothing: FunctionSignature = { args: [m, s, s], ret: v, experimental: true };
+const sortByLabel: FunctionSignature = { args: [v, str], variadic: -1, ret: v, experimental: true };
 
 export const FUNCTIONS: Record<string, FunctionSignature> = {
-  abs: instant(), ceil: instant(), floor: instant(), exp: instant(), ln: instant(), log2: instant(), log10: instant(),
-  sqrt: instant(), sgn: instant(), sin: instant(), cos: instant(), tan: instant(), asin: instant(), acos: instant(),
-  atan: instant(), sinh: instant(), cosh: instant(), tanh: instant(), asinh: instant(), acosh: instant(), atanh: instant(),
-  deg: instant(), rad: instant(),
-  round: { args: [v, s], optional: 1, ret: v },
+  abs: instant, ceil: instant, floor: instant, exp: instant, ln: instant, log2: instant, log10: instant,
+  sqrt: instant, sgn: instant, sin: instant, cos: instant, tan: instant, asin: instant, acos: instant,
+  atan: instant, sinh: instant, cosh: instant, tanh: instant, asinh: instant, acosh: instant, atanh: instant,
+  deg: instant, rad: instant,
+  round: { args: [v, s], variadic: 1, ret: v },
   clamp: { args: [v, s, s], ret: v },
   clamp_min: { args: [v, s], ret: v },
   clamp_max: { args: [v, s], ret: v },
@@ -36,24 +43,34 @@ export const FUNCTIONS: Record<string, FunctionSignature> = {
   avg_over_time: range, min_over_time: range, max_over_time: range, sum_over_time: range, count_over_time: range,
   last_over_time: range, present_over_time: range, stddev_over_time: range, stdvar_over_time: range,
   changes: range, resets: range, deriv: range, absent_over_time: range,
+  mad_over_time: experimentalRange,
+  ts_of_max_over_time: experimentalRange, ts_of_min_over_time: experimentalRange, ts_of_last_over_time: experimentalRange,
   quantile_over_time: { args: [s, m], ret: v },
   predict_linear: { args: [m, s], ret: v },
+  double_exponential_smoothing: smoothing,
+  holt_winters: smoothing,
   time: { args: [], ret: s },
   pi: { args: [], ret: s },
   vector: { args: [s], ret: v },
   scalar: { args: [v], ret: s },
-  timestamp: instant(),
-  absent: instant(),
-  sort: instant(),
-  sort_desc: instant(),
+  timestamp: instant,
+  absent: instant,
+  sort: instant,
+  sort_desc: instant,
+  sort_by_label: sortByLabel,
+  sort_by_label_desc: sortByLabel,
   label_replace: { args: [v, str, str, str, str], ret: v },
-  label_join: { args: [v, str, str, str], variadic: true, ret: v },
+  label_join: { args: [v, str, str, str], variadic: -1, ret: v },
   histogram_quantile: { args: [s, v], ret: v },
+  histogram_count: histogramFn, histogram_sum: histogramFn, histogram_avg: histogramFn,
+  histogram_stddev: histogramFn, histogram_stdvar: histogramFn,
+  histogram_fraction: { args: [s, s, v], ret: v },
   day_of_month: dateFn, day_of_week: dateFn, day_of_year: dateFn, days_in_month: dateFn,
   hour: dateFn, minute: dateFn, month: dateFn, year: dateFn,
 };
 
-export const AGGREGATIONS: Record<string, { param?: ValueType }> = {
+export const AGGREGATIONS: Record<string, { param?: ValueType; experimental?: boolean }> = {
   sum: {}, avg: {}, min: {}, max: {}, count: {}, group: {}, stddev: {}, stdvar: {},
   topk: { param: s }, bottomk: { param: s }, quantile: { param: s }, count_values: { param: str },
+  limitk: { param: s, experimental: true }, limit_ratio: { param: s, experimental: true },
 };
