@@ -13,6 +13,7 @@ DEV_PASSWORD="promgate-dev"
 if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm install --no-audit --no-fund
 fi
+node scripts/gen-assets.mjs
 
 started_es=""
 if [ -z "${ES_URL:-}" ]; then
@@ -73,6 +74,7 @@ cat <<TXT
 promgate (local development stack, loopback only)
   remote_write:   http://127.0.0.1:$PORT/api/v1/write
                   http://127.0.0.1:$PORT/metrics/{dataset}/{namespace}/api/v1/write
+  status page:    http://127.0.0.1:$PORT/  (sign in as the tenant below)
   health:         http://127.0.0.1:$PORT/-/ready
   Elasticsearch:  $ES_URL  (user elastic, password $DEV_PASSWORD when started here)
   tenant:         dev / $DEV_PASSWORD (writes to every metrics-*.prometheus-* stream)

@@ -4,6 +4,7 @@ import { esFetch, type Fetch } from "./elastic/http.js";
 import { HttpError } from "./http/errors.js";
 import { ingestRoutes } from "./ingest/routes.js";
 import { queryRoutes } from "./query/api.js";
+import { statusRoutes } from "./status/routes.js";
 
 export interface AppDeps {
   fetch: Fetch;
@@ -31,6 +32,7 @@ export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
   });
   app.route("/", ingestRoutes(config, deps));
   app.route("/", queryRoutes(config, deps.fetch));
+  app.route("/", statusRoutes(config, deps));
 
   app.notFound((c) => c.text("not found\n", 404));
   app.onError((err, c) => {
