@@ -3,13 +3,15 @@ import type { Config } from "./config.js";
 import { esFetch, type Fetch } from "./elastic/http.js";
 import { HttpError } from "./http/errors.js";
 import { ingestRoutes } from "./ingest/routes.js";
-import { queryRoutes } from "./query/api.js";
+import { Observer } from "./observe/index.js";
+import { reportError } from "./observe/facts.js";
+import { PROMGATE_VERSION, queryRoutes } from "./query/api.js";
 import { statusRoutes } from "./status/routes.js";
 
 export interface AppDeps {
   fetch: Fetch;
   now: () => number;
-  /** Where server-side failures are reported; never given credentials or bodies. */
+  /** Where the JSON request log lines (one per request) and failures go; never given credentials or bodies. */
   log: (line: string) => void;
 }
 
@@ -22,26 +24,33 @@ export const defaultDeps = (): AppDeps => ({
 /** The runtime-neutral app: every entry point (workerd, Bun, Deno, Node) serves exactly this. */
 export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
   const app = new Hono();
+  // First, so it sees every request and every response, errors included.
+  const observer = new Observer(config, deps, PROMGATE_VERSION);
+  app.use(observer.middleware());
+  const observed: AppDeps = { ...deps, fetch: observer.fetch };
 
   app.get("/-/healthy", (c) => c.text("promgate is healthy\n"));
+  app.get("/metrics", observer.metricsHandler());
   app.get("/-/ready", async (c) => {
-    const res = await esFetch(config, deps.fetch, { method: "GET", path: "/_cluster/health" });
+    const res = await esFetch(config, observed.fetch, { method: "GET", path: "/_cluster/health" });
     await res.body?.cancel();
     if (!res.ok) throw new HttpError(503, `elasticsearch answered ${res.status}`);
     return c.text("promgate is ready\n");
   });
-  app.route("/", ingestRoutes(config, deps));
-  app.route("/", queryRoutes(config, deps.fetch));
+  app.route("/", ingestRoutes(config, observed));
+  app.route("/", queryRoutes(config, observed.fetch));
   app.route("/", statusRoutes(config, deps));
 
   app.notFound((c) => c.text("not found\n", 404));
   app.onError((err, c) => {
     if (err instanceof HttpError) {
-      if (err.status >= 500) deps.log(`${c.req.method} ${new URL(c.req.url).pathname} → ${err.status}: ${err.message}`);
+      reportError(c, err.message); // the request's log line carries it
       for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
       return c.text(`${err.message}\n`, err.status);
     }
-    deps.log(`${c.req.method} ${new URL(c.req.url).pathname} → 500: ${err instanceof Error ? err.stack : String(err)}`);
+    reportError(c, `internal error: ${err instanceof Error ? err.message : String(err)}`);
+    // A bug: the stack is worth its own line.
+    deps.log(JSON.stringify({ ts: new Date().toISOString(), level: "error", msg: "unhandled error", stack: err instanceof Error ? err.stack : String(err) }));
     return c.text("internal error\n", 500);
   });
   return app;

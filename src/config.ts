@@ -60,6 +60,10 @@ export interface Config {
    */
   auth: "tenants" | "none";
   limits: Limits;
+  /** Bearer token that may scrape `/metrics` (besides tenants' credentials). */
+  metricsToken?: string;
+  /** promgate's own metrics written into `metrics-{dataset}.prometheus-default`; absent = off. */
+  selfMetrics?: { dataset: string; intervalSeconds: number };
 }
 
 export type Env = Record<string, unknown>;
@@ -323,6 +327,22 @@ export function loadConfig(env: Env): Config {
     metadataIndex: settings.text("PROMGATE_METADATA_INDEX")!,
     tenants: auth === "none" ? [anonymousTenant(limits)] : parseTenants(env, limits),
     limits,
+    ...observeConfig(settings),
+  };
+}
+
+const DATASET = /^[a-z0-9_][a-z0-9_.]{0,99}$/;
+
+function observeConfig(settings: Settings): Pick<Config, "metricsToken" | "selfMetrics"> {
+  const token = settings.text("PROMGATE_METRICS_TOKEN");
+  if (token !== undefined && token.length < 16) throw new ConfigError("PROMGATE_METRICS_TOKEN must be 16 or more characters");
+  const self = settings.text("PROMGATE_SELF_METRICS")!;
+  if (self !== "off" && !DATASET.test(self)) {
+    throw new ConfigError(`PROMGATE_SELF_METRICS must be "off" or a dataset name matching ${DATASET.source}`);
+  }
+  return {
+    ...(token !== undefined ? { metricsToken: token } : {}),
+    ...(self !== "off" ? { selfMetrics: { dataset: self, intervalSeconds: settings.int("PROMGATE_SELF_METRICS_INTERVAL_SECONDS") } } : {}),
   };
 }
 

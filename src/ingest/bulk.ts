@@ -1,6 +1,7 @@
 import type { Config } from "../config.js";
 import { esFailure, esFetch, type Fetch, oneLine } from "../elastic/http.js";
 import { HttpError } from "../http/errors.js";
+import type { IngestFacts } from "../observe/facts.js";
 
 /**
  * Sends one `_bulk` request and turns Elasticsearch's answer into the status remote_write needs:
@@ -34,6 +35,7 @@ export async function sendBulk(
   dataStream: string,
   body: Uint8Array<ArrayBuffer>,
   documents: number,
+  facts?: IngestFacts,
 ): Promise<BulkResult> {
   // require_data_stream: if the index template is missing, fail loudly instead of letting ES auto-create a
   // plain index that silently loses TSDS semantics (dedup, dimensions).
@@ -51,20 +53,25 @@ export async function sendBulk(
   } catch {
     throw new HttpError(502, "elasticsearch sent an unreadable bulk response");
   }
-  return mapBulkResponse(parsed, documents, config.retryAfterSeconds);
+  return mapBulkResponse(parsed, documents, config.retryAfterSeconds, facts);
 }
 
-export function mapBulkResponse(parsed: BulkResponse, documents: number, retryAfterSeconds: number): BulkResult {
+/** `facts`, when given, learns how many documents are stored and which item statuses failed, even when this throws. */
+export function mapBulkResponse(parsed: BulkResponse, documents: number, retryAfterSeconds: number, facts?: IngestFacts): BulkResult {
   const items = parsed.items ?? [];
   if (items.length !== documents) {
     throw new HttpError(502, `elasticsearch answered ${items.length} bulk items for ${documents} documents`);
   }
-  if (!parsed.errors) return { created: documents, duplicates: 0 };
+  if (!parsed.errors) {
+    if (facts) facts.samplesStored += documents;
+    return { created: documents, duplicates: 0 };
+  }
   let duplicates = 0;
   let throttled = 0;
   let unavailable = 0;
   let noTemplate = 0;
   const failures = new Map<string, { count: number; reason: string }>();
+  const failedByStatus = new Map<number, number>();
   for (const wrapper of items) {
     const item = Object.values(wrapper)[0];
     if (!item || item.status < 300) continue;
@@ -72,6 +79,7 @@ export function mapBulkResponse(parsed: BulkResponse, documents: number, retryAf
       duplicates++;
       continue;
     }
+    failedByStatus.set(item.status, (failedByStatus.get(item.status) ?? 0) + 1);
     if (item.status === 429) throttled++;
     else if (item.status >= 500) unavailable++;
     else if (item.error?.type === "index_not_found_exception") noTemplate++;
@@ -81,6 +89,15 @@ export function mapBulkResponse(parsed: BulkResponse, documents: number, retryAf
       if (f) f.count++;
       else failures.set(type, { count: 1, reason: item.error?.reason ?? "" });
     }
+  }
+  if (facts) {
+    let failed = 0;
+    for (const [status, n] of failedByStatus) {
+      failed += n;
+      facts.bulkItemFailures.set(status, (facts.bulkItemFailures.get(status) ?? 0) + n);
+    }
+    facts.samplesStored += documents - failed;
+    facts.duplicates += duplicates;
   }
   if (throttled > 0) {
     throw new HttpError(429, `elasticsearch throttled ${throttled} of ${documents} samples; retry later`, {

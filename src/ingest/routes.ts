@@ -1,9 +1,10 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { Config } from "../config.js";
 import type { Fetch } from "../elastic/http.js";
 import { mayUseStream, tenantOf } from "../http/auth.js";
 import { readBody } from "../http/body.js";
 import { HttpError } from "../http/errors.js";
+import { ingestFactsOf, reportTenant } from "../observe/facts.js";
 import { checkWriteHeaders } from "./headers.js";
 import { DEFAULT_DATASET, dataStreamName, validateStreamPart } from "./streams.js";
 import { ingestWriteRequest } from "./write.js";
@@ -24,25 +25,25 @@ export interface IngestDeps {
 export function ingestRoutes(config: Config, deps: IngestDeps): Hono {
   const app = new Hono();
 
-  const handle = async (req: Request, dataset: string, namespace: string | undefined): Promise<Response> => {
+  const handle = async (c: Context, dataset: string, namespace: string | undefined): Promise<Response> => {
+    const req = c.req.raw;
     if (req.method !== "POST") throw new HttpError(405, "remote_write takes POST", { allow: "POST" });
     validateStreamPart("dataset", dataset);
     if (namespace !== undefined) validateStreamPart("namespace", namespace);
     checkWriteHeaders(req.headers.get("content-type") ?? undefined, req.headers.get("content-encoding") ?? undefined);
     const tenant = await tenantOf(config, req.headers.get("authorization") ?? undefined);
+    reportTenant(c, tenant.id);
     const dataStream = dataStreamName(dataset, namespace ?? tenant.namespace);
     if (!mayUseStream(tenant, dataStream)) {
       throw new HttpError(403, `tenant "${tenant.id}" may not write to ${dataStream}`);
     }
     const body = await readBody(req, tenant.limits.maxCompressedBytes, "maxCompressedBytes");
-    await ingestWriteRequest(config, deps.fetch, tenant, dataStream, body, deps.now());
+    await ingestWriteRequest(config, deps.fetch, tenant, dataStream, body, deps.now(), ingestFactsOf(c));
     return new Response(null, { status: 204 });
   };
 
-  app.all("/api/v1/write", (c) => handle(c.req.raw, DEFAULT_DATASET, undefined));
-  app.all("/metrics/:dataset/api/v1/write", (c) => handle(c.req.raw, c.req.param("dataset"), undefined));
-  app.all("/metrics/:dataset/:namespace/api/v1/write", (c) =>
-    handle(c.req.raw, c.req.param("dataset"), c.req.param("namespace")),
-  );
+  app.all("/api/v1/write", (c) => handle(c, DEFAULT_DATASET, undefined));
+  app.all("/metrics/:dataset/api/v1/write", (c) => handle(c, c.req.param("dataset"), undefined));
+  app.all("/metrics/:dataset/:namespace/api/v1/write", (c) => handle(c, c.req.param("dataset"), c.req.param("namespace")));
   return app;
 }

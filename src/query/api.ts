@@ -14,6 +14,7 @@ import { Storage } from "./storage.js";
 import { parseDuration, parsePromQL } from "./promql/parse.js";
 import { instantQuery, rangeQuery, storageSource } from "./promql/query.js";
 import { ReadRequest_ResponseType } from "../gen/prometheus/remote_pb.js";
+import { reportError, reportTenant } from "../observe/facts.js";
 
 /**
  * The Prometheus HTTP API (query, query_range, query_exemplars, series, labels, label values, metadata,
@@ -30,6 +31,7 @@ function apiError(c: Context, e: unknown): Response {
   const err = e instanceof HttpError ? e : new HttpError(500, "internal error");
   const errorType = ERROR_TYPES[err.status] ?? (err.status >= 500 ? "internal" : err.status === 401 ? "unauthorized" : err.status === 403 ? "forbidden" : "bad_data");
   for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+  reportError(c, e instanceof HttpError ? err.message : e instanceof Error ? e.message : String(e));
   return c.json({ status: "error", errorType, error: err.message }, err.status);
 }
 
@@ -68,6 +70,7 @@ export function queryRoutes(config: Config, fetchFn: Fetch): Hono {
   const api = (handler: Handler) => async (c: Context) => {
     try {
       const tenant = await tenantOf(config, c.req.header("authorization"));
+      reportTenant(c, tenant.id);
       const scope = { ...readScope(tenant, c.req.param("dataset"), c.req.param("namespace")), maxQuerySamples: tenant.limits.maxQuerySamples };
       const p = await readParams(c);
       return await handler(c, scope, p, parseRange(p));
@@ -174,6 +177,7 @@ export function queryRoutes(config: Config, fetchFn: Fetch): Hono {
 
   const remoteRead = async (c: Context) => {
     const tenant = await tenantOf(config, c.req.header("authorization"));
+    reportTenant(c, tenant.id);
     const scope = readScope(tenant, c.req.param("dataset"), c.req.param("namespace"));
     const encoding = c.req.header("content-encoding");
     if (!encoding || encoding.toLowerCase() !== "snappy") {

@@ -1,0 +1,89 @@
+import { type Counter, type Gauge, type Histogram, Registry } from "./registry.js";
+
+/**
+ * promgate's own metrics, one set per app. Label values come from bounded sets only (route patterns,
+ * configured tenant ids, status codes, fixed reasons) so a sender cannot grow the number of series.
+ */
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60];
+
+export class PromgateMetrics {
+  readonly registry = new Registry();
+  readonly httpRequests: Counter<"route" | "method" | "status">;
+  readonly samplesReceived: Counter<"tenant">;
+  readonly samplesStored: Counter<"tenant">;
+  readonly samplesDuplicate: Counter<"tenant">;
+  readonly samplesRejected: Counter<"tenant" | "reason">;
+  readonly bytesReceived: Counter<"stage">;
+  readonly bulkDuration: Histogram;
+  readonly bulkFailures: Counter<"status">;
+  readonly bulkItemFailures: Counter<"status">;
+  readonly queryDuration: Histogram<"endpoint">;
+  readonly esUp: Gauge;
+  readonly buildInfo: Gauge<"version">;
+
+  constructor(version: string) {
+    const r = this.registry;
+    this.httpRequests = r.counter({
+      name: "promgate_http_requests_total",
+      help: "HTTP requests answered, by route pattern, method and status code.",
+      labelNames: ["route", "method", "status"],
+    });
+    this.samplesReceived = r.counter({
+      name: "promgate_samples_received_total",
+      help: "Samples decoded from remote_write requests (float and native histogram samples).",
+      labelNames: ["tenant"],
+    });
+    this.samplesStored = r.counter({
+      name: "promgate_samples_stored_total",
+      help: "Samples Elasticsearch holds after the request, duplicates (409) included.",
+      labelNames: ["tenant"],
+    });
+    this.samplesDuplicate = r.counter({
+      name: "promgate_samples_duplicate_total",
+      help: "Samples Elasticsearch already held (409 version conflict, e.g. a retried request), counted as stored.",
+      labelNames: ["tenant"],
+    });
+    this.samplesRejected = r.counter({
+      name: "promgate_samples_rejected_total",
+      help: "Samples received but not stored, by reason.",
+      labelNames: ["tenant", "reason"],
+    });
+    this.bytesReceived = r.counter({
+      name: "promgate_received_bytes_total",
+      help: "remote_write body bytes: as sent (compressed) and after snappy (decompressed).",
+      labelNames: ["stage"],
+    });
+    this.bulkDuration = r.histogram({
+      name: "promgate_elasticsearch_bulk_duration_seconds",
+      help: "Time of each Elasticsearch _bulk request, from sending to the answer's headers.",
+      buckets: LATENCY_BUCKETS,
+    });
+    this.bulkFailures = r.counter({
+      name: "promgate_elasticsearch_bulk_failures_total",
+      help: "Elasticsearch _bulk requests that failed as a whole, by HTTP status (or unreachable, timeout).",
+      labelNames: ["status"],
+    });
+    this.bulkItemFailures = r.counter({
+      name: "promgate_elasticsearch_bulk_item_failures_total",
+      help: "Documents Elasticsearch refused inside a _bulk request, by item status (409 duplicates not included).",
+      labelNames: ["status"],
+    });
+    this.queryDuration = r.histogram({
+      name: "promgate_query_duration_seconds",
+      help: "Time to answer a read request (Prometheus HTTP API, remote_read), by endpoint.",
+      labelNames: ["endpoint"],
+      buckets: LATENCY_BUCKETS,
+    });
+    this.esUp = r.gauge({
+      name: "promgate_elasticsearch_up",
+      help: "1 if the last Elasticsearch call got an answer below 500, 0 if it failed to connect, timed out or got a 5xx.",
+    });
+    this.buildInfo = r.gauge({
+      name: "promgate_build_info",
+      help: "Always 1; the version label says which promgate answers.",
+      labelNames: ["version"],
+    });
+    this.buildInfo.set({ version }, 1);
+  }
+}
