@@ -16,8 +16,10 @@ import type { ReadScope } from "./scope.js";
  *    lists, in one request);
  * 2. series = buckets of a composite aggregation over exactly those `labels.*` fields (`missing_bucket` for
  *    labels a series lacks), 1,000 a page;
- * 3. samples = buckets of a composite aggregation over the same fields plus `@timestamp`, with `max` of the
- *    metric field, 10,000 a page — one bucket per sample, since (labels, timestamp) is unique in a TSDS.
+ * 3. samples = buckets of a composite aggregation over the labels that vary among those series (the
+ *    constant ones become term filters) plus `@timestamp`, with `max` of the metric field, 10,000 a page —
+ *    one bucket per sample, since (labels, timestamp) is unique in a TSDS; the time range is split into
+ *    slices fetched concurrently, and `filter_path` trims the pages to keys and values.
  * Every series is also checked against the matchers in JS, so a regex Elasticsearch could not evaluate
  * exactly never yields a wrong series.
  */
@@ -53,6 +55,15 @@ export interface PartialRange {
 
 const SERIES_PAGE = 1000;
 const SAMPLE_PAGE = 10_000;
+/**
+ * A non-streamed sample load is split by time into this many slices fetched concurrently: one composite
+ * aggregation runs on one search thread, so a single pagination loop leaves Elasticsearch's other cores
+ * idle while promgate parses the previous page.
+ */
+const SAMPLE_SLICES = 2;
+const DEFAULT_FILTER_PATH = "-hits.hits._index,-hits.hits._id,-hits.hits._score";
+/** Sample pages: only keys and values (drops `doc_count`, ~10 % of the bytes to parse). */
+const SAMPLE_FILTER_PATH = "aggregations.c.after_key,aggregations.c.buckets.key,aggregations.c.buckets.v.value";
 
 type BoolQuery = { bool: { filter: unknown[]; must_not: unknown[] } };
 type CompositeKey = Record<string, string | number | null>;
@@ -93,10 +104,10 @@ export class Storage {
     private readonly fetchFn: Fetch,
   ) {}
 
-  private async search<T>(scope: ReadScope, body: unknown, what: string): Promise<T> {
+  private async search<T>(scope: ReadScope, body: unknown, what: string, filterPath = DEFAULT_FILTER_PATH): Promise<T> {
     const res = await esFetch(this.config, this.fetchFn, {
       method: "POST",
-      path: `/${scope.indices}/_search?ignore_unavailable=true&allow_no_indices=true&filter_path=-hits.hits._index,-hits.hits._id,-hits.hits._score`,
+      path: `/${scope.indices}/_search?ignore_unavailable=true&allow_no_indices=true&filter_path=${filterPath}`,
       body: JSON.stringify(body),
     });
     if (!res.ok) throw await esFailure(res, what, this.config.retryAfterSeconds);
@@ -114,6 +125,7 @@ export class Storage {
     size: number,
     what: string,
     subAggs?: Record<string, unknown>,
+    filterPath?: string,
   ): AsyncGenerator<B[]> {
     let after: unknown;
     for (;;) {
@@ -124,7 +136,8 @@ export class Storage {
         aggs: { c: { composite: { size, sources, ...(after ? { after } : {}) }, ...(subAggs ? { aggs: subAggs } : {}) } },
       };
       type Page = { aggregations?: { c: { after_key?: unknown; buckets: B[] } } };
-      const agg = (await this.search<Page>(scope, body, what)).aggregations?.c;
+      // With a filter_path, an empty last page comes back as `{}`.
+      const agg = (await this.search<Page>(scope, body, what, filterPath)).aggregations?.c;
       if (!agg) return;
       yield agg.buckets;
       if (!agg.after_key || agg.buckets.length < size) return;
@@ -214,6 +227,7 @@ export class Storage {
    * flagged in `stale`; NaN and ±Inf as themselves. With `onSeries`, each series is handed over as soon as
    * its last sample has arrived (the aggregation returns series one after the other) and then forgotten, so
    * a streamed answer holds one page of samples, not the whole result; the returned list is then empty.
+   * Without it, the time range is split into slices loaded concurrently.
    */
   async samples(
     scope: ReadScope,
@@ -223,23 +237,46 @@ export class Storage {
     maxSamples: number,
     onSeries?: (s: SeriesSamples) => void,
   ): Promise<SeriesSamples[]> {
-    const byKey = new Map<string, SeriesSamples>();
-    for (const s of series) byKey.set(s.key, { ...s, timestamps: [], values: [], stale: new Set() });
     if (series.length === 0) return [];
     const { query } = this.query(scope, matchers, range);
-    const specials = await this.specialSamples(scope, query);
+    // Runs alongside the sample pages; awaited only when a sample without a float value turns up.
+    const specials = this.specialSamples(scope, query);
+    specials.catch(() => undefined);
     const budget = { left: maxSamples };
     // One metric field per query: each document keeps its value under its own `metrics.<name>`.
-    const byName = new Map<string, Set<string>>();
+    const byName = new Map<string, Series[]>();
     for (const s of series) {
-      const names = byName.get(s.labels.__name__ ?? "") ?? new Set<string>();
-      for (const n in s.labels) names.add(n);
-      byName.set(s.labels.__name__ ?? "", names);
+      const name = s.labels.__name__ ?? "";
+      const list = byName.get(name) ?? [];
+      list.push(s);
+      byName.set(name, list);
     }
-    for (const [name, labelNames] of [...byName].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      await this.samplesOfName(scope, withFilter(query, { term: { "labels.__name__": name } }), name, [...labelNames].sort(), byKey, specials, budget, onSeries);
+    const out: SeriesSamples[] = [];
+    for (const [name, list] of [...byName].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const plan = samplePlan(list);
+      const q = withFilter(query, { bool: { filter: plan.constant } });
+      const load = (q2: BoolQuery, emit?: (s: SeriesSamples) => void) => this.samplesOfName(scope, q2, name, plan.varying, list, specials, budget, emit);
+      if (onSeries) {
+        await load(q, onSeries);
+        continue;
+      }
+      const parts = await Promise.all(timeSlices(range, SAMPLE_SLICES).map((r) => load(withFilter(q, rangeFilter(r)[0]))));
+      for (const s of list) {
+        const merged: SeriesSamples = { ...s, timestamps: [], values: [], stale: new Set() };
+        for (const part of parts) {
+          const p = part.get(s.key);
+          if (!p) continue;
+          for (const i of p.stale) merged.stale.add(merged.timestamps.length + i);
+          // push(...) would overflow the stack for long series.
+          for (let i = 0; i < p.timestamps.length; i++) {
+            merged.timestamps.push(p.timestamps[i]!);
+            merged.values.push(p.values[i]!);
+          }
+        }
+        if (merged.timestamps.length > 0) out.push(merged);
+      }
     }
-    return [...byKey.values()].filter((s) => s.timestamps.length > 0);
+    return out;
   }
 
   /** Documents without a float value (stale markers, NaN, ±Inf), keyed by `series key@timestamp`: usually few. */
@@ -263,46 +300,52 @@ export class Storage {
     }
   }
 
+  /** One metric name's samples: series key → samples (series handed to `onSeries` are not in the map). */
   private async samplesOfName(
     scope: ReadScope,
     query: BoolQuery,
     name: string,
-    labelNames: string[],
-    byKey: Map<string, SeriesSamples>,
-    specials: Map<string, string>,
+    varying: string[],
+    series: Series[],
+    specialsP: Promise<Map<string, string>>,
     budget: { left: number },
     onSeries: ((s: SeriesSamples) => void) | undefined,
-  ): Promise<void> {
+  ): Promise<Map<string, SeriesSamples>> {
+    // Buckets name their labels by position (`l0`, `l1`, …): shorter JSON than the label names.
+    const idOf = (get: (n: string, i: number) => string | number | null | undefined) => JSON.stringify(varying.map((n, i) => get(n, i) ?? null));
+    const byId = new Map<string, SeriesSamples>();
+    for (const s of series) byId.set(idOf((n) => s.labels[n]), { ...s, timestamps: [], values: [], stale: new Set() });
+    const result = new Map<string, SeriesSamples>();
     const complete = (s: SeriesSamples | undefined) => {
-      if (!s || !onSeries || s.timestamps.length === 0) return;
-      byKey.delete(s.key);
-      onSeries(s);
+      if (!s || s.timestamps.length === 0) return;
+      if (onSeries) onSeries(s);
+      else result.set(s.key, s);
     };
+    let specials: Map<string, string> | undefined;
     let current: SeriesSamples | undefined;
-    let currentKey = "";
     let previous: CompositeKey | undefined;
     type Bucket = { key: CompositeKey; v: { value: number | null } };
-    const sources = this.composite(labelNames, [{ "@t": { terms: { field: "@timestamp" } } }]);
+    const sources = [...varying.map((n, i) => ({ [`l${i}`]: { terms: { field: `labels.${n}`, missing_bucket: true } } })), { t: { terms: { field: "@timestamp" } } }];
     const values = { v: { max: { field: `metrics.${name}` } } };
-    for await (const buckets of this.compositePages<Bucket>(scope, query, sources, SAMPLE_PAGE, "the sample lookup", values)) {
+    const pages = this.compositePages<Bucket>(scope, query, sources, SAMPLE_PAGE, "the sample lookup", values, SAMPLE_FILTER_PATH);
+    for await (const buckets of pages) {
       for (const b of buckets) {
-        // Buckets come grouped by series: build the series key only when the label values change.
-        if (!previous || labelNames.some((n) => b.key[n] !== previous![n])) {
+        // Buckets come grouped by series: look the series up only when the label values change.
+        if (!previous || varying.some((_, i) => b.key[`l${i}`] !== previous![`l${i}`])) {
           complete(current);
-          currentKey = seriesKey(labelsOfKey(b.key, labelNames));
-          current = byKey.get(currentKey);
+          current = byId.get(idOf((_, i) => b.key[`l${i}`]));
           previous = b.key;
         }
-        const key = currentKey;
         const s = current;
         if (!s) continue; // filtered out by a matcher ES could not evaluate exactly
         if (--budget.left < 0) {
           throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
         }
-        const t = Number(b.key["@t"]);
+        const t = Number(b.key.t);
         let value = b.v.value;
         if (value === null) {
-          const special = specials.get(`${key}@${t}`);
+          specials ??= await specialsP;
+          const special = specials.get(`${s.key}@${t}`);
           if (special === "stale") s.stale.add(s.values.length);
           value = special === "+Inf" ? Infinity : special === "-Inf" ? -Infinity : Number.NaN;
         }
@@ -311,5 +354,38 @@ export class Storage {
       }
     }
     complete(current);
+    return result;
   }
+}
+
+/**
+ * Which labels the sample aggregation must group by. A label every series has with the same value cannot
+ * tell them apart: it becomes a term filter instead (fewer composite sources, smaller pages). The filter
+ * keeps the answer exact: a series that appeared since the series lookup with another value is left out,
+ * as any series missing from the lookup is.
+ */
+export function samplePlan(series: Series[]): { constant: unknown[]; varying: string[] } {
+  const names = new Set<string>();
+  for (const s of series) for (const n in s.labels) names.add(n);
+  const constant: unknown[] = [];
+  const varying: string[] = [];
+  for (const n of [...names].sort()) {
+    const v = series[0]!.labels[n];
+    if (v !== undefined && series.every((s) => s.labels[n] === v)) constant.push({ term: { [`labels.${n}`]: v } });
+    else varying.push(n);
+  }
+  return { constant, varying };
+}
+
+/** [start, end] cut into `n` contiguous integer-millisecond slices (fewer when the range is shorter). */
+export function timeSlices(range: TimeRange, n: number): TimeRange[] {
+  const span = range.endMs - range.startMs + 1;
+  const k = Math.max(1, Math.min(n, span));
+  const out: TimeRange[] = [];
+  for (let i = 0; i < k; i++) {
+    const startMs = range.startMs + Math.floor((span * i) / k);
+    const endMs = range.startMs + Math.floor((span * (i + 1)) / k) - 1;
+    out.push({ startMs, endMs });
+  }
+  return out;
 }
