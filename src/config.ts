@@ -66,7 +66,13 @@ export interface Config {
   selfMetrics?: { dataset: string; intervalSeconds: number };
 }
 
-export type Env = Record<string, unknown>;
+/**
+ * Where settings come from: a process environment, Workers' `env` (vars, secrets, and bindings we ignore), or a
+ * test's object. `object` so Workers' generated `Env` interface (no index signature) fits as it is.
+ */
+export type Env = object;
+
+const vars = (env: Env) => env as Readonly<Record<string, unknown>>;
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -188,7 +194,7 @@ function readSettings(env: Env): Settings {
   const values = new Map<string, Value>();
   for (const s of SETTINGS) {
     if (s.kind === "tenants") continue; // needs the limits; parsed by parseTenants
-    const r = check(s, env[s.name]);
+    const r = check(s, vars(env)[s.name]);
     if ("problem" in r) problems.push(r.problem);
     else values.set(s.name, r.value);
   }
@@ -271,7 +277,7 @@ function parseTenant(id: string, position: number, raw: unknown, defaults: Limit
 }
 
 function parseTenants(env: Env, limits: Limits): Tenant[] {
-  const raw = env.PROMGATE_TENANTS;
+  const raw = vars(env).PROMGATE_TENANTS;
   if (raw === undefined || raw === null || raw === "") {
     throw new ConfigError("PROMGATE_TENANTS is required (JSON: tenant id → credentials); PROMGATE_AUTH=none turns authentication off");
   }
@@ -316,7 +322,8 @@ export function loadConfig(env: Env): Config {
   const settings = readSettings(env);
   const limits = parseLimits(settings);
   const auth = settings.text("PROMGATE_AUTH") as Config["auth"];
-  if (auth === "none" && env.PROMGATE_TENANTS !== undefined && env.PROMGATE_TENANTS !== "") {
+  const tenantsVar = vars(env).PROMGATE_TENANTS;
+  if (auth === "none" && tenantsVar !== undefined && tenantsVar !== "") {
     throw new ConfigError("PROMGATE_AUTH=none and PROMGATE_TENANTS cannot both be set");
   }
   return {

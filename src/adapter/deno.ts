@@ -1,25 +1,24 @@
-import { createApp } from "../app.js";
-import { loadConfig } from "../config.js";
+import { startup } from "./startup.js";
 
 /**
- * Deno entry: `deno run --allow-net --allow-env --allow-read --sloppy-imports src/adapter/deno.ts`
- * (`npm run start:deno`); `PORT` (default 8787) on `HOST` (default 127.0.0.1).
+ * Deno entry (`deno task start`, see deno.json): config from the environment, listening on HOST:PORT
+ * (default 127.0.0.1:8787).
  */
 declare const Deno: {
   env: { toObject(): Record<string, string> };
+  exit(code: number): never;
   serve(
     options: { port: number; hostname: string; onListen?: (addr: { hostname: string; port: number }) => void },
     handler: (req: Request) => Response | Promise<Response>,
   ): unknown;
 };
 
-const env = Deno.env.toObject();
-const config = loadConfig(env);
+const s = startup(Deno.env.toObject());
+if (!s.ok) {
+  console.error(s.message);
+  Deno.exit(1);
+}
 Deno.serve(
-  {
-    port: Number(env.PORT ?? 8787),
-    hostname: env.HOST ?? "127.0.0.1",
-    onListen: ({ hostname, port }) => console.log(`promgate listening on http://${hostname}:${port}`),
-  },
-  createApp(config).fetch,
+  { port: s.port, hostname: s.hostname, onListen: ({ hostname, port }) => console.log(`promgate listening on http://${hostname}:${port}`) },
+  s.fetch,
 );

@@ -1,13 +1,14 @@
 import { serve } from "@hono/node-server";
-import { createApp } from "../app.js";
-import { loadConfig } from "../config.js";
+import { startup } from "./startup.js";
 
-/** Node entry: `PORT` (default 8787) on `HOST` (default 127.0.0.1), config from the environment. */
-const config = loadConfig(process.env);
-const port = Number(process.env.PORT ?? 8787);
-const hostname = process.env.HOST ?? "127.0.0.1";
-const server = serve({ fetch: createApp(config).fetch, port, hostname }, (info) => {
-  console.log(`promgate listening on http://${hostname}:${info.port}`);
+/** Node entry (`npm run start:node`): config from the environment, listening on HOST:PORT (default 127.0.0.1:8787). */
+const s = startup(process.env);
+if (!s.ok) {
+  console.error(s.message);
+  process.exit(1);
+}
+const server = serve({ fetch: s.fetch, port: s.port, hostname: s.hostname }, (info) => {
+  console.log(`promgate listening on http://${s.hostname}:${info.port}`);
 });
 const stop = () => server.close(() => process.exit(0));
 process.on("SIGINT", stop);

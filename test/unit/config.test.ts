@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, DEFAULT_LIMITS, loadConfig, loadEsConfig, loadListen } from "../../src/config.js";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { withConfigTable } from "../../src/config/docs.js";
 import { CHECKED_PREFIXES, SETTINGS } from "../../src/config/schema.js";
 import { authenticate, mayUseStream, tenantOf } from "../../src/http/auth.js";
 import { HttpError } from "../../src/http/errors.js";
@@ -135,6 +138,25 @@ describe("config schema", () => {
     });
     const c = loadConfig(ok);
     expect([c.esUrl, c.esTimeoutMs, c.esGzip, c.auth, c.retryAfterSeconds, c.metadataIndex]).toEqual(["http://127.0.0.1:9200", 20_000, false, "tenants", 5, "promgate-metadata"]);
+  });
+});
+
+describe("one source of truth", () => {
+  const root = resolve(import.meta.dirname, "../..");
+  it("README's configuration table is the one the schema renders (npm run docs:config)", () => {
+    const readme = readFileSync(resolve(root, "README.md"), "utf8");
+    expect(withConfigTable(readme), "README.md is out of date: run npm run docs:config").toBe(readme);
+  });
+
+  it("wrangler.toml lists every non-secret gateway setting under [vars] and no secret", () => {
+    const toml = readFileSync(resolve(root, "wrangler.toml"), "utf8");
+    const vars = toml.slice(toml.indexOf("\n[vars]\n"), toml.indexOf("\n[", toml.indexOf("\n[vars]\n") + 1));
+    const listed = new Set([...vars.matchAll(/^(?:# )?([A-Z][A-Z0-9_]+) = /gm)].map((m) => m[1]));
+    for (const s of SETTINGS.filter((s) => s.scope === "gateway")) expect(listed.has(s.name), s.name).toBe(!s.secret);
+    // and each active var at its schema default, so a fresh deploy behaves as documented
+    for (const [, name, value] of vars.matchAll(/^([A-Z][A-Z0-9_]+) = "(.*)"$/gm)) {
+      expect(value, name).toBe(SETTINGS.find((s) => s.name === name)?.default);
+    }
   });
 });
 

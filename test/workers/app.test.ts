@@ -76,5 +76,10 @@ describe("promgate inside workerd", () => {
     const res = await worker.fetch(incoming(new Request("http://promgate/-/healthy")), { PROMGATE_TENANTS: "{nope" }, ctx);
     expect(res.status).toBe(500);
     expect(await res.text()).toBe("promgate is misconfigured: invalid configuration: PROMGATE_TENANTS is not valid JSON\n");
+    // A misspelt var is an error too (never a gateway half-configured with a default), and the secret's value stays out.
+    const typoEnv = { PROMGATE_TENANTS: JSON.stringify({ dev: { password: "pw-secret-9" } }), ES_PASWORD: "pw-secret-9" };
+    const typo = await worker.fetch(incoming(new Request("http://promgate/-/healthy")), typoEnv, ctx);
+    expect(typo.status).toBe(500);
+    expect(await typo.text()).toBe("promgate is misconfigured: invalid configuration: ES_PASWORD is not a known setting (did you mean ES_PASSWORD?)\n");
   });
 });
