@@ -29,6 +29,11 @@ bundle_dir=.cache/wrangler-dry-run
 rm -rf "$bundle_dir"
 WRANGLER_SEND_METRICS=false node node_modules/wrangler/bin/wrangler.js deploy --dry-run --outdir "$bundle_dir" 2>&1 | grep -E "Total Upload" \
   || { echo "wrangler deploy --dry-run failed" >&2; exit 1; }
+# Env for src/index.ts comes from `wrangler types`: regenerate and compare (its --check compares a hash only).
+cp worker-configuration.d.ts "$bundle_dir/committed-worker-configuration.d.ts"
+WRANGLER_SEND_METRICS=false npm run --silent types:worker >/dev/null
+cmp -s worker-configuration.d.ts "$bundle_dir/committed-worker-configuration.d.ts" \
+  || { echo "worker-configuration.d.ts was out of date with wrangler.toml (now regenerated: commit it)" >&2; exit 1; }
 
 step "workers tests (the app inside workerd)"
 vt workers --config vitest.workers.config.ts
