@@ -3,6 +3,7 @@ import { createApp } from "../../src/app.js";
 import { basic, PRW1_HEADERS, testConfig } from "../helpers/config.js";
 import { allCreated, type Behaviour, bulkItems, fakeEs } from "../helpers/fake-es.js";
 import { writeBody } from "../helpers/payload.js";
+import { parseBulk } from "../helpers/reference.js";
 
 const DEV = basic("dev", "dev-password");
 const METRICS_TOKEN = "scrape-token-0123456789";
@@ -259,6 +260,68 @@ describe("secrets never leak", () => {
       expect(all).not.toContain(s);
       expect(all).not.toContain(btoa(`elastic:${s}`));
       expect(all).not.toContain(btoa(`dev:${s}`));
+    }
+  });
+});
+
+describe("self-remote-write (PROMGATE_SELF_METRICS)", () => {
+  it("writes the registry through _bulk at most once per interval, handed to waitUntil", async () => {
+    const es = fakeEs();
+    let now = 1767268800000;
+    const app = createApp(
+      testConfig({ PROMGATE_SELF_METRICS: "promgate", PROMGATE_SELF_METRICS_INTERVAL_SECONDS: "60" }),
+      { ...es.deps, now: () => now },
+    );
+    const pending: Promise<unknown>[] = [];
+    const ctx = { waitUntil: (p: Promise<unknown>) => void pending.push(p), passThroughOnException: () => {}, props: {} };
+    const healthy = () => app.request("/-/healthy", {}, {}, ctx);
+
+    expect((await healthy()).status).toBe(200);
+    expect(pending).toHaveLength(1);
+    await Promise.all(pending);
+    const selfWrites = () => es.requests.filter((r) => r.url.pathname === "/metrics-promgate.prometheus-default/_bulk");
+    expect(selfWrites()).toHaveLength(1);
+    const docs = parseBulk(selfWrites()[0]!.body) as { "@timestamp": number; labels: Record<string, string>; metrics: Record<string, number> }[];
+    const requests = docs.find((d) => d.labels.__name__ === "promgate_http_requests_total")!;
+    expect(requests).toEqual({
+      "@timestamp": now,
+      labels: { __name__: "promgate_http_requests_total", instance: expect.stringMatching(/^[0-9a-f]{8}$/), job: "promgate", method: "GET", route: "/-/healthy", status: "200" },
+      metrics: { promgate_http_requests_total: 1 },
+    });
+
+    now += 59_000;
+    await healthy();
+    expect(pending).toHaveLength(1); // not yet
+    now += 1_000;
+    await healthy();
+    expect(pending).toHaveLength(2);
+    await Promise.all(pending);
+    expect(selfWrites()).toHaveLength(2);
+  });
+
+  it("a failed self-write is logged (without credentials) and never fails the request", async () => {
+    const es = fakeEs(() => "refuse");
+    const app = createApp(testConfig({ PROMGATE_SELF_METRICS: "promgate" }), es.deps);
+    const pending: Promise<unknown>[] = [];
+    const ctx = { waitUntil: (p: Promise<unknown>) => void pending.push(p), passThroughOnException: () => {}, props: {} };
+    expect((await app.request("/-/healthy", {}, {}, ctx)).status).toBe(200);
+    await Promise.all(pending);
+    const warn = es.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "self metrics write failed");
+    expect(warn).toMatchObject({ level: "warn", data_stream: "metrics-promgate.prometheus-default", error: expect.stringMatching(/unreachable/) });
+    expect(es.logs.join("\n")).not.toContain("es-secret");
+  });
+
+  it("is off by default; the settings are validated", () => {
+    expect(testConfig().selfMetrics).toBeUndefined();
+    expect(testConfig({ PROMGATE_SELF_METRICS: "off" }).selfMetrics).toBeUndefined();
+    expect(testConfig({ PROMGATE_SELF_METRICS: "promgate.self" }).selfMetrics).toEqual({ dataset: "promgate.self", intervalSeconds: 60 });
+    expect(() => testConfig({ PROMGATE_SELF_METRICS: "Bad-Name" })).toThrow(/PROMGATE_SELF_METRICS must be "off" or a dataset/);
+    expect(() => testConfig({ PROMGATE_SELF_METRICS: "x", PROMGATE_SELF_METRICS_INTERVAL_SECONDS: "0" })).toThrow(/PROMGATE_SELF_METRICS_INTERVAL_SECONDS/);
+    expect(() => testConfig({ PROMGATE_METRICS_TOKEN: "short-secret-x" })).toThrow(/PROMGATE_METRICS_TOKEN must be 16 or more characters/);
+    try {
+      testConfig({ PROMGATE_METRICS_TOKEN: "short-secret-x" });
+    } catch (e) {
+      expect(String(e)).not.toContain("short-secret-x");
     }
   });
 });
