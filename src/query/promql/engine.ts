@@ -3,6 +3,7 @@ import { type CompiledMatcher, compileMatcher, type Labels } from "../matchers.j
 import type { At, Expr, VectorMatching, VectorSelector } from "./ast.js";
 import { type CallContext, checkUniqueLabelsets, IMPLEMENTATIONS, quantile, variance } from "./functions.js";
 import { dropName, formatValue, type InstantSample, labelsKey, type RangeSeries, type Value } from "./values.js";
+import { SeriesWindows } from "./window.js";
 
 /**
  * Evaluates a PromQL AST with Prometheus 3 semantics: 5 m lookback and range selectors left-open
@@ -35,26 +36,15 @@ export interface QueryWindow {
 
 interface Loaded {
   data: SeriesData[];
+  /** Cursors into `data` that advance with the evaluation time (window reuse between steps). */
+  windows: SeriesWindows;
+  /** A selector pinned with `@` selects the same samples at every step: computed once. */
+  pinned?: InstantSample[] | RangeSeries[];
 }
 
 function resolveAt(at: At | undefined, q: QueryWindow): number | undefined {
   if (at === undefined) return undefined;
   return at === "start" ? q.startMs : at === "end" ? q.endMs : at;
-}
-
-/** Last index with ts[i] <= t, or -1. */
-function lastAtOrBefore(ts: number[], t: number): number {
-  let lo = 0;
-  let hi = ts.length - 1;
-  let found = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (ts[mid]! <= t) {
-      found = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  return found;
 }
 
 export class Evaluator {
@@ -109,7 +99,7 @@ export class Evaluator {
     walk(expr, this.q.startMs, this.q.endMs);
     for (const [sel, [lo, hi]] of windows) {
       const data = await source.select(sel.matchers.map(compileMatcher), lo, hi);
-      this.loaded.set(sel, { data });
+      this.loaded.set(sel, { data, windows: new SeriesWindows(data) });
     }
   }
 
@@ -144,35 +134,23 @@ export class Evaluator {
   }
 
   private instant(sel: VectorSelector, t: number): InstantSample[] {
+    const loaded = this.loaded.get(sel);
+    if (!loaded) return [];
     const at = resolveAt(sel.at, this.q);
-    const ref = (at ?? t) - sel.offsetMs;
-    const out: InstantSample[] = [];
-    for (const s of this.loaded.get(sel)?.data ?? []) {
-      const i = lastAtOrBefore(s.ts, ref);
-      if (i < 0 || s.ts[i]! <= ref - LOOKBACK_MS || s.stale.has(i)) continue;
-      out.push({ labels: s.labels, value: s.vs[i]!, t: s.ts[i]! });
-    }
+    if (at !== undefined && loaded.pinned) return loaded.pinned as InstantSample[];
+    const out = loaded.windows.instant((at ?? t) - sel.offsetMs, LOOKBACK_MS);
+    if (at !== undefined) loaded.pinned = out;
     return out;
   }
 
   private range(sel: VectorSelector, rangeMs: number, t: number): RangeSeries[] {
+    const loaded = this.loaded.get(sel);
+    if (!loaded) return [];
     const at = resolveAt(sel.at, this.q);
+    if (at !== undefined && loaded.pinned) return loaded.pinned as RangeSeries[];
     const end = (at ?? t) - sel.offsetMs;
-    const start = end - rangeMs;
-    const out: RangeSeries[] = [];
-    for (const s of this.loaded.get(sel)?.data ?? []) {
-      const hi = lastAtOrBefore(s.ts, end);
-      const lo = lastAtOrBefore(s.ts, start) + 1; // left-open: first sample after start
-      if (hi < lo) continue;
-      const ts: number[] = [];
-      const vs: number[] = [];
-      for (let i = lo; i <= hi; i++) {
-        if (s.stale.has(i)) continue;
-        ts.push(s.ts[i]!);
-        vs.push(s.vs[i]!);
-      }
-      if (ts.length > 0) out.push({ labels: s.labels, ts, vs });
-    }
+    const out = loaded.windows.range(end - rangeMs, end);
+    if (at !== undefined) loaded.pinned = out;
     return out;
   }
 
