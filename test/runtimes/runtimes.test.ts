@@ -24,7 +24,7 @@ const RUNTIMES: [string, Launch][] = [
   [
     "deno",
     (port, env) =>
-      start(bin("deno"), ["run", "--allow-net", "--allow-env", "--allow-read", "--sloppy-imports", "src/adapter/deno.ts"], {
+      start(bin("deno"), ["task", "start"], {
         cwd: ROOT,
         env: { ...env, PORT: String(port), DENO_NO_UPDATE_CHECK: "1" },
       }),
