@@ -17,6 +17,8 @@ if [ ! -x node_modules/.bin/vitest ] || [ package-lock.json -nt node_modules/.pa
   # npm install, not npm ci: the lock file holds only this platform's optional binaries (buf, workerd), which npm ci refuses
   npm install --no-audit --no-fund
 fi
+# The status page's browser files as a module (also run by postinstall; node_modules may predate it).
+node scripts/gen-assets.mjs
 
 step "typecheck"
 npm run --silent typecheck
@@ -55,6 +57,11 @@ vt integration --project integration
 
 step "runtime tests (Node, Bun, Deno, workerd over HTTP)"
 vt runtimes --project runtimes
+
+step "Chromium (Debian package) and the status page in a real browser"
+CHROMIUM_BIN=$(bash scripts/chromium.sh install)
+export CHROMIUM_BIN
+vt browser --project browser
 
 step "Prometheus (Debian package)"
 PROMETHEUS_BIN=$(bash scripts/prometheus.sh install)

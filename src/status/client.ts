@@ -74,7 +74,7 @@ function toColumns(result: MatrixSeries[]): { xs: number[]; ys: (number | null)[
   return { xs, ys };
 }
 
-function draw(result: MatrixSeries[]): void {
+function draw(result: MatrixSeries[], startSec: number, endSec: number): void {
   const shown = result.slice(0, MAX_SERIES);
   const { xs, ys } = toColumns(shown);
   plot?.destroy();
@@ -88,6 +88,8 @@ function draw(result: MatrixSeries[]): void {
   const opts: UPlot.Options = {
     width: Math.max(320, chartBox.clientWidth),
     height: 300,
+    // The whole range asked for, not just the part that has data: a series that began recently looks it.
+    scales: { x: { time: true, range: () => [startSec, endSec] } },
     series: [
       {},
       ...shown.map((s, i) => ({ label: seriesName(s.metric), stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false })),
@@ -120,7 +122,7 @@ async function run(): Promise<void> {
     const answer = (await res.json()) as QueryAnswer;
     if (answer.status !== "success" || !answer.data) throw new Error(answer.error ?? `promgate answered ${res.status}`);
     if (answer.data.resultType !== "matrix") throw new Error(`expected a matrix, got ${answer.data.resultType}`);
-    draw(answer.data.result);
+    draw(answer.data.result, end - range, end);
   } catch (e) {
     plot?.destroy();
     plot = undefined;
