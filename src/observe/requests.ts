@@ -34,7 +34,13 @@ export function observeRequests(o: RequestObserverOptions): MiddlewareHandler {
     const start = performance.now();
     await next();
     const seconds = (performance.now() - start) / 1000;
-    c.res.headers.set("x-request-id", facts.requestId);
+    try {
+      c.res.headers.set("x-request-id", facts.requestId);
+    } catch {
+      // A response with immutable headers (one passed through from fetch): copy it to add ours.
+      c.res = new Response(c.res.body, c.res);
+      c.res.headers.set("x-request-id", facts.requestId);
+    }
 
     const status = c.res.status;
     const route = routeOf(c);

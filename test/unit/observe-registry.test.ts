@@ -1,4 +1,7 @@
+import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
+import { PromgateMetrics } from "../../src/observe/metrics.js";
+import { observeRequests } from "../../src/observe/requests.js";
 import { Registry } from "../../src/observe/registry.js";
 import { writeRequestOf } from "../../src/observe/self-write.js";
 import { decodeWriteRequest, type WriteVisitor } from "../../src/ingest/decode.js";
@@ -101,5 +104,19 @@ describe("self-remote-write encoding", () => {
       "promgate_d_seconds_count",
     ]);
     expect(docs[2]).toMatchObject({ labels: { le: "+Inf" }, metrics: { promgate_d_seconds_bucket: 1 } });
+  });
+});
+
+describe("request middleware", () => {
+  it("adds x-request-id even to a response whose headers are immutable", async () => {
+    const app = new Hono();
+    const logs: string[] = [];
+    app.use(observeRequests({ metrics: new PromgateMetrics("test"), log: (l) => void logs.push(l) }));
+    app.get("/r", () => Response.redirect("http://127.0.0.1/elsewhere", 302));
+    const res = await app.request("/r", { headers: { "x-request-id": "fixed-id" } });
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toBe("http://127.0.0.1/elsewhere");
+    expect(res.headers.get("x-request-id")).toBe("fixed-id");
+    expect(JSON.parse(logs[0]!)).toMatchObject({ request_id: "fixed-id", route: "/r", status: 302 });
   });
 });
