@@ -2,8 +2,9 @@ import { benchE2e } from "./e2e.js";
 import { benchIngest } from "./ingest.js";
 import { benchPromql } from "./promql.js";
 import { benchRead } from "./read.js";
+import { benchRuntimes } from "./runtimes.js";
 
-/** `node --import tsx bench/run.ts [ingest|e2e|all]` — scripts/bench.sh runs both parts. */
+/** `node --import tsx bench/run.ts [ingest|runtimes|e2e|read|promql|all]` — scripts/bench.sh runs them all. */
 
 const fmt = (n: number, d = 2) => n.toFixed(d);
 
@@ -23,6 +24,18 @@ function printIngest(): void {
         `${(r.oursSamplesPerSec / 1e6).toFixed(2)} M`.padStart(15),
         `  ${(r.peakBytes / 1024).toFixed(0)} KiB (${fmt(r.peakRatio, 2)}×)`,
       ].join(" "),
+    );
+  }
+}
+
+async function printRuntimes(): Promise<void> {
+  const rows = await benchRuntimes();
+  console.log("\ningest per runtime: one 2,000-sample remote_write request at a time over loopback HTTP; Elasticsearch replaced");
+  console.log("by a sink answering every _bulk at once (so: runtime + promgate, not ES); median of 7 alternating rounds of 40");
+  console.log("runtime    ms/request  requests/s   samples/s  vs Node");
+  for (const r of rows) {
+    console.log(
+      `${r.runtime.padEnd(9)}${fmt(r.msPerRequest).padStart(12)}${fmt(r.requestsPerSec, 1).padStart(12)}${Math.round(r.samplesPerSec).toString().padStart(12)}${`${fmt(r.vsNode)}×`.padStart(9)}`,
     );
   }
 }
@@ -69,6 +82,7 @@ async function printPromql(): Promise<void> {
 
 const part = process.argv[2] ?? "all";
 if (part === "all" || part === "ingest") printIngest();
+if (part === "all" || part === "runtimes") await printRuntimes();
 if (part === "all" || part === "e2e") await printE2e();
 if (part === "all" || part === "e2e" || part === "read") await printRead();
 if (part === "all" || part === "e2e" || part === "promql") await printPromql();

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# `npm run bench`: the ingest micro-benchmark on a quiet machine first, then end to end against an
+# `npm run bench`: the ingest micro-benchmark on a quiet machine first, the ingest path per runtime, then end to end against an
 # Elasticsearch started here (stopped afterwards). Output also goes to bench/out/latest.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x node_modules/.bin/tsx ] || npm install --no-audit --no-fund
 mkdir -p bench/out
 node --import tsx bench/run.ts ingest | tee bench/out/latest.txt
+# promgate on Node, Bun, Deno and workerd (wrangler dev) against a _bulk sink: needs no Elasticsearch
+node --import tsx bench/run.ts runtimes | tee -a bench/out/latest.txt
 PROMETHEUS3_BIN=$(bash scripts/prometheus3.sh install)
 export PROMETHEUS3_BIN
 es_out=$(ES_PORT=free bash scripts/elasticsearch.sh start)

@@ -1,0 +1,153 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { freePort, type Running, start, waitFor } from "../test/helpers/processes.js";
+import { nodeExporterBody } from "./payloads.js";
+
+/**
+ * The ingest path per runtime: the 2,000-sample remote_write request over HTTP on loopback to promgate
+ * served by Node (@hono/node-server), Bun (Bun.serve), Deno (Deno.serve) and workerd (wrangler dev), all
+ * started here, one after another in alternating rounds. promgate's Elasticsearch is a sink in this process
+ * that answers every `_bulk` with "all created" at once, so the numbers are the runtime + promgate (HTTP in,
+ * snappy, decode, NDJSON, fetch out), not Elasticsearch.
+ */
+
+const ROOT = resolve(import.meta.dirname, "..");
+const bin = (name: string) => join(ROOT, "node_modules/.bin", name);
+const SAMPLES = 2000;
+const TENANTS = JSON.stringify({ bench: { password: "bench-password" } });
+
+export interface RuntimeRow {
+  runtime: string;
+  msPerRequest: number;
+  requestsPerSec: number;
+  samplesPerSec: number;
+  /** msPerRequest of Node / this runtime's: > 1 is faster than Node. */
+  vsNode: number;
+}
+
+type Launch = (port: number, env: NodeJS.ProcessEnv, dir: string) => Running;
+
+const RUNTIMES: [string, Launch][] = [
+  ["node", (port, env) => start(process.execPath, ["--import", "tsx", "src/adapter/node.ts"], { cwd: ROOT, env: { ...env, PORT: String(port) } })],
+  ["bun", (port, env) => start(bin("bun"), ["run", "src/adapter/bun.ts"], { cwd: ROOT, env: { ...env, PORT: String(port) } })],
+  ["deno", (port, env) => start(bin("deno"), ["task", "start"], { cwd: ROOT, env: { ...env, PORT: String(port), DENO_NO_UPDATE_CHECK: "1" } })],
+  [
+    "workerd",
+    (port, env, dir) => {
+      const vars = ["ES_URL", "PROMGATE_TENANTS"].map((k) => `${k}=${env[k]}`).join("\n");
+      writeFileSync(join(dir, "vars.env"), `${vars}\n`);
+      return start(
+        process.execPath,
+        [
+          join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
+          "dev",
+          "--ip",
+          "127.0.0.1",
+          "--port",
+          String(port),
+          "--env-file",
+          join(dir, "vars.env"),
+          "--show-interactive-dev-session=false",
+          "--persist-to",
+          join(dir, "state"),
+          "--log-level",
+          "warn",
+        ],
+        { cwd: ROOT, env: { ...env, WRANGLER_SEND_METRICS: "false" } },
+      );
+    },
+  ],
+];
+
+/** An Elasticsearch stand-in for `_bulk` only: reads the body, answers one "created" item per document. */
+function bulkSink(): Promise<{ server: Server; url: string; requests: () => number }> {
+  const answers = new Map<number, string>();
+  const answer = (docs: number) => {
+    let a = answers.get(docs);
+    if (a === undefined) {
+      a = JSON.stringify({ errors: false, items: Array.from({ length: docs }, () => ({ create: { status: 201 } })) });
+      answers.set(docs, a);
+    }
+    return a;
+  };
+  let count = 0;
+  const server = createServer((req, res) => {
+    let newlines = 0;
+    req.on("data", (chunk: Buffer) => {
+      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) newlines++;
+    });
+    req.on("end", () => {
+      count++;
+      res.writeHead(200, { "content-type": "application/json" });
+      // NDJSON: an action line and a document line per document.
+      res.end(req.url?.includes("/_bulk") ? answer(newlines / 2) : "{}");
+    });
+  });
+  return new Promise((ok) =>
+    server.listen(0, "127.0.0.1", () => {
+      const addr = server.address();
+      ok({ server, url: `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`, requests: () => count });
+    }),
+  );
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function benchRuntimes(requestsPerRound = 40, rounds = 7, only?: string[]): Promise<RuntimeRow[]> {
+  const sink = await bulkSink();
+  const dir = mkdtempSync(join(tmpdir(), "promgate-bench-rt-"));
+  const env: NodeJS.ProcessEnv = {};
+  // Only what promgate needs: the caller's ES_/PROMGATE_ settings must not leak in.
+  for (const [k, v] of Object.entries(process.env)) if (!/^(ES_|PROMGATE_)/.test(k)) env[k] = v;
+  Object.assign(env, { ES_URL: sink.url, PROMGATE_TENANTS: TENANTS });
+
+  const runtimes = RUNTIMES.filter(([name]) => !only || only.includes(name));
+  const servers: { name: string; server: Running; base: string }[] = [];
+  try {
+    for (const [name, launch] of runtimes) {
+      const port = await freePort();
+      mkdirSync(join(dir, name));
+      const server = launch(port, env, join(dir, name));
+      servers.push({ name, server, base: `http://127.0.0.1:${port}` });
+    }
+    for (const { name, server, base } of servers) {
+      await waitFor(`${name} to serve promgate`, async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 120_000).catch((e: Error) => {
+        throw new Error(`${e.message}\n${server.output()}`);
+      });
+    }
+
+    const body = nodeExporterBody(SAMPLES, Date.now() - 60_000);
+    const headers = {
+      "content-type": "application/x-protobuf",
+      "content-encoding": "snappy",
+      "x-prometheus-remote-write-version": "0.1.0",
+      authorization: `Basic ${btoa("bench:bench-password")}`,
+    };
+    const send = async (base: string) => {
+      const res = await fetch(`${base}/metrics/bench/rt/api/v1/write`, { method: "POST", body, headers });
+      if (res.status !== 204) throw new Error(`promgate answered ${res.status}: ${await res.text()}`);
+    };
+    // One request at a time: the time of a request is the runtime's and promgate's, not a queue's. Warm-up
+    // (JIT, connection pools) first; then rounds alternate between runtimes so all meet the same machine noise.
+    for (const { base } of servers) for (let i = 0; i < 20; i++) await send(base);
+    const times = new Map<string, number[]>(servers.map((s) => [s.name, []]));
+    for (let r = 0; r < rounds; r++) {
+      for (const { name, base } of servers) {
+        const t0 = performance.now();
+        for (let i = 0; i < requestsPerRound; i++) await send(base);
+        times.get(name)!.push((performance.now() - t0) / requestsPerRound);
+      }
+    }
+    const nodeMs = servers.some((s) => s.name === "node") ? median(times.get("node")!) : Number.NaN;
+    return servers.map(({ name }) => {
+      const ms = median(times.get(name)!);
+      return { runtime: name, msPerRequest: ms, requestsPerSec: 1000 / ms, samplesPerSec: (SAMPLES * 1000) / ms, vsNode: nodeMs / ms };
+    });
+  } finally {
+    await Promise.all(servers.map((s) => s.server.stop()));
+    await new Promise((ok) => sink.server.close(ok));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
