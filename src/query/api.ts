@@ -6,13 +6,15 @@ import { readBody } from "../http/body.js";
 import { HttpError } from "../http/errors.js";
 import { badData, type CompiledMatcher, compileMatcher, type Labels, requireNonEmptyMatcher } from "./matchers.js";
 import { readMetadata } from "./metadata.js";
-import { type OptionalRange, type Params, parseLimit, parseRange, parseTime, readParams } from "./params.js";
+import { type OptionalRange, type Params, parseLimit, parseRange, readParams } from "./params.js";
 import { chooseResponseType, decodeReadRequest, samplesResponse, streamedResponse } from "./remote/read.js";
 import { type ReadScope, readScope } from "./scope.js";
 import { parseSelector } from "./selector.js";
 import { Storage } from "./storage.js";
-import { parseDuration, parsePromQL } from "./promql/parse.js";
-import { instantQuery, rangeQuery, storageSource } from "./promql/query.js";
+import { QueryTimeoutError } from "./promql/deadline.js";
+import { parsePromQL } from "./promql/parse.js";
+import { type QueryOutcome, storageSource } from "./promql/query.js";
+import { DEFAULT_QUERY_TIMEOUT_MS, formatRequest, instantRequest, rangeRequest } from "./promql/request.js";
 import { ReadRequest_ResponseType } from "../gen/prometheus/remote_pb.js";
 import { reportError, reportTenant } from "../observe/facts.js";
 
@@ -29,15 +31,18 @@ const ERROR_TYPES: Record<number, string> = { 400: "bad_data", 404: "not_found",
 
 function apiError(c: Context, e: unknown): Response {
   const err = e instanceof HttpError ? e : new HttpError(500, "internal error");
-  const errorType = ERROR_TYPES[err.status] ?? (err.status >= 500 ? "internal" : err.status === 401 ? "unauthorized" : err.status === 403 ? "forbidden" : "bad_data");
+  const errorType = err instanceof QueryTimeoutError ? "timeout" : ERROR_TYPES[err.status] ?? (err.status >= 500 ? "internal" : err.status === 401 ? "unauthorized" : err.status === 403 ? "forbidden" : "bad_data");
   for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
   reportError(c, e instanceof HttpError ? err.message : e instanceof Error ? e.message : String(e));
   return c.json({ status: "error", errorType, error: err.message }, err.status);
 }
 
-function success(c: Context, data: unknown, warnings: string[] = []): Response {
-  return c.json(warnings.length > 0 ? { status: "success", data, warnings } : { status: "success", data });
+function success(c: Context, data: unknown, warnings: string[] = [], infos: string[] = []): Response {
+  return c.json({ status: "success", data, ...(warnings.length > 0 ? { warnings } : {}), ...(infos.length > 0 ? { infos } : {}) });
 }
+
+/** A PromQL answer: Prometheus 3's envelope with its `warnings` and `infos` annotations. */
+const answer = (c: Context, r: QueryOutcome): Response => success(c, r.data, r.warnings, r.infos);
 
 const compareLabels = (a: Labels, b: Labels): number => {
   const ka = Object.keys(a).sort();
@@ -132,31 +137,11 @@ export function queryRoutes(config: Config, fetchFn: Fetch): Hono {
     return success(c, data);
   };
 
-  const query: Handler = async (c, scope, p) => {
-    const text = p.get("query");
-    if (!text) throw badData('invalid parameter "query": empty query');
-    const expr = parsePromQL(text);
-    const time = p.get("time");
-    const t = time ? parseTime(time, "time") : Date.now();
-    const data = await instantQuery(expr, t, storageSource(storage, scope, scope.maxQuerySamples));
-    return success(c, data);
-  };
-
-  const queryRange: Handler = async (c, scope, p) => {
-    const text = p.get("query");
-    if (!text) throw badData('invalid parameter "query": empty query');
-    const [start, end, step] = [p.get("start"), p.get("end"), p.get("step")];
-    if (!start) throw badData('invalid parameter "start": missing');
-    if (!end) throw badData('invalid parameter "end": missing');
-    if (!step) throw badData('invalid parameter "step": missing');
-    const startMs = parseTime(start, "start");
-    const endMs = parseTime(end, "end");
-    if (endMs < startMs) throw badData('invalid parameter "end": end timestamp must not be before start time');
-    const stepMs = /^[0-9.]+$/.test(step) ? Math.round(Number(step) * 1000) : parseDuration(step, 0);
-    if (!(stepMs > 0)) throw badData('invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
-    const expr = parsePromQL(text);
-    return success(c, await rangeQuery(expr, startMs, endMs, stepMs, storageSource(storage, scope, scope.maxQuerySamples)));
-  };
+  const timeoutMs = DEFAULT_QUERY_TIMEOUT_MS;
+  const source = (scope: ReadScope & { maxQuerySamples: number }) => (deadline: number) => storageSource(storage, scope, scope.maxQuerySamples, deadline);
+  const query: Handler = async (c, scope, p) => answer(c, await instantRequest(p, source(scope), timeoutMs));
+  const queryRange: Handler = async (c, scope, p) => answer(c, await rangeRequest(p, source(scope), timeoutMs));
+  const formatQuery: Handler = async (c, _scope, p) => success(c, formatRequest(p));
 
   const exemplars: Handler = async (c, _scope, p) => {
     const text = p.get("query");
@@ -200,6 +185,7 @@ export function queryRoutes(config: Config, fetchFn: Fetch): Hono {
       app[method](`${prefix}/api/v1/query`, api(query));
       app[method](`${prefix}/api/v1/query_range`, api(queryRange));
       app[method](`${prefix}/api/v1/query_exemplars`, api(exemplars));
+      app[method](`${prefix}/api/v1/format_query`, api(formatQuery));
     }
     app.post(`${prefix}/api/v1/read`, remoteRead);
   }

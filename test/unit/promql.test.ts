@@ -44,7 +44,7 @@ function load(intervalMs: number, spec: Record<string, string>): SampleSource {
 }
 
 async function at(source: SampleSource, query: string, seconds: number) {
-  const r = await instantQuery(parsePromQL(query), seconds * 1000, source);
+  const r = (await instantQuery(parsePromQL(query), seconds * 1000, source)).data;
   if (r.resultType !== "vector") return r.result;
   return (r.result as { metric: Record<string, string>; value: [number, string] }[])
     .map((s) => `${JSON.stringify(s.metric)} ${s.value[1]}`)
@@ -78,7 +78,7 @@ describe("selectors: lookback, staleness, offset, @", () => {
     expect(await at(src, "x offset 15s", 30)).toEqual(['{"__name__":"x","a":"1"} 2']);
     expect(await at(src, "x @ 0", 1000)).toEqual(['{"__name__":"x","a":"1"} 1']);
     expect(await at(src, "x @ 15 offset 15s", 1000)).toEqual(['{"__name__":"x","a":"1"} 1']);
-    const r = await rangeQuery(parsePromQL("x @ start()"), 0, 30_000, 15_000, src);
+    const r = (await rangeQuery(parsePromQL("x @ start()"), 0, 30_000, 15_000, src)).data;
     expect((r.result as { values: [number, string][] }[])[0]!.values).toEqual([[0, "1"], [15, "1"], [30, "1"]]);
   });
 

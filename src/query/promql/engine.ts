@@ -1,7 +1,11 @@
 import { HttpError } from "../../http/errors.js";
 import { type CompiledMatcher, compileMatcher, type Labels } from "../matchers.js";
 import type { At, Expr, VectorMatching, VectorSelector } from "./ast.js";
+import { Annotations } from "./annotations.js";
 import { type CallContext, checkUniqueLabelsets, IMPLEMENTATIONS, quantile, variance } from "./functions.js";
+import { checkDeadline } from "./deadline.js";
+import { kParam, limitK, limitRatio, paramWarnings } from "./limits.js";
+import { positionOf } from "./parse.js";
 import { dropName, formatValue, type InstantSample, labelsKey, type RangeSeries, type Value } from "./values.js";
 import { SeriesWindows } from "./window.js";
 
@@ -50,10 +54,19 @@ function resolveAt(at: At | undefined, q: QueryWindow): number | undefined {
 export class Evaluator {
   private readonly loaded = new Map<VectorSelector, Loaded>();
 
+  /** Warnings and infos of this query (Prometheus' annotations). */
+  readonly annotations: Annotations;
+  /** Epoch ms after which evaluation gives up with a timeout error. */
+  private readonly deadline: number;
+
   constructor(
     private readonly q: QueryWindow,
     private readonly subqueryDefaultStep: number,
-  ) {}
+    options: { annotations?: Annotations; deadline?: number } = {},
+  ) {
+    this.annotations = options.annotations ?? new Annotations();
+    this.deadline = options.deadline ?? Infinity;
+  }
 
   /** Loads every selector's data for the evaluation times [tmin, tmax] of the query. */
   async load(expr: Expr, source: SampleSource): Promise<void> {
@@ -162,6 +175,7 @@ export class Evaluator {
     // Steps on multiples of `step`, within (end − range, end].
     for (let ts = Math.floor((end - e.rangeMs) / step) * step + step; ts <= end; ts += step) {
       if (ts <= end - e.rangeMs) continue;
+      checkDeadline(this.deadline);
       const v = this.eval(e.expr, ts);
       if (v.type !== "vector") continue;
       for (const s of v.v) {
@@ -179,7 +193,7 @@ export class Evaluator {
     const impl = IMPLEMENTATIONS[e.func];
     if (!impl) throw new HttpError(422, `function ${e.func} is not supported`);
     const args = e.args.map((a) => this.eval(a, t));
-    const ctx: CallContext = { t, rangeStart: t, rangeEnd: t, absentLabels: {} };
+    const ctx: CallContext = { t, rangeStart: t, rangeEnd: t, absentLabels: {}, annotations: this.annotations, argPos: e.args.map(positionOf) };
     const rangeArg = e.args.find((a) => a.kind === "matrix" || a.kind === "subquery");
     if (rangeArg?.kind === "matrix") {
       const at = resolveAt(rangeArg.vector.at, this.q);
@@ -217,6 +231,7 @@ export class Evaluator {
     }
     const out: InstantSample[] = [];
     const p = param?.type === "scalar" ? param.v : Number.NaN;
+    if (param?.type === "scalar") paramWarnings(e.op, p, this.annotations, positionOf(e.param!));
     for (const g of groups.values()) {
       const vs = g.members.map((m) => m.value);
       switch (e.op) {
@@ -252,9 +267,15 @@ export class Evaluator {
         case "quantile":
           out.push({ labels: g.labels, value: quantile(p, vs) });
           break;
+        case "limitk":
+          out.push(...limitK(g.members, p));
+          break;
+        case "limit_ratio":
+          out.push(...limitRatio(g.members, p));
+          break;
         case "topk":
         case "bottomk": {
-          const k = Math.floor(p);
+          const k = kParam(p);
           if (!(k >= 1)) break;
           const sign = e.op === "topk" ? -1 : 1;
           const sorted = [...g.members].sort((a, b) => {

@@ -3,6 +3,7 @@ import type { SyntaxNode } from "@lezer/common";
 import { HttpError } from "../../http/errors.js";
 import type { Matcher, MatchType } from "../matchers.js";
 import { unquote } from "../selector.js";
+import { lineColumn } from "./annotations.js";
 import type { At, Expr, ValueType, VectorMatching, VectorSelector } from "./ast.js";
 import { AGGREGATIONS, FUNCTIONS } from "./signatures.js";
 
@@ -13,8 +14,13 @@ import { AGGREGATIONS, FUNCTIONS } from "./signatures.js";
  */
 
 export class ParseError extends HttpError {
-  constructor(message: string, pos?: number) {
-    super(400, pos === undefined ? message : `1:${pos + 1}: parse error: ${message}`);
+  constructor(
+    readonly reason: string,
+    readonly pos = 0,
+    query?: string,
+  ) {
+    // Positions become line:column once the query text is known (parsePromQL), as Prometheus' ParseErr.
+    super(400, `${query === undefined ? `1:${pos + 1}` : query === "" ? "unknown position" : lineColumn(query, pos)}: parse error: ${reason}`);
   }
 }
 
@@ -349,6 +355,16 @@ function typeName(t: ValueType): string {
 const HOLT_WINTERS = /\bholt_winters(?=\s*\()/g;
 
 export function parsePromQL(text: string): Expr {
+  try {
+    return parseTree(text);
+  } catch (e) {
+    if (e instanceof ParseError) throw new ParseError(e.reason, e.pos, text);
+    throw e;
+  }
+}
+
+function parseTree(text: string): Expr {
+  if (text.trim() === "") throw new ParseError("no expression found in input", 0);
   const tree = parser.parse(text.replace(HOLT_WINTERS, "day_of_month"));
   let error: number | undefined;
   tree.iterate({
@@ -365,6 +381,5 @@ export function parsePromQL(text: string): Expr {
     }
     throw new ParseError(`unexpected character or end of input near ${JSON.stringify(text.slice(error, error + 10))}`, error);
   }
-  if (text.trim() === "") throw new ParseError("no expression found in input");
   return new Builder(text).build(tree.topNode);
 }

@@ -2,20 +2,54 @@ import { HttpError } from "../../http/errors.js";
 import type { CompiledMatcher } from "../matchers.js";
 import type { ReadScope } from "../scope.js";
 import type { Storage } from "../storage.js";
+import { Annotations } from "./annotations.js";
 import type { Expr } from "./ast.js";
+import { checkDeadline } from "./deadline.js";
 import { DEFAULT_SUBQUERY_STEP_MS, Evaluator, type SampleSource, type SeriesData } from "./engine.js";
+import { compareLabelSets } from "./order.js";
 import { typeOf } from "./parse.js";
 import { formatValue, labelsKey, type Value } from "./values.js";
 
-/** Instant and range queries → Prometheus' JSON `data` objects. */
+/** Instant and range queries → Prometheus' JSON `data` objects, with annotations, limit and stats. */
 
-/** Prometheus refuses range queries with more points per series than this. */
+/** Prometheus refuses range queries with more than this many steps (end − start) / step. */
 export const MAX_POINTS = 11_000;
 
-export function storageSource(storage: Storage, scope: ReadScope, maxSamples: number): SampleSource {
+export interface QueryOptions {
+  /** The query text, for the positions in annotations. */
+  query?: string;
+  /** Epoch ms after which the query fails with a timeout (503). */
+  deadline?: number;
+  /** `limit`: at most this many series in the result (a warning says when some were cut). */
+  limit?: number;
+  /** `stats` given: add Prometheus' stats object. */
+  stats?: boolean;
+}
+
+export interface QueryOutcome {
+  data: { resultType: string; result: unknown; stats?: QueryStats };
+  warnings: string[];
+  infos: string[];
+}
+
+/** Prometheus' stats.QueryStats (timings in seconds). */
+export interface QueryStats {
+  timings: {
+    evalTotalTime: number;
+    resultSortTime: number;
+    queryPreparationTime: number;
+    innerEvalTime: number;
+    execQueueTime: number;
+    execTotalTime: number;
+  };
+  samples: { totalQueryableSamples: number; peakSamples: number };
+}
+
+export function storageSource(storage: Storage, scope: ReadScope, maxSamples: number, deadline = Infinity): SampleSource {
   const budget = { left: maxSamples };
   return {
     async select(matchers: CompiledMatcher[], startMs: number, endMs: number): Promise<SeriesData[]> {
+      checkDeadline(deadline, "query preparation");
       const range = { startMs, endMs };
       const series = await storage.series(scope, matchers, range);
       const loaded = await storage.samples(scope, matchers, range, series, budget.left);
@@ -25,43 +59,110 @@ export function storageSource(storage: Storage, scope: ReadScope, maxSamples: nu
   };
 }
 
-const sec = (ms: number) => ms / 1000;
-
-export async function instantQuery(expr: Expr, timeMs: number, source: SampleSource): Promise<{ resultType: string; result: unknown }> {
-  const ev = new Evaluator({ startMs: timeMs, endMs: timeMs, stepMs: 0 }, DEFAULT_SUBQUERY_STEP_MS);
-  await ev.load(expr, source);
-  return render(ev.eval(expr, timeMs), timeMs);
+/** Counts the samples each selector loaded (the stats' totalQueryableSamples). */
+function counting(source: SampleSource): { source: SampleSource; count: () => number } {
+  let n = 0;
+  return {
+    source: {
+      async select(matchers, startMs, endMs) {
+        const data = await source.select(matchers, startMs, endMs);
+        for (const s of data) n += s.ts.length;
+        return data;
+      },
+    },
+    count: () => n,
+  };
 }
 
-function render(v: Value, timeMs: number): { resultType: string; result: unknown } {
+const sec = (ms: number) => ms / 1000;
+
+class Clock {
+  private readonly t0 = performance.now();
+  private last = this.t0;
+  lap(): number {
+    const now = performance.now();
+    const d = (now - this.last) / 1000;
+    this.last = now;
+    return d;
+  }
+  total(): number {
+    return (performance.now() - this.t0) / 1000;
+  }
+}
+
+function stats(prep: number, inner: number, sort: number, total: number, samples: number): QueryStats {
+  return {
+    timings: { evalTotalTime: prep + inner + sort, resultSortTime: sort, queryPreparationTime: prep, innerEvalTime: inner, execQueueTime: 0, execTotalTime: total },
+    // Every loaded sample is in memory for the whole evaluation, so the peak is the total.
+    samples: { totalQueryableSamples: samples, peakSamples: samples },
+  };
+}
+
+function truncate<T>(result: T[], limit: number | undefined, annotations: string[]): T[] {
+  if (limit === undefined || result.length <= limit) return result;
+  annotations.push("results truncated due to limit");
+  return result.slice(0, limit);
+}
+
+export async function instantQuery(expr: Expr, timeMs: number, source: SampleSource, opts: QueryOptions = {}): Promise<QueryOutcome> {
+  const clock = new Clock();
+  const annotations = new Annotations(opts.query ?? "");
+  const ev = new Evaluator({ startMs: timeMs, endMs: timeMs, stepMs: 0 }, DEFAULT_SUBQUERY_STEP_MS, { annotations, deadline: opts.deadline ?? Infinity });
+  const counted = counting(source);
+  await ev.load(expr, counted.source);
+  const prep = clock.lap();
+  checkDeadline(opts.deadline ?? Infinity);
+  const value = ev.eval(expr, timeMs);
+  const inner = clock.lap();
+  const warnings = annotations.warnings;
+  const data: QueryOutcome["data"] = render(value, timeMs, opts.limit, warnings);
+  if (opts.stats) data.stats = stats(prep, inner, 0, clock.total(), counted.count());
+  return { data, warnings, infos: annotations.infos };
+}
+
+function render(v: Value, timeMs: number, limit: number | undefined, warnings: string[]): { resultType: string; result: unknown } {
   switch (v.type) {
     case "scalar":
       return { resultType: "scalar", result: [sec(timeMs), formatValue(v.v)] };
     case "string":
       return { resultType: "string", result: [sec(timeMs), v.v] };
     case "vector":
-      return { resultType: "vector", result: v.v.map((s) => ({ metric: s.labels, value: [sec(timeMs), formatValue(s.value)] })) };
+      return {
+        resultType: "vector",
+        result: truncate(v.v, limit, warnings).map((s) => ({ metric: s.labels, value: [sec(timeMs), formatValue(s.value)] })),
+      };
     case "matrix":
       return {
         resultType: "matrix",
-        result: v.v.map((s) => ({ metric: s.labels, values: s.ts.map((t, i) => [sec(t), formatValue(s.vs[i]!)]) })),
+        result: truncate(v.v, limit, warnings).map((s) => ({ metric: s.labels, values: s.ts.map((t, i) => [sec(t), formatValue(s.vs[i]!)]) })),
       };
   }
 }
 
-export async function rangeQuery(expr: Expr, startMs: number, endMs: number, stepMs: number, source: SampleSource): Promise<{ resultType: string; result: unknown }> {
+/** Checks Prometheus makes before a range query runs (bad_data). */
+export function checkRange(expr: Expr, startMs: number, endMs: number, stepMs: number): void {
   const t = typeOf(expr);
   if (t !== "vector" && t !== "scalar") {
     throw new HttpError(400, `invalid expression type "${t === "matrix" ? "range vector" : t}" for range query, must be Scalar or instant Vector`);
   }
-  if (Math.floor((endMs - startMs) / stepMs) + 1 > MAX_POINTS) {
+  if (Math.floor((endMs - startMs) / stepMs) > MAX_POINTS) {
     throw new HttpError(400, "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
   }
+}
+
+export async function rangeQuery(expr: Expr, startMs: number, endMs: number, stepMs: number, source: SampleSource, opts: QueryOptions = {}): Promise<QueryOutcome> {
+  checkRange(expr, startMs, endMs, stepMs);
+  const clock = new Clock();
+  const deadline = opts.deadline ?? Infinity;
+  const annotations = new Annotations(opts.query ?? "");
   // Subqueries inside a range query default to the query's step.
-  const ev = new Evaluator({ startMs, endMs, stepMs }, stepMs);
-  await ev.load(expr, source);
+  const ev = new Evaluator({ startMs, endMs, stepMs }, stepMs, { annotations, deadline });
+  const counted = counting(source);
+  await ev.load(expr, counted.source);
+  const prep = clock.lap();
   const series = new Map<string, { metric: Record<string, string>; values: [number, string][] }>();
   for (let ts = startMs; ts <= endMs; ts += stepMs) {
+    checkDeadline(deadline);
     const v = ev.eval(expr, ts);
     const samples = v.type === "scalar" ? [{ labels: {}, value: v.v }] : v.type === "vector" ? v.v : [];
     for (const s of samples) {
@@ -71,6 +172,11 @@ export async function rangeQuery(expr: Expr, startMs: number, endMs: number, ste
       r.values.push([sec(ts), formatValue(s.value)]);
     }
   }
-  const result = [...series.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, s]) => s);
-  return { resultType: "matrix", result };
+  const inner = clock.lap();
+  const sorted = [...series.values()].sort((a, b) => compareLabelSets(a.metric, b.metric));
+  const sort = clock.lap();
+  const warnings = annotations.warnings;
+  const data: QueryOutcome["data"] = { resultType: "matrix", result: truncate(sorted, opts.limit, warnings) };
+  if (opts.stats) data.stats = stats(prep, inner, sort, clock.total(), counted.count());
+  return { data, warnings, infos: annotations.infos };
 }

@@ -1,0 +1,146 @@
+import type { Matcher } from "../matchers.js";
+import type { At, Expr, VectorMatching, VectorSelector } from "./ast.js";
+import { AGGREGATIONS } from "./signatures.js";
+import { formatValue } from "./values.js";
+
+/**
+ * The AST back to text, as Prometheus prints it: `exprString` is its `String()` (one line, canonical
+ * spacing, matchers sorted, durations normalised: 90s → 1m30s), `formatExpr` its `Pretty(0)` used by
+ * /api/v1/format_query: a node longer than 100 bytes is split over lines, children indented by two spaces.
+ */
+
+const MAX_LINE = 100;
+const encoder = new TextEncoder();
+const tooLong = (s: string): boolean => encoder.encode(s).length > MAX_LINE;
+const indent = (level: number): string => "  ".repeat(level);
+
+const GO_ESCAPES: Record<string, string> = { "\u0007": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", '"': '\\"', "\\": "\\\\" };
+
+/** Go's strconv.Quote for the characters PromQL strings hold. */
+export function goQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const code = ch.codePointAt(0)!;
+    if (GO_ESCAPES[ch]) out += GO_ESCAPES[ch];
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
+    else out += ch;
+  }
+  return `${out}"`;
+}
+
+const LEGACY_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const labelName = (n: string): string => (LEGACY_NAME.test(n) ? n : goQuote(n));
+
+/** Prometheus' model.Duration String(): largest units first; years and weeks only when exact. */
+export function durationString(ms: number): string {
+  if (ms === 0) return "0s";
+  let left = ms;
+  let out = "";
+  const units: [string, number, boolean][] = [["y", 31_536_000_000, true], ["w", 604_800_000, true], ["d", 86_400_000, false], ["h", 3_600_000, false], ["m", 60_000, false], ["s", 1000, false], ["ms", 1, false]];
+  for (const [unit, mult, exact] of units) {
+    if (exact && left % mult !== 0) continue;
+    const v = Math.floor(left / mult);
+    if (v > 0) {
+      out += `${v}${unit}`;
+      left -= v * mult;
+    }
+  }
+  return out;
+}
+
+function atOffset(at: At | undefined, offsetMs: number): string {
+  let s = "";
+  if (typeof at === "number") s += ` @ ${(at / 1000).toFixed(3)}`;
+  else if (at === "start") s += " @ start()";
+  else if (at === "end") s += " @ end()";
+  if (offsetMs > 0) s += ` offset ${durationString(offsetMs)}`;
+  else if (offsetMs < 0) s += ` offset -${durationString(-offsetMs)}`;
+  return s;
+}
+
+const matcherString = (m: Matcher): string => `${labelName(m.name)}${m.type}${goQuote(m.value)}`;
+
+/** The selector without its @/offset: the name outside the braces when it was written there. */
+function selectorBody(sel: VectorSelector): string {
+  const named = !sel.text.trimStart().startsWith("{") ? sel.matchers.find((m) => m.name === "__name__" && m.type === "=") : undefined;
+  const rest = sel.matchers.filter((m) => m !== named).map(matcherString).sort();
+  const name = named?.value ?? "";
+  return rest.length === 0 ? name : `${name}{${rest.join(",")}}`;
+}
+
+function matchingString(m: VectorMatching | undefined): string {
+  if (!m || (!m.on && m.labels.length === 0)) return "";
+  let s = ` ${m.on ? "on" : "ignoring"} (${m.labels.join(", ")})`;
+  if (m.card !== "one-to-one") s += ` group_${m.card === "many-to-one" ? "left" : "right"} (${m.include.join(", ")})`;
+  return s;
+}
+
+function aggregatePrefix(e: Extract<Expr, { kind: "aggregate" }>): string {
+  if (e.without) return `${e.op} without (${e.grouping.map(labelName).join(", ")}) `;
+  if (e.grouping.length > 0) return `${e.op} by (${e.grouping.map(labelName).join(", ")}) `;
+  return e.op;
+}
+
+export function exprString(e: Expr): string {
+  switch (e.kind) {
+    case "number":
+      return formatValue(e.value);
+    case "string":
+      return goQuote(e.value);
+    case "vector":
+      return selectorBody(e) + atOffset(e.at, e.offsetMs);
+    case "matrix":
+      return `${selectorBody(e.vector)}[${durationString(e.rangeMs)}]${atOffset(e.vector.at, e.vector.offsetMs)}`;
+    case "subquery":
+      return `${exprString(e.expr)}${subquerySuffix(e)}`;
+    case "call":
+      return `${e.func}(${e.args.map(exprString).join(", ")})`;
+    case "aggregate": {
+      const param = AGGREGATIONS[e.op]?.param && e.param ? `${exprString(e.param)}, ` : "";
+      return `${aggregatePrefix(e)}(${param}${exprString(e.expr)})`;
+    }
+    case "binary":
+      return `${exprString(e.lhs)} ${e.op}${e.bool ? " bool" : ""}${matchingString(e.matching)} ${exprString(e.rhs)}`;
+    case "unary":
+      return `${e.op}${exprString(e.expr)}`;
+    case "paren":
+      return `(${exprString(e.expr)})`;
+  }
+}
+
+function subquerySuffix(e: Extract<Expr, { kind: "subquery" }>): string {
+  const step = e.stepMs ? durationString(e.stepMs) : "";
+  return `[${durationString(e.rangeMs)}:${step}]${atOffset(e.at, e.offsetMs)}`;
+}
+
+/** Prometheus' Pretty(level). Its quirks are kept: a subquery short enough is printed without indentation. */
+export function pretty(e: Expr, level: number): string {
+  const flat = exprString(e);
+  const split = tooLong(flat);
+  switch (e.kind) {
+    case "aggregate": {
+      if (!split) return indent(level) + flat;
+      let s = `${indent(level)}${aggregatePrefix(e)}(\n`;
+      if (AGGREGATIONS[e.op]?.param && e.param) s += `${pretty(e.param, level + 1)},\n`;
+      return `${s}${pretty(e.expr, level + 1)}\n${indent(level)})`;
+    }
+    case "binary":
+      if (!split) return indent(level) + flat;
+      return `${pretty(e.lhs, level + 1)}\n${indent(level)}${e.op}${e.bool ? " bool" : ""}${matchingString(e.matching)}\n${pretty(e.rhs, level + 1)}`;
+    case "call":
+      if (!split) return indent(level) + flat;
+      return `${indent(level)}${e.func}(\n${e.args.map((a) => pretty(a, level + 1)).join(",\n")}\n${indent(level)})`;
+    case "paren":
+      if (!split) return indent(level) + flat;
+      return `${indent(level)}(\n${pretty(e.expr, level + 1)}\n${indent(level)})`;
+    case "subquery":
+      if (!split) return flat;
+      return `${pretty(e.expr, level)}${subquerySuffix(e)}`;
+    case "unary":
+      return `${indent(level)}${e.op}${pretty(e.expr, level).trim()}`;
+    default:
+      return indent(level) + flat;
+  }
+}
+
+export const formatExpr = (e: Expr): string => pretty(e, 0);

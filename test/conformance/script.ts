@@ -1,0 +1,206 @@
+/**
+ * Parser for promgate's conformance scripts, in the spirit of Prometheus' promqltest format:
+ *
+ *   load 5m                                  series, one value per step from time 0
+ *     http_requests{job="api"} 0+10x10       a+bxn: n+1 values a, a+b, …; axn: a repeated; _ missing; _xn
+ *     other 1 2 _ stale NaN Inf -Inf         stale = Prometheus' staleness marker
+ *   clear                                    drop everything loaded so far
+ *   eval instant at 50m <expr>               then the expected result, one line per series
+ *     {job="api"} 100                        (a bare number for a scalar result; nothing for empty)
+ *   eval range from 0 to 10m step 5m <expr>  expected lines carry one value per step (_ = no point)
+ *   eval_fail / eval_warn / eval_info / eval_ordered, and below an eval:
+ *     expect fail [msg: <text> | regex: <re>]   expect warn|info [msg:|regex:]   expect no_warn|no_info
+ *     expect ordered                         the result order matters (instant queries)
+ *     expected_fail_message <text> | expected_fail_regexp <re>
+ *
+ * Times are relative to the Unix epoch, as in promqltest (see conformance.test.ts for why that works here).
+ */
+
+export type Labels = Record<string, string>;
+/** A sample value of a load line: a number, the staleness marker, or nothing at that step. */
+export type LoadValue = number | "stale" | undefined;
+
+export interface LoadedSeries {
+  labels: Labels;
+  samples: [number, number | "stale"][];
+}
+
+export interface ExpectedSeries {
+  labels: Labels;
+  /** Instant: one value. Range: one per step (undefined = no point expected). */
+  values: (number | undefined)[];
+}
+
+export interface Expectation {
+  kind: "fail" | "warn" | "info" | "no_warn" | "no_info" | "ordered";
+  message?: string;
+  regex?: RegExp;
+}
+
+export interface EvalCommand {
+  file: string;
+  line: number;
+  expr: string;
+  range?: { startMs: number; endMs: number; stepMs: number };
+  atMs: number;
+  expectations: Expectation[];
+  /** A scalar answer is expected (a bare number line). */
+  scalar?: number;
+  series: ExpectedSeries[];
+}
+
+/** Data loaded together (between two `clear`s) and the evals that read it. */
+export interface Section {
+  series: LoadedSeries[];
+  evals: EvalCommand[];
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
+
+/** Prometheus' model.ParseDuration (units in descending order), or plain seconds. */
+export function duration(text: string): number {
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const m = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(text);
+  if (!m || text === "") throw new Error(`bad duration ${JSON.stringify(text)}`);
+  return ["y", "w", "d", "h", "m", "s", "ms"].reduce((t, u, i) => t + Number(m[i + 1] ?? 0) * UNITS[u]!, 0);
+}
+
+export function number(text: string): number {
+  const t = text.toLowerCase();
+  if (t === "nan") return Number.NaN;
+  if (t === "inf" || t === "+inf") return Infinity;
+  if (t === "-inf") return -Infinity;
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(t) && !/^[+-]?0x[0-9a-f]+$/.test(t)) throw new Error(`bad number ${JSON.stringify(text)}`);
+  return /0x/.test(t) ? Number.parseInt(t, 16) : Number(t);
+}
+
+/** `name{a="b", c="d"}` → labels, and the rest of the line. */
+export function labelsAndRest(line: string): [Labels, string] {
+  const labels: Labels = {};
+  let i = 0;
+  const name = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line);
+  if (name) {
+    labels.__name__ = name[0];
+    i = name[0].length;
+  }
+  if (line[i] === "{") {
+    i++;
+    const pair = /\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*")\s*,?\s*/y;
+    for (;;) {
+      if (/^\s*\}/.test(line.slice(i))) {
+        i = line.indexOf("}", i) + 1;
+        break;
+      }
+      pair.lastIndex = i;
+      const m = pair.exec(line);
+      if (!m) throw new Error(`bad label set in ${JSON.stringify(line)}`);
+      labels[m[1]!] = JSON.parse(m[2]!) as string;
+      i = pair.lastIndex;
+    }
+  } else if (!name) throw new Error(`no series in ${JSON.stringify(line)}`);
+  return [labels, line.slice(i).trim()];
+}
+
+const NUM = String.raw`(?:inf|nan|0x[0-9a-f]+|\d+\.?\d*(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?)`;
+const ITEM = new RegExp(String.raw`^(?<v>stale|[+-]?${NUM})(?:(?<step>[+-]${NUM})?x(?<n>\d+))?$`, "i");
+
+/** The values of a series line: `0+10x3 _ stale 1x2 _x2 NaN`. */
+export function values(text: string): LoadValue[] {
+  const out: LoadValue[] = [];
+  for (const tok of text.split(/\s+/).filter(Boolean)) {
+    const blank = /^_(?:x(\d+))?$/.exec(tok);
+    if (blank) {
+      for (let i = 0; i < (blank[1] === undefined ? 1 : Number(blank[1])); i++) out.push(undefined);
+      continue;
+    }
+    const m = ITEM.exec(tok);
+    if (!m) throw new Error(`bad value ${JSON.stringify(tok)}`);
+    const first: LoadValue = m.groups!.v === "stale" ? "stale" : number(m.groups!.v!);
+    if (m.groups!.n === undefined) {
+      out.push(first);
+      continue;
+    }
+    // axn: n+1 times a; a+bxn: n+1 values, accumulated by repeated addition exactly as Prometheus does.
+    const step = m.groups!.step === undefined ? 0 : number(m.groups!.step);
+    let v = first;
+    for (let i = 0; i <= Number(m.groups!.n); i++) {
+      out.push(v);
+      if (typeof v === "number") v += step;
+    }
+  }
+  return out;
+}
+
+function parseExpect(line: string): Expectation {
+  const m = /^expect\s+(ordered|fail|warn|no_warn|info|no_info)(?:\s+(regex|msg):(.+))?$/.exec(line.trim());
+  if (!m) throw new Error(`bad expect line ${JSON.stringify(line)}`);
+  const e: Expectation = { kind: m[1] as Expectation["kind"] };
+  if (m[2] === "msg") e.message = m[3]!.trim();
+  if (m[2] === "regex") e.regex = new RegExp(m[3]!.trim());
+  return e;
+}
+
+const EVAL_INSTANT = /^eval(?:_(fail|warn|ordered|info))?\s+instant\s+(?:at\s+(\S+)\s+)?(.+)$/;
+const EVAL_RANGE = /^eval(?:_(fail|warn|info))?\s+range\s+from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+)\s+(.+)$/;
+
+export function parseScript(text: string, file: string): Section[] {
+  const lines = text.split("\n");
+  const sections: Section[] = [{ series: [], evals: [] }];
+  const current = () => sections[sections.length - 1]!;
+  let i = 0;
+  const fail = (msg: string): never => {
+    throw new Error(`${file}:${i + 1}: ${msg}`);
+  };
+  while (i < lines.length) {
+    const line = lines[i]!.trim();
+    if (line === "" || line.startsWith("#")) {
+      i++;
+      continue;
+    }
+    if (line === "clear") {
+      sections.push({ series: [], evals: [] });
+      i++;
+      continue;
+    }
+    const load = /^load\s+(\S+)$/.exec(line);
+    if (load) {
+      const step = duration(load[1]!);
+      for (i++; i < lines.length && lines[i]!.trim() !== "" && !lines[i]!.trim().startsWith("#"); i++) {
+        const [labels, rest] = labelsAndRest(lines[i]!.trim());
+        const samples: [number, number | "stale"][] = [];
+        values(rest).forEach((v, k) => {
+          if (v !== undefined) samples.push([k * step, v]);
+        });
+        current().series.push({ labels, samples });
+      }
+      continue;
+    }
+    const inst = EVAL_INSTANT.exec(line);
+    const range = EVAL_RANGE.exec(line);
+    if (!inst && !range) fail(`not a command: ${line}`);
+    const mod = (inst ? inst[1] : range![1]) as "fail" | "warn" | "ordered" | "info" | undefined;
+    const cmd: EvalCommand = {
+      file,
+      line: i + 1,
+      expr: inst ? inst[3]! : range![5]!,
+      atMs: inst ? duration(inst[2] ?? "0") : 0,
+      expectations: mod ? [{ kind: mod }] : [],
+      series: [],
+    };
+    if (range) cmd.range = { startMs: duration(range[2]!), endMs: duration(range[3]!), stepMs: duration(range[4]!) };
+    for (i++; i < lines.length && lines[i]!.trim() !== ""; i++) {
+      const l = lines[i]!.trim();
+      if (l.startsWith("#")) continue;
+      if (l.startsWith("expected_fail_message")) cmd.expectations.push({ kind: "fail", message: l.slice("expected_fail_message".length).trim() });
+      else if (l.startsWith("expected_fail_regexp")) cmd.expectations.push({ kind: "fail", regex: new RegExp(l.slice("expected_fail_regexp".length).trim()) });
+      else if (l.split(" ")[0] === "expect") cmd.expectations.push(parseExpect(l));
+      else if (/^[-+]?(\d|\.\d|nan|inf)/i.test(l) && !/[{\s]/.test(l)) cmd.scalar = number(l);
+      else {
+        const [labels, rest] = labelsAndRest(l);
+        cmd.series.push({ labels, values: values(rest).map((v) => (v === "stale" ? fail("stale in an expected value") : v)) });
+      }
+    }
+    current().evals.push(cmd);
+  }
+  return sections;
+}
