@@ -40,8 +40,8 @@ export interface Status {
 }
 
 export const RATE_WINDOW_MS = 60_000;
-/** Streams listed at most; a tenant with more sees the busiest ones (by document count). */
-export const MAX_STREAMS = 500;
+/** Backing indices summarised at most; beyond that, those holding the most documents (terms order). */
+export const MAX_INDICES = 500;
 
 export async function collectStatus(config: Config, fetchFn: Fetch, tenant: Tenant, now: number): Promise<Status> {
   const [cluster, esVersion, templates, streams] = await Promise.all([
@@ -150,7 +150,7 @@ async function readStreams(config: Config, fetchFn: Fetch, tenant: Tenant, now: 
       query: { bool: { filter: [scope.filter] } },
       aggs: {
         indices: {
-          terms: { field: "_index", size: MAX_STREAMS },
+          terms: { field: "_index", size: MAX_INDICES },
           aggs: {
             last: { max: { field: "@timestamp" } },
             recent: { filter: { range: { "@timestamp": { gte: now - RATE_WINDOW_MS, lte: now, format: "epoch_millis" } } } },
