@@ -11,6 +11,7 @@ export function observedFetch(fetchFn: Fetch, metrics: PromgateMetrics): Fetch {
     const path = new URL(input instanceof Request ? input.url : input).pathname;
     const bulk = path.endsWith("/_bulk");
     const start = performance.now();
+    metrics.esSeen = true;
     let res: Response;
     try {
       res = await fetchFn(input, init);

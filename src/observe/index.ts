@@ -1,6 +1,6 @@
 import type { Context, Handler, MiddlewareHandler } from "hono";
 import type { Config, Tenant } from "../config.js";
-import type { Fetch } from "../elastic/http.js";
+import { esFetch, type Fetch } from "../elastic/http.js";
 import { authenticate } from "../http/auth.js";
 import { observedFetch } from "./es.js";
 import { reportTenant } from "./facts.js";
@@ -63,8 +63,20 @@ export class Observer {
         const who = await authenticate(c.req.header("authorization"), this.scrapeCredentials);
         reportTenant(c, who.id);
       }
+      // An isolate that has not called Elasticsearch yet asks it once, so the reachability gauge is there
+      // from the first scrape on (later scrapes report what the traffic found, without a call of their own).
+      if (!this.metrics.esSeen) await this.probe();
       return c.body(this.metrics.registry.expose(), 200, { "content-type": EXPOSITION_CONTENT_TYPE });
     };
+  }
+
+  private async probe(): Promise<void> {
+    try {
+      const res = await esFetch(this.config, this.fetch, { method: "GET", path: "/_cluster/health" });
+      await res.body?.cancel();
+    } catch {
+      // unreachable: observedFetch has set the gauge to 0
+    }
   }
 
   private afterRequest(c: Context): void {

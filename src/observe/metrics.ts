@@ -21,6 +21,8 @@ export class PromgateMetrics {
   readonly queryDuration: Histogram<"endpoint">;
   readonly esUp: Gauge;
   readonly buildInfo: Gauge<"version">;
+  /** Whether any call to Elasticsearch has been made yet (promgate_elasticsearch_up means nothing before). */
+  esSeen = false;
 
   constructor(version: string) {
     const r = this.registry;

@@ -325,3 +325,15 @@ describe("self-remote-write (PROMGATE_SELF_METRICS)", () => {
     }
   });
 });
+
+describe("reachability before any traffic", () => {
+  it("the first scrape of a fresh app asks Elasticsearch once; later scrapes do not", async () => {
+    for (const [behaviour, up] of [[allCreated, 1], [() => "refuse", 0]] as [Behaviour, number][]) {
+      const { es, scrape } = setup(behaviour);
+      expect(value(await scrape(), "promgate_elasticsearch_up")).toBe(up);
+      expect(es.requests.map((r) => r.url.pathname)).toEqual(["/_cluster/health"]);
+      await scrape();
+      expect(es.requests).toHaveLength(1);
+    }
+  });
+});
