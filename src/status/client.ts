@@ -18,6 +18,7 @@ interface QueryAnswer {
   status: "success" | "error";
   data?: { resultType: string; result: MatrixSeries[] };
   error?: string;
+  warnings?: string[];
 }
 
 /** What the browser test (and a curious user in the console) can read back about the drawn chart. */
@@ -74,7 +75,7 @@ function toColumns(result: MatrixSeries[]): { xs: number[]; ys: (number | null)[
   return { xs, ys };
 }
 
-function draw(result: MatrixSeries[], startSec: number, endSec: number): void {
+function draw(result: MatrixSeries[], startSec: number, endSec: number, warnings: string[]): void {
   const shown = result.slice(0, MAX_SERIES);
   const { xs, ys } = toColumns(shown);
   plot?.destroy();
@@ -99,7 +100,9 @@ function draw(result: MatrixSeries[], startSec: number, endSec: number): void {
   plot = new uPlot(opts, [xs, ...ys], chartBox);
   window.promgateChart = { plot, series: shown.length, points };
   message.textContent =
-    `${result.length} series, ${points} points` + (result.length > shown.length ? ` (showing the first ${shown.length})` : "");
+    `${result.length} series, ${points} points` +
+    (result.length > shown.length ? ` (showing the first ${shown.length})` : "") +
+    (warnings.length > 0 ? ` — ${warnings.join("; ")}` : "");
 }
 
 async function run(): Promise<void> {
@@ -122,7 +125,7 @@ async function run(): Promise<void> {
     const answer = (await res.json()) as QueryAnswer;
     if (answer.status !== "success" || !answer.data) throw new Error(answer.error ?? `promgate answered ${res.status}`);
     if (answer.data.resultType !== "matrix") throw new Error(`expected a matrix, got ${answer.data.resultType}`);
-    draw(answer.data.result, end - range, end);
+    draw(answer.data.result, end - range, end, answer.warnings ?? []);
   } catch (e) {
     plot?.destroy();
     plot = undefined;

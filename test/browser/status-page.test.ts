@@ -148,6 +148,12 @@ describe("status page in Chromium", () => {
     expect(browserErrors).toEqual([]);
   });
 
+  it("shows promgate's warnings beside the chart", async () => {
+    await page.fill("#query-input", `quantile(2, browser_requests_total{run="${ns}"})`);
+    await page.click("button[type=submit]");
+    await expect.poll(() => page.locator("#query-message").textContent()).toMatch(/^1 series, 0 points — PromQL warning: quantile value should be between 0 and 1, got 2/);
+  });
+
   it("shows promgate's error for a bad query, as text", async () => {
     await page.fill("#query-input", "rate(<b>x</b>");
     await page.click("button[type=submit]");
