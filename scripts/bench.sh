@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `npm run bench`: the ingest micro-benchmark on a quiet machine first, the ingest path per runtime, then end to end against an
-# Elasticsearch started here (stopped afterwards). Output also goes to bench/out/latest.txt.
+# `npm run bench`: the ingest micro-benchmark on a quiet machine first, the ingest path per runtime, then end
+# to end against an Elasticsearch started here (stopped afterwards). Output also goes to bench/out/latest.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x node_modules/.bin/tsx ] || npm install --no-audit --no-fund
