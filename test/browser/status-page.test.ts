@@ -1,4 +1,5 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,10 +10,10 @@ import { freePort, type Running, start, waitFor } from "../helpers/processes.js"
 
 /**
  * The status page in a real browser: Debian's Chromium driven by playwright-core (which never downloads a
- * browser here), against promgate on Node and the real Elasticsearch. A few minutes of samples go in through
- * remote_write; the page must list the stream with its document count, and a PromQL query typed into the
- * box must draw a chart with points. The browser may talk to 127.0.0.1 only. A screenshot is kept in
- * .cache/test-artifacts/status-page.png.
+ * browser here), against promgate on Node and on workerd (its browser files come from the bundle there) and
+ * the real Elasticsearch. A few minutes of samples go in through remote_write; the page must list the stream
+ * with its document count, and a PromQL query typed into the box must draw a chart with points. The browser
+ * may talk to 127.0.0.1 only. Screenshots are kept in .cache/test-artifacts/status-page[-workerd].png.
  */
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -34,19 +35,35 @@ const CHROMIUM_ARGS = [
 
 const PASSWORD = `browser-${uniquePart("pw")}`;
 const NARROW_PASSWORD = `narrow-${uniquePart("pw")}`;
-const ns = uniquePart("browser");
-const STREAM = `metrics-browser.prometheus-${ns}`;
-const OTHER_STREAM = `metrics-browserb.prometheus-${ns}`;
 const TENANTS = JSON.stringify({
   dev: { password: PASSWORD },
   narrow: { password: NARROW_PASSWORD, streams: ["metrics-browserb.prometheus-*"] },
 });
 const STEP_MS = 10_000;
-// This run's series only: other runs of this test write the same names to their own streams.
-const QUERY = `rate(browser_requests_total{run="${ns}"}[1m])`;
 const MINUTES = 5;
 
-describe("status page in Chromium", () => {
+type Launch = (port: number, env: NodeJS.ProcessEnv) => Running;
+const RUNTIMES: [string, Launch, string][] = [
+  ["node", (port, env) => start(process.execPath, ["--import", "tsx", "src/adapter/node.ts"], { cwd: ROOT, env: { ...env, PORT: String(port) } }), "status-page.png"],
+  [
+    "workerd",
+    (port, env) => {
+      const dir = mkdtempSync(join(tmpdir(), "promgate-browser-"));
+      const vars = ["ES_URL", "ES_USERNAME", "ES_PASSWORD", "PROMGATE_TENANTS"].map((k) => `${k}=${env[k]}`).join("\n");
+      writeFileSync(join(dir, "vars.env"), `${vars}\n`);
+      const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--env-file", join(dir, "vars.env"), "--show-interactive-dev-session=false", "--persist-to", join(dir, "state")];
+      return start(process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), ...args], { cwd: ROOT, env: { ...env, WRANGLER_SEND_METRICS: "false" } });
+    },
+    "status-page-workerd.png",
+  ],
+];
+
+describe.each(RUNTIMES)("status page in Chromium, promgate on %s", (runtime, launch, screenshot) => {
+  const ns = uniquePart(runtime);
+  const STREAM = `metrics-browser.prometheus-${ns}`;
+  const OTHER_STREAM = `metrics-browserb.prometheus-${ns}`;
+  // This run's series only: other runs of this test write the same names to their own streams.
+  const QUERY = `rate(browser_requests_total{run="${ns}"}[1m])`;
   let server: Running | undefined;
   let base = "";
   let browser: Browser | undefined;
@@ -59,12 +76,9 @@ describe("status page in Chromium", () => {
   beforeAll(async () => {
     const es = esEnv();
     const port = await freePort();
-    server = start(process.execPath, ["--import", "tsx", "src/adapter/node.ts"], {
-      cwd: ROOT,
-      env: { ...process.env, ES_URL: es.url, ES_USERNAME: es.username, ES_PASSWORD: es.password, PROMGATE_TENANTS: TENANTS, PORT: String(port) },
-    });
+    server = launch(port, { ...process.env, ES_URL: es.url, ES_USERNAME: es.username, ES_PASSWORD: es.password, PROMGATE_TENANTS: TENANTS });
     base = `http://127.0.0.1:${port}`;
-    await waitFor("promgate on Node", async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 60_000).catch((e: Error) => {
+    await waitFor(`promgate on ${runtime}`, async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 90_000).catch((e: Error) => {
       throw new Error(`${e.message}\n${server?.output()}`);
     });
 
@@ -143,7 +157,7 @@ describe("status page in Chromium", () => {
     expect(new URL(page.url()).searchParams.get("query")).toBe(QUERY);
 
     mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, "status-page.png"), fullPage: true });
+    await page.screenshot({ path: join(ARTIFACTS, screenshot), fullPage: true });
     // No script error, no CSP violation, no failed load so far (the next test fails a request on purpose).
     expect(browserErrors).toEqual([]);
   });
