@@ -39,7 +39,7 @@ export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
   });
   app.route("/", ingestRoutes(config, observed));
   app.route("/", queryRoutes(config, observed.fetch));
-  app.route("/", statusRoutes(config, deps));
+  app.route("/", statusRoutes(config, observed));
 
   app.notFound((c) => c.text("not found\n", 404));
   app.onError((err, c) => {

@@ -5,6 +5,7 @@ import type { Fetch } from "../elastic/http.js";
 import { ASSETS_VERSION, STATUS_CSS, STATUS_JS, UPLOT_CSS, UPLOT_JS } from "../gen/assets.js";
 import { authenticate } from "../http/auth.js";
 import { HttpError } from "../http/errors.js";
+import { reportTenant } from "../observe/facts.js";
 import { PROMGATE_VERSION } from "../query/api.js";
 import { collectStatus } from "./collect.js";
 import { RANGES, StatusPage } from "./page.js";
@@ -52,6 +53,7 @@ export function statusRoutes(config: Config, deps: { fetch: Fetch; now: () => nu
 
   app.get("/", async (c) => {
     const tenant = await pageTenant(config, c.req.header("authorization"));
+    reportTenant(c, tenant.id); // for the request's log line
     const query = c.req.query("query") ?? "";
     const asked = Number(c.req.query("range"));
     const range = RANGES.some(([s]) => s === asked) ? asked : RANGES[1]![0];

@@ -91,6 +91,8 @@ describe("status page: access", () => {
     expect(JSON.stringify(body.query)).toContain('{"wildcard":{"_index":{"value":".ds-metrics-teama.prometheus-*-*"}}}');
     expect(html).toContain('<b id="tenant">teama</b>');
     expect(html).toContain("metrics-teama.prometheus-teama");
+    const line = es.logs.map((l) => JSON.parse(l) as { route?: string; tenant?: string }).find((l) => l.route === "/");
+    expect(line?.tenant).toBe("teama"); // the request log line names the tenant
   });
 });
 
