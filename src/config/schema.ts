@@ -145,6 +145,7 @@ export const CHECKED_PREFIXES = ["ES_", "PROMGATE_"] as const;
  */
 export const FOREIGN_NAMES: ReadonlySet<string> = new Set([
   "ES_JAVA_OPTS",
+  "ES_EXTRA_JAVA_OPTS",
   "ES_JAVA_HOME",
   "ES_HOME",
   "ES_PATH_CONF",
