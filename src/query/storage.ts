@@ -42,6 +42,16 @@ export interface SeriesSamples extends Series {
   stale: Set<number>;
 }
 
+/** Per-bucket statistics of one series (see `Storage.buckets`). */
+export interface SeriesBuckets extends Series {
+  /** Bucket ends in ms, ascending; a bucket holds (end − width, end]. */
+  ends: number[];
+  /** Samples in the bucket, stale markers not counted (may be 0: only stale markers). */
+  counts: number[];
+  /** Min or max of the bucket's values that are not NaN; NaN if none (or no statistic asked for). */
+  stat: number[];
+}
+
 export interface TimeRange {
   startMs: number;
   endMs: number;
@@ -279,6 +289,75 @@ export class Storage {
     return out;
   }
 
+  /**
+   * Per series, per time bucket statistics instead of samples (PromQL pushdown, see promql/pushdown.ts).
+   * Buckets are `bucketMs` wide with ends ≡ `alignMs` (mod `bucketMs`); a bucket ending at b holds the
+   * samples in (b − bucketMs, b], i.e. [b − bucketMs + 1, b + 1) in integer ms — a `date_histogram` with that
+   * offset. `count` counts samples except stale markers; `stat` (when asked) is the min or max of the values
+   * that are not NaN (NaN when there are none). Samples without a float value come from the special-value
+   * lookup: stale markers are taken out of the count, ±Inf folded into min/max, NaN counted only.
+   */
+  async buckets(
+    scope: ReadScope,
+    matchers: CompiledMatcher[],
+    range: TimeRange,
+    series: Series[],
+    bucket: { bucketMs: number; alignMs: number; stat: "min" | "max" | undefined },
+    maxBuckets: number,
+  ): Promise<SeriesBuckets[]> {
+    if (series.length === 0) return [];
+    const { bucketMs, alignMs, stat } = bucket;
+    const offset = (((alignMs + 1) % bucketMs) + bucketMs) % bucketMs;
+    const { query } = this.query(scope, matchers, range);
+    const specials = this.specialSamples(scope, query);
+    specials.catch(() => undefined);
+    const byName = new Map<string, Series[]>();
+    for (const s of series) {
+      const name = s.labels.__name__ ?? "";
+      byName.set(name, [...(byName.get(name) ?? []), s]);
+    }
+    const out = new Map<string, SeriesBuckets>();
+    let left = maxBuckets;
+    for (const [name, list] of [...byName].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const { constant, varying } = samplePlan(list);
+      const idOf = (get: (n: string, i: number) => string | number | null | undefined) => JSON.stringify(varying.map((n, i) => get(n, i) ?? null));
+      const byId = new Map(list.map((s) => [idOf((n) => s.labels[n]), s] as const));
+      const sources = [
+        ...varying.map((n, i) => ({ [`l${i}`]: { terms: { field: `labels.${n}`, missing_bucket: true } } })),
+        { b: { date_histogram: { field: "@timestamp", fixed_interval: `${bucketMs}ms`, offset: `+${offset}ms` } } },
+      ];
+      const subAggs = stat ? { v: { [stat]: { field: `metrics.${name}` } } } : undefined;
+      type Bucket = { key: CompositeKey; doc_count: number; v?: { value: number | null } };
+      const q = withFilter(query, { bool: { filter: constant } });
+      const filterPath = "aggregations.c.after_key,aggregations.c.buckets.key,aggregations.c.buckets.doc_count,aggregations.c.buckets.v.value";
+      for await (const page of this.compositePages<Bucket>(scope, q, sources, SAMPLE_PAGE, "the bucket lookup", subAggs, filterPath)) {
+        for (const b of page) {
+          const s = byId.get(idOf((_, i) => b.key[`l${i}`]));
+          if (!s) continue; // filtered out by a matcher ES could not evaluate exactly
+          if (--left < 0) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
+          let r = out.get(s.key);
+          if (!r) out.set(s.key, (r = { ...s, ends: [], counts: [], stat: [] }));
+          r.ends.push(Number(b.key.b) + bucketMs - 1);
+          r.counts.push(b.doc_count);
+          r.stat.push(b.v?.value ?? Number.NaN);
+        }
+      }
+    }
+    // Fold in the samples without a float value (usually few).
+    for (const [at, kind] of await specials) {
+      const sep = at.lastIndexOf("@");
+      const r = out.get(at.slice(0, sep));
+      if (!r) continue;
+      const t = Number(at.slice(sep + 1));
+      const end = Math.floor((t - offset) / bucketMs) * bucketMs + offset + bucketMs - 1;
+      const i = r.ends.indexOf(end);
+      if (i < 0) continue;
+      if (kind === "stale") r.counts[i]! -= 1;
+      else if (kind === "+Inf" || kind === "-Inf") r.stat[i] = foldStat(stat, r.stat[i]!, kind === "+Inf" ? Infinity : -Infinity);
+    }
+    return [...out.values()];
+  }
+
   /** Documents without a float value (stale markers, NaN, ±Inf), keyed by `series key@timestamp`: usually few. */
   private async specialSamples(scope: ReadScope, query: BoolQuery): Promise<Map<string, string>> {
     const out = new Map<string, string>();
@@ -388,4 +467,11 @@ export function timeSlices(range: TimeRange, n: number): TimeRange[] {
     out.push({ startMs, endMs });
   }
   return out;
+}
+
+/** min/max of the non-NaN values so far (NaN: none yet) with one more value. */
+function foldStat(stat: "min" | "max" | undefined, acc: number, v: number): number {
+  if (stat === undefined) return acc;
+  if (Number.isNaN(acc)) return v;
+  return stat === "min" ? Math.min(acc, v) : Math.max(acc, v);
 }

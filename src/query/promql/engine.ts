@@ -7,6 +7,7 @@ import { checkDeadline } from "./deadline.js";
 import { kParam, limitK, limitRatio, paramWarnings } from "./limits.js";
 import { positionOf } from "./parse.js";
 import { dropName, formatValue, type InstantSample, labelsKey, type RangeSeries, type Value } from "./values.js";
+import { type BucketSource, PushedCall, type PushdownPlan, planPushdown } from "./pushdown.js";
 import { SeriesWindows } from "./window.js";
 
 /**
@@ -28,7 +29,7 @@ export interface SeriesData {
 }
 
 /** Where selectors get their samples from (the ES-backed storage, or in-memory data in tests). */
-export interface SampleSource {
+export interface SampleSource extends Partial<BucketSource> {
   select(matchers: CompiledMatcher[], startMs: number, endMs: number): Promise<SeriesData[]>;
 }
 
@@ -53,6 +54,10 @@ function resolveAt(at: At | undefined, q: QueryWindow): number | undefined {
 
 export class Evaluator {
   private readonly loaded = new Map<VectorSelector, Loaded>();
+  /** Calls computed from Elasticsearch bucket statistics instead of samples (pushdown.ts). */
+  private readonly pushed = new Map<Expr, PushedCall>();
+  /** Why each range function was or was not pushed down (for tests and debugging). */
+  readonly pushdownNotes: string[] = [];
 
   /** Warnings and infos of this query (Prometheus' annotations). */
   readonly annotations: Annotations;
@@ -71,6 +76,12 @@ export class Evaluator {
   /** Loads every selector's data for the evaluation times [tmin, tmax] of the query. */
   async load(expr: Expr, source: SampleSource): Promise<void> {
     const windows = new Map<VectorSelector, [number, number]>();
+    const plans = new Map<Expr, PushdownPlan>();
+    let subqueries = 0;
+    const windowEnds = (sel: VectorSelector) => {
+      const at = resolveAt(sel.at, this.q);
+      return { firstEnd: (at ?? this.q.startMs) - sel.offsetMs, lastEnd: (at ?? this.q.endMs) - sel.offsetMs };
+    };
     const walk = (e: Expr, tmin: number, tmax: number): void => {
       switch (e.kind) {
         case "vector": {
@@ -87,12 +98,18 @@ export class Evaluator {
         }
         case "subquery": {
           const at = resolveAt(e.at, this.q);
+          subqueries++;
           walk(e.expr, (at ?? tmin) - e.offsetMs - e.rangeMs, (at ?? tmax) - e.offsetMs);
+          subqueries--;
           return;
         }
-        case "call":
-          e.args.forEach((a) => walk(a, tmin, tmax));
+        case "call": {
+          const decision = planPushdown(e, windowEnds, this.q.stepMs, subqueries > 0, source.selectBuckets !== undefined);
+          if (decision.note) this.pushdownNotes.push(decision.note);
+          if (decision.plan) plans.set(e, decision.plan);
+          else e.args.forEach((a) => walk(a, tmin, tmax));
           return;
+        }
         case "aggregate":
           walk(e.expr, tmin, tmax);
           if (e.param) walk(e.param, tmin, tmax);
@@ -110,10 +127,16 @@ export class Evaluator {
       }
     };
     walk(expr, this.q.startMs, this.q.endMs);
-    for (const [sel, [lo, hi]] of windows) {
+    // Selectors load concurrently: Elasticsearch runs their searches side by side.
+    const raw = [...windows].map(async ([sel, [lo, hi]]) => {
       const data = await source.select(sel.matchers.map(compileMatcher), lo, hi);
       this.loaded.set(sel, { data, windows: new SeriesWindows(data) });
-    }
+    });
+    const pushed = [...plans].map(async ([call, plan]) => {
+      const data = await source.selectBuckets!(plan.selector.matchers.map(compileMatcher), plan.startMs, plan.endMs, plan.request);
+      this.pushed.set(call, new PushedCall(plan, data));
+    });
+    await Promise.all([...raw, ...pushed]);
   }
 
   eval(e: Expr, t: number): Value {
@@ -190,6 +213,11 @@ export class Evaluator {
   }
 
   private call(e: Extract<Expr, { kind: "call" }>, t: number): Value {
+    const pushed = this.pushed.get(e);
+    if (pushed && e.args[0]?.kind === "matrix") {
+      const sel = e.args[0].vector;
+      return { type: "vector", v: pushed.at((resolveAt(sel.at, this.q) ?? t) - sel.offsetMs) };
+    }
     const impl = IMPLEMENTATIONS[e.func];
     if (!impl) throw new HttpError(422, `function ${e.func} is not supported`);
     const args = e.args.map((a) => this.eval(a, t));

@@ -4,6 +4,7 @@ import type { ReadScope } from "../scope.js";
 import type { Storage } from "../storage.js";
 import { Annotations } from "./annotations.js";
 import type { Expr } from "./ast.js";
+import type { BucketRequest, BucketSeries } from "./pushdown.js";
 import { checkDeadline } from "./deadline.js";
 import { DEFAULT_SUBQUERY_STEP_MS, Evaluator, type SampleSource, type SeriesData } from "./engine.js";
 import { compareLabelSets } from "./order.js";
@@ -54,7 +55,18 @@ export function storageSource(storage: Storage, scope: ReadScope, maxSamples: nu
       const series = await storage.series(scope, matchers, range);
       const loaded = await storage.samples(scope, matchers, range, series, budget.left);
       for (const s of loaded) budget.left -= s.timestamps.length;
+      // Selectors load concurrently, each within what was left when it started: check the total too.
+      if (budget.left < 0) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
       return loaded.map((s) => ({ labels: s.labels, ts: s.timestamps, vs: s.values, stale: s.stale }));
+    },
+    /** Pushdown (pushdown.ts): each bucket counts as one sample against the budget. */
+    async selectBuckets(matchers: CompiledMatcher[], startMs: number, endMs: number, req: BucketRequest): Promise<BucketSeries[]> {
+      const range = { startMs, endMs };
+      const series = await storage.series(scope, matchers, range);
+      const loaded = await storage.buckets(scope, matchers, range, series, req, budget.left);
+      for (const s of loaded) budget.left -= s.ends.length;
+      if (budget.left < 0) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
+      return loaded;
     },
   };
 }

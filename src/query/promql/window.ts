@@ -23,8 +23,13 @@ export class SeriesWindows {
     this.staleBefore = data.map((s) => (s.stale.size === 0 ? undefined : staleCounts(s)));
   }
 
+  /** Series k's window after `seek`: indices [lo, hi] (empty when hi < lo). */
+  bounds(k: number): [number, number] {
+    return [this.lo[k]!, this.hi[k]!];
+  }
+
   /** Moves every series' cursors to the window (start, end]. */
-  private seek(start: number, end: number): void {
+  seek(start: number, end: number): void {
     const forward = start >= this.lastStart && end >= this.lastEnd;
     for (let k = 0; k < this.data.length; k++) {
       const ts = this.data[k]!.ts;
