@@ -81,6 +81,8 @@ function counting(source: SampleSource): { source: SampleSource; count: () => nu
         for (const s of data) n += s.ts.length;
         return data;
       },
+      // Pushdown stays available through the count (buckets are not samples: not counted).
+      ...(source.selectBuckets ? { selectBuckets: source.selectBuckets.bind(source) } : {}),
     },
     count: () => n,
   };
