@@ -101,7 +101,7 @@ export function labelsAndRest(line: string): [Labels, string] {
   return [labels, line.slice(i).trim()];
 }
 
-const NUM = String.raw`(?:inf|nan|0x[0-9a-f]+|\d+\.?\d*(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?)`;
+const NUM = String.raw`(?:inf|nan|\d+\.?\d*(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?)`;
 const ITEM = new RegExp(String.raw`^(?<v>stale|[+-]?${NUM})(?:(?<step>[+-]${NUM})?x(?<n>\d+))?$`, "i");
 
 /** The values of a series line: `0+10x3 _ stale 1x2 _x2 NaN`. */

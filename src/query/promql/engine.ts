@@ -5,6 +5,7 @@ import { Annotations } from "./annotations.js";
 import { type CallContext, checkUniqueLabelsets, IMPLEMENTATIONS, quantile, variance } from "./functions.js";
 import { checkDeadline } from "./deadline.js";
 import { kParam, limitK, limitRatio, paramWarnings } from "./limits.js";
+import { duplicateOnOneSide, manyToOneNotExplicit } from "./matching.js";
 import { positionOf } from "./parse.js";
 import { dropName, formatValue, type InstantSample, labelsKey, type RangeSeries, type Value } from "./values.js";
 import { type BucketSource, PushedCall, type PushdownPlan, planPushdown } from "./pushdown.js";
@@ -236,6 +237,8 @@ export class Evaluator {
     const result = impl(args, ctx);
     // Dropping __name__ can only merge series that differed in nothing else: check when names differed.
     if (result.type === "vector" && !KEEPS_NAME.has(e.func) && distinctNames(args) > 1) checkUniqueLabelsets(result.v);
+    // label_replace/label_join may rewrite any label, so their output can collide whatever the names.
+    if (result.type === "vector" && (e.func === "label_replace" || e.func === "label_join")) checkUniqueLabelsets(result.v);
     return result;
   }
 
@@ -369,9 +372,8 @@ export class Evaluator {
     const oneBySig = new Map<string, InstantSample>();
     for (const s of one) {
       const k = sig(s.labels);
-      if (oneBySig.has(k)) {
-        throw new HttpError(422, `found duplicate series for the match group ${k} on the ${swapped ? "left" : "right"} hand-side of the operation: many-to-many matching not allowed: matching labels must be unique on one side`);
-      }
+      const dup = oneBySig.get(k);
+      if (dup) throw duplicateOnOneSide(m, swapped ? "left" : "right", s.labels, dup.labels);
       oneBySig.set(k, s);
     }
     const comparison = COMPARISON.has(e.op);
@@ -382,7 +384,7 @@ export class Evaluator {
       const other = oneBySig.get(k);
       if (!other) continue;
       if (m.card === "one-to-one") {
-        if (seen.has(k)) throw new HttpError(422, `found duplicate series for the match group ${k} on the left hand-side of the operation: many-to-many matching not allowed: matching labels must be unique on one side`);
+        if (seen.has(k)) throw manyToOneNotExplicit();
         seen.add(k);
       }
       const [l, r] = swapped ? [other, s] : [s, other];

@@ -253,10 +253,22 @@ class Builder {
 
   binary(n: SyntaxNode): Expr {
     const parts = this.children(n);
-    const lhs = this.build(parts[0]!);
-    const rhs = this.build(parts[parts.length - 1]!);
     const op = BIN_OPS[parts[1]!.name];
     if (!op) throw new ParseError(`unknown binary operator ${this.src(parts[1]!)}`, parts[1]!.from);
+    // The grammar reads "-2" as one signed number, so "-2 ^ 2" arrives as (-2) ^ 2. In Prometheus the sign
+    // is a unary operator, which binds looser than ^: -(2 ^ 2) = -4.
+    const first = this.src(parts[0]!);
+    if (op === "^" && parts[0]!.name === "NumberDurationLiteral" && /^[-+]/.test(first)) {
+      const base: Expr = { kind: "number", value: parseNumber(first.slice(1), parts[0]!.from + 1) };
+      positions.set(base, parts[0]!.from + 1);
+      const pow = this.combine(n, parts, base, this.build(parts[parts.length - 1]!), op);
+      positions.set(pow, parts[0]!.from + 1);
+      return first.startsWith("-") ? { kind: "unary", op: "-", expr: pow } : pow;
+    }
+    return this.combine(n, parts, this.build(parts[0]!), this.build(parts[parts.length - 1]!), op);
+  }
+
+  private combine(n: SyntaxNode, parts: SyntaxNode[], lhs: Expr, rhs: Expr, op: string): Expr {
     let bool = false;
     let matching: VectorMatching | undefined;
     for (const p of parts.slice(2, -1)) {
