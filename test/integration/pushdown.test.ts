@@ -180,3 +180,27 @@ describe("the planner says what it did not push down, and why", () => {
     expect(src.bucketCalls).toBe(0);
   });
 });
+
+describe("over HTTP", () => {
+  it("query_range pushes down and answers as the unpushed evaluation does", async () => {
+    const bodies: string[] = [];
+    const deps = defaultDeps();
+    const recording = createApp(config, {
+      ...deps,
+      fetch: (input, init) => {
+        if (typeof init?.body === "string") bodies.push(init.body);
+        return deps.fetch(input, init);
+      },
+    });
+    const [start, end, step] = [T0 + 12 * MIN, END, 5 * MIN];
+    const query = "count_over_time(pd_a[5m])";
+    const form = new URLSearchParams({ query, start: String(start / 1000), end: String(end / 1000), step: String(step / 1000) });
+    const res = await recording.request(`/metrics/itpush/${ns}/api/v1/query_range`, { method: "POST", body: form, headers: { authorization: DEV, "content-type": "application/x-www-form-urlencoded" } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { data: { result: { metric: Record<string, string>; values: [number, string][] }[] } };
+    expect(bodies.some((b) => b.includes('"date_histogram"'))).toBe(true);
+    const raw = (await run(query, start, end, step, rawSource())).out;
+    const got = Object.fromEntries(body.data.result.map((r) => [labelsKey(r.metric), r.values.map(([t, v]) => [t * 1000, v])]));
+    expect(got).toEqual(raw);
+  });
+});
