@@ -13,7 +13,7 @@ const RUNTIME_GLOBALS = /\bprocess\.|\bBun\.|\bDeno\.|\bBuffer\b|from "node:|\br
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
     const p = join(dir, f);
-    return statSync(p).isDirectory() ? files(p) : p.endsWith(".ts") ? [p] : [];
+    return statSync(p).isDirectory() ? files(p) : /\.tsx?$/.test(p) ? [p] : [];
   });
 }
 
