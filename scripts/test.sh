@@ -68,7 +68,11 @@ PROMETHEUS_BIN=$(bash scripts/prometheus.sh install)
 export PROMETHEUS_BIN
 "$PROMETHEUS_BIN" --version 2>&1 | head -n1
 
-step "Prometheus 3 (reference PromQL engine, built from the Go module proxy)"
+step "node_exporter (Debian package; the differential e2e scrapes it)"
+NODE_EXPORTER_BIN=$(bash scripts/prometheus.sh install-node-exporter)
+export NODE_EXPORTER_BIN
+
+step "Prometheus 3 and promtool 3 (reference PromQL engine and client, built from the Go module proxy)"
 PROMETHEUS3_BIN=$(bash scripts/prometheus3.sh install)
 export PROMETHEUS3_BIN
 "$PROMETHEUS3_BIN" --version 2>&1 | head -n1

@@ -169,8 +169,9 @@ export async function rangeQuery(expr: Expr, startMs: number, endMs: number, ste
   const clock = new Clock();
   const deadline = opts.deadline ?? Infinity;
   const annotations = new Annotations(opts.query ?? "");
-  // Subqueries inside a range query default to the query's step.
-  const ev = new Evaluator({ startMs, endMs, stepMs }, stepMs, { annotations, deadline });
+  // Subqueries without a step use the default evaluation interval, as in instant queries: Prometheus takes
+  // its global evaluation_interval, never the range query's step.
+  const ev = new Evaluator({ startMs, endMs, stepMs }, DEFAULT_SUBQUERY_STEP_MS, { annotations, deadline });
   const counted = counting(source);
   await ev.load(expr, counted.source);
   const prep = clock.lap();

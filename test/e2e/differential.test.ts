@@ -1,0 +1,340 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { esEnv, uniquePart } from "../helpers/es.js";
+import { freePort, type Running, start, waitFor } from "../helpers/processes.js";
+
+/**
+ * Differential e2e (issue 4 §5): the reference Prometheus 3.x (scripts/prometheus3.sh) scrapes itself and
+ * Debian's node_exporter every 2 s into its own TSDB and remote_writes the same samples (PRW 1.0) to promgate
+ * under `wrangler dev` (workerd) → the real Elasticsearch. After ~3 minutes, dashboard-style queries run
+ * against both HTTP APIs for the same range: same series, same timestamps, values within 1e-6 relative.
+ * Then promtool (3.x, a real client) queries both and must print the same thing.
+ */
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const PROMETHEUS3 = process.env.PROMETHEUS3_BIN ?? resolve(ROOT, ".cache/prometheus3/v0.305.0/prometheus");
+const PROMTOOL3 = process.env.PROMTOOL3_BIN ?? join(PROMETHEUS3, "..", "promtool");
+const NODE_EXPORTER = process.env.NODE_EXPORTER_BIN ?? "/usr/bin/prometheus-node-exporter";
+/**
+ * Seconds of scraped data before comparing (CI budget: the whole file stays under 5 minutes). node_exporter
+ * goes down for a while in the middle: a target that fails its scrapes (up 0, staleness markers for all its
+ * series) and then comes back as a new process (counter resets, a new start time) is what dashboards show.
+ */
+const DATA_SECONDS = { before: 100, down: 20, after: 60 };
+const SCRAPE = 2;
+const namespace = uniquePart("diff");
+const scoped = `/metrics/diff/${namespace}`;
+const AUTH = { username: "dev", password: "promgate-dev" };
+const gateAuth = { authorization: `Basic ${btoa(`${AUTH.username}:${AUTH.password}`)}` };
+
+const running: Running[] = [];
+let gate = "";
+let ref = "";
+let workDir = "";
+/** First scrape (s) and the comparison window's end (s): everything up to `end` is stored in promgate. */
+let firstScrape = 0;
+let end = 0;
+/** When node_exporter went down (s). */
+let downAt = 0;
+
+async function ready(what: string, url: string, proc: Running, timeoutMs: number): Promise<void> {
+  await waitFor(what, async () => ((await fetch(url)).ok ? true : undefined), timeoutMs).catch((e: Error) => {
+    throw new Error(`${e.message}\n${proc.output()}`);
+  });
+}
+
+type Point = [number, string];
+interface Series {
+  metric: Record<string, string>;
+  value?: Point;
+  values?: Point[];
+}
+interface Answer {
+  status: string;
+  error?: string;
+  data: { resultType: string; result: Series[] | Point };
+}
+
+async function refScalar(query: string): Promise<number> {
+  const body = (await (await fetch(`${ref}/api/v1/query?query=${encodeURIComponent(query)}`)).json()) as Answer;
+  if (body.status !== "success") throw new Error(`${query}: ${body.error}`);
+  return (body.data.result as Series[]).reduce((n, s) => n + Number(s.value![1]), 0);
+}
+
+beforeAll(async () => {
+  const es = esEnv();
+  workDir = mkdtempSync(join(tmpdir(), "promgate-diff-"));
+  const [gatePort, refPort, nodePort] = [await freePort(), await freePort(), await freePort()];
+
+  // Collectors a "Node Exporter Full" dashboard reads; the rest add series without adding query shapes.
+  const collectors = ["cpu", "meminfo", "filesystem", "netdev", "loadavg", "diskstats", "stat", "time", "uname", "vmstat"];
+  const nodeExporter = () => start(NODE_EXPORTER, [`--web.listen-address=127.0.0.1:${nodePort}`, "--collector.disable-defaults", ...collectors.map((c) => `--collector.${c}`)]);
+  let node = nodeExporter();
+
+  writeFileSync(
+    join(workDir, "promgate.env"),
+    [`ES_URL=${es.url}`, `ES_USERNAME=${es.username}`, `ES_PASSWORD=${es.password}`, `PROMGATE_TENANTS=${JSON.stringify({ [AUTH.username]: { password: AUTH.password } })}`, ""].join("\n"),
+  );
+  const wrangler = start(
+    process.execPath,
+    [
+      join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
+      "dev",
+      "--ip", "127.0.0.1",
+      "--port", String(gatePort),
+      "--env-file", join(workDir, "promgate.env"),
+      "--show-interactive-dev-session=false",
+      "--persist-to", join(workDir, "wrangler-state"),
+    ],
+    { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } },
+  );
+  running.push(wrangler);
+  gate = `http://127.0.0.1:${gatePort}`;
+  await ready("wrangler dev to serve promgate", `${gate}/-/ready`, wrangler, 120_000);
+  await ready("node_exporter", `http://127.0.0.1:${nodePort}/metrics`, node, 30_000);
+  running.push(node); // stopping an exited process is a no-op, so afterAll may stop it again
+
+  // PRW 1.0 (promgate does not speak 2.0 yet); a short deadline so the queue trails the scrapes by ~1 s.
+  // evaluation_interval stays at its default (1m): Prometheus steps subqueries without a step on it, and
+  // promgate, which has no such setting, on the same default.
+  writeFileSync(
+    join(workDir, "prometheus.yml"),
+    `global:
+  scrape_interval: ${SCRAPE}s
+scrape_configs:
+  - job_name: prometheus
+    static_configs: [{ targets: ["127.0.0.1:${refPort}"] }]
+  - job_name: node
+    static_configs: [{ targets: ["127.0.0.1:${nodePort}"] }]
+remote_write:
+  - url: ${gate}${scoped}/api/v1/write
+    protobuf_message: prometheus.WriteRequest
+    basic_auth: { username: ${AUTH.username}, password: ${AUTH.password} }
+    queue_config: { batch_send_deadline: 1s, max_shards: 2 }
+`,
+  );
+  ref = `http://127.0.0.1:${refPort}`;
+  const prometheus = start(PROMETHEUS3, [
+    `--config.file=${join(workDir, "prometheus.yml")}`,
+    `--storage.tsdb.path=${join(workDir, "prometheus-data")}`,
+    `--web.listen-address=127.0.0.1:${refPort}`,
+  ]);
+  running.push(prometheus);
+  await ready("Prometheus 3", `${ref}/-/ready`, prometheus, 60_000);
+
+  firstScrape = await waitFor("the first scrapes of both targets", async () => ((await refScalar("count(up == 1)")) === 2 ? Math.floor(Date.now() / 1000) - SCRAPE : undefined), 60_000);
+  const sleep = (seconds: number) => new Promise((r) => setTimeout(r, seconds * 1000));
+  await sleep(DATA_SECONDS.before);
+  await node.stop();
+  downAt = Math.floor(Date.now() / 1000);
+  await sleep(DATA_SECONDS.down);
+  node = nodeExporter();
+  await ready("node_exporter again", `http://127.0.0.1:${nodePort}/metrics`, node, 30_000);
+  running.push(node);
+  await sleep(DATA_SECONDS.after);
+  // Prometheus sees what it scraped at once, promgate only once the queue has sent it: compare up to a
+  // past instant, after the queue's highest sent sample has gone beyond it.
+  end = Math.floor(Date.now() / 1000) - 10;
+  await waitFor(
+    "remote_write to send everything up to the end of the range",
+    async () => ((await refScalar("prometheus_remote_storage_queue_highest_sent_timestamp_seconds")) > end + SCRAPE ? true : undefined),
+    60_000,
+  );
+  expect(await refScalar("prometheus_remote_storage_samples_failed_total")).toBe(0);
+  expect(await refScalar("prometheus_remote_storage_samples_dropped_total")).toBe(0);
+}, 420_000);
+
+afterAll(async () => {
+  for (const p of running.reverse()) await p.stop();
+});
+
+/** Values equal within 1e-6 relative; NaN equals NaN (string compare covers "NaN", "+Inf", "-Inf"). */
+function close(a: string, b: string): boolean {
+  if (a === b) return true;
+  const x = Number(a);
+  const y = Number(b);
+  return Math.abs(x - y) <= 1e-6 * Math.max(Math.abs(x), Math.abs(y));
+}
+
+const keyOf = (s: Series) =>
+  `{${Object.entries(s.metric)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(",")}}`;
+
+/** The first difference between two answers, worded for a failure message; undefined when they agree. */
+function diff(ours: Answer, theirs: Answer): string | undefined {
+  if (ours.status !== "success") return `promgate answered ${ours.status}: ${ours.error}`;
+  if (ours.data.resultType !== theirs.data.resultType) return `result type ${ours.data.resultType}, reference ${theirs.data.resultType}`;
+  if (theirs.data.resultType === "scalar" || theirs.data.resultType === "string") {
+    const [t, v] = theirs.data.result as Point;
+    const [ot, ov] = ours.data.result as Point;
+    return ot === t && close(ov, v) ? undefined : `scalar ${ot}=${ov}, reference ${t}=${v}`;
+  }
+  const mine = new Map((ours.data.result as Series[]).map((s) => [keyOf(s), s]));
+  const refs = theirs.data.result as Series[];
+  const missing = refs.map(keyOf).filter((k) => !mine.has(k));
+  const extra = [...mine.keys()].filter((k) => !refs.some((s) => keyOf(s) === k));
+  if (missing.length > 0 || extra.length > 0) {
+    return `series differ (${mine.size} vs reference ${refs.length}); missing: ${missing.slice(0, 3).join(" ")}; extra: ${extra.slice(0, 3).join(" ")}`;
+  }
+  for (const s of refs) {
+    const o = mine.get(keyOf(s))!;
+    const points = s.values ?? [s.value!];
+    const opoints = o.values ?? [o.value!];
+    const times = new Set(opoints.map((p) => p[0]));
+    const rtimes = new Set(points.map((p) => p[0]));
+    const onlyRef = points.find((p) => !times.has(p[0]));
+    const onlyOurs = opoints.find((p) => !rtimes.has(p[0]));
+    if (onlyRef || onlyOurs) {
+      return `${keyOf(s)}: timestamps differ (${opoints.length} points vs reference ${points.length}); first only in reference: ${onlyRef?.[0]}, first only in promgate: ${onlyOurs?.[0]}`;
+    }
+    for (let i = 0; i < points.length; i++) {
+      if (!close(opoints[i]![1], points[i]![1])) return `${keyOf(s)} at ${points[i]![0]}: promgate ${opoints[i]![1]}, reference ${points[i]![1]}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * "Node Exporter Full"-style panels plus Prometheus' own dashboards, each a range query from before the first
+ * scrape to `end`, and instant queries at two times.
+ */
+const QUERIES = [
+  // CPU
+  `100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[1m])))`,
+  "sum by (mode) (rate(node_cpu_seconds_total[1m]))",
+  "sum by (instance, mode) (irate(node_cpu_seconds_total[30s]))",
+  `count by (instance) (count by (instance, cpu) (node_cpu_seconds_total))`,
+  `sum by (instance) (increase(node_cpu_seconds_total{mode!="idle"}[1m]))`,
+  "node_load1 / on(instance) group_left count by (instance) (node_cpu_seconds_total{mode=\"system\"})",
+  `avg_over_time(node_load1[1m])`,
+  // memory
+  "100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)",
+  "node_memory_MemTotal_bytes - node_memory_MemFree_bytes - node_memory_Buffers_bytes - node_memory_Cached_bytes",
+  `node_memory_Active_bytes / on(instance, job) (node_memory_MemTotal_bytes > 0)`,
+  "deriv(node_memory_MemAvailable_bytes[1m])",
+  // filesystem
+  `100 - 100 * node_filesystem_avail_bytes{fstype!~"tmpfs|overlay"} / node_filesystem_size_bytes{fstype!~"tmpfs|overlay"}`,
+  `predict_linear(node_filesystem_free_bytes{fstype!="tmpfs"}[1m], 3600)`,
+  `count by (fstype) (node_filesystem_size_bytes)`,
+  // network and disk
+  `sum by (device) (rate(node_network_receive_bytes_total{device!="lo"}[1m]))`,
+  "irate(node_network_transmit_packets_total[30s]) * 8",
+  "topk(3, rate(node_network_receive_bytes_total[1m]))",
+  "bottomk(2, rate(node_disk_io_time_seconds_total[1m]))",
+  "rate(node_disk_read_bytes_total[1m]) + rate(node_disk_written_bytes_total[1m])",
+  // labels and presence
+  `label_replace(node_uname_info, "host", "$1", "instance", "([^:]+):.*")`,
+  `label_join(up, "target", "/", "job", "instance")`,
+  "up == 1",
+  "sum by (job) (up)",
+  `absent(up{job="nonexistent"})`,
+  "absent(node_load1)",
+  // across node_exporter's restart: staleness markers, a gap, counter resets, a new start time
+  `up{job="node"} == 0`,
+  "last_over_time(node_load1[1m])",
+  "count_over_time(node_load1[1m])",
+  `rate(process_cpu_seconds_total{job="node"}[1m])`,
+  `resets(process_cpu_seconds_total[5m])`,
+  `changes(process_start_time_seconds[5m])`,
+  "increase(node_cpu_seconds_total[2m])",
+  "time() - node_boot_time_seconds",
+  "time() - process_start_time_seconds",
+  "timestamp(node_time_seconds) - node_time_seconds",
+  // Prometheus' own dashboards
+  "rate(prometheus_tsdb_head_samples_appended_total[1m])",
+  `histogram_quantile(0.9, sum by (le) (rate(prometheus_http_request_duration_seconds_bucket{handler="/metrics"}[1m])))`,
+  `histogram_quantile(0.5, sum by (le, handler) (rate(prometheus_http_response_size_bytes_bucket{handler="/metrics"}[1m])))`,
+  `sum by (job) (scrape_samples_scraped) / on(job) group_left sum by (job) (up)`,
+  "max_over_time(rate(node_cpu_seconds_total[1m])[2m:10s])",
+  "avg_over_time(sum(rate(node_network_receive_packets_total[30s]))[1m:5s])",
+  "min_over_time(sum by (mode) (irate(node_cpu_seconds_total[10s]))[2m:])",
+  "rate(go_memstats_alloc_bytes_total[1m] offset 30s)",
+  "delta(go_goroutines[1m])",
+  "quantile by (job) (0.9, go_goroutines)",
+  "stddev_over_time(process_resident_memory_bytes[1m])",
+  "changes(node_boot_time_seconds[2m])",
+  "resets(node_network_receive_bytes_total[2m])",
+  `sort_desc(sum by (job) (scrape_series_added))`,
+  `count_values("goroutines", go_goroutines) > 0`,
+  "clamp_min(node_load1 - 0.5, 0)",
+  `rate(prometheus_http_requests_total{handler="/metrics"}[1m]) / ignoring(code) group_left sum without(code) (rate(prometheus_http_requests_total{handler="/metrics"}[1m]))`,
+];
+
+async function ask(base: string, path: string, form: URLSearchParams, headers: Record<string, string> = {}): Promise<Answer> {
+  return (await (await fetch(`${base}${path}`, { method: "POST", body: form, headers })).json()) as Answer;
+}
+
+describe("Prometheus 3 (own TSDB) and promgate (the same samples via remote_write → Elasticsearch)", () => {
+  it("answer dashboard range queries alike", async () => {
+    // From before the first scrape (both must answer nothing there) to `end`, on a step scrapes don't align with.
+    const form = (query: string) => new URLSearchParams({ query, start: String(firstScrape - 20), end: String(end), step: "7" });
+    const failures: string[] = [];
+    for (const query of QUERIES) {
+      const theirs = await ask(ref, "/api/v1/query_range", form(query));
+      expect(theirs.status, `${query}: ${theirs.error}`).toBe("success");
+      expect((theirs.data.result as Series[]).length, `${query}: the reference answered nothing, the comparison would prove nothing`).toBeGreaterThan(0);
+      const problem = diff(await ask(gate, `${scoped}/api/v1/query_range`, form(query), gateAuth), theirs);
+      if (problem) failures.push(`${query}\n    ${problem}`);
+    }
+    expect(failures, `range queries that differ:\n${failures.join("\n")}`).toEqual([]);
+  });
+
+  it("answer the same queries as instant queries (at the end, while node_exporter is down, after a minute)", async () => {
+    const failures: string[] = [];
+    for (const time of [end, downAt + DATA_SECONDS.down / 2, firstScrape + 60]) {
+      for (const query of QUERIES) {
+        const form = new URLSearchParams({ query, time: String(time) });
+        const theirs = await ask(ref, "/api/v1/query", form);
+        expect(theirs.status, `${query}: ${theirs.error}`).toBe("success");
+        const problem = diff(await ask(gate, `${scoped}/api/v1/query`, form, gateAuth), theirs);
+        if (problem) failures.push(`${query} @ ${time}\n    ${problem}`);
+      }
+    }
+    expect(failures, `instant queries that differ:\n${failures.join("\n")}`).toEqual([]);
+  });
+});
+
+describe("Grafana's variable queries (labels, label values, series) against both", () => {
+  it("answer byte for byte alike", async () => {
+    const range = `start=${firstScrape - 20}&end=${end}`;
+    for (const path of [
+      `/api/v1/labels?${range}`,
+      `/api/v1/labels?match[]=up&${range}`,
+      `/api/v1/label/job/values?${range}`,
+      `/api/v1/label/mode/values?match[]=node_cpu_seconds_total&${range}`,
+      `/api/v1/label/__name__/values?match[]={job="node"}&${range}`,
+      `/api/v1/series?match[]=node_filesystem_size_bytes&match[]=up&${range}`,
+    ]) {
+      const get = async (url: string, headers = {}) => (await fetch(url.replaceAll("[]", "%5B%5D"), { headers })).text();
+      const theirs = await get(`${ref}${path}`);
+      expect(theirs, path).toMatch(/^\{"status":"success","data":\[\{?"/);
+      expect(await get(`${gate}${scoped}${path}`, gateAuth), path).toBe(theirs);
+    }
+  });
+});
+
+describe("promtool query instant|range (a real client) against promgate and Prometheus 3", () => {
+  it("prints the same for both servers", () => {
+    // Credentials through an HTTP client config file, as a user would pass them (never on the command line).
+    const httpConfig = join(workDir, "promtool-http.yml");
+    writeFileSync(httpConfig, `basic_auth: { username: ${AUTH.username}, password: ${AUTH.password} }\n`, { mode: 0o600 });
+    const promtool = (server: string, kind: string, flags: string[], expr: string) =>
+      execFileSync(PROMTOOL3, ["query", kind, `--http.config.file=${httpConfig}`, ...flags, server, expr], { encoding: "utf8" });
+    const cases: [kind: string, flags: string[], expr: string][] = [
+      ["instant", [`--time=${end}`], "sum by (mode) (rate(node_cpu_seconds_total[1m]))"],
+      ["instant", [`--time=${end}`, "--format=json"], "100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)"],
+      ["range", [`--start=${end - 60}`, `--end=${end}`, "--step=10s"], "sum by (job) (up)"],
+      ["range", [`--start=${end - 60}`, `--end=${end}`, "--step=15s", "--format=json"], "topk(2, rate(node_network_receive_bytes_total[1m]))"],
+    ];
+    for (const [kind, flags, expr] of cases) {
+      const theirs = promtool(ref, kind, flags, expr);
+      expect(theirs.trim().length, `${kind} ${expr}: the reference printed nothing`).toBeGreaterThan(0);
+      expect(promtool(`${gate}${scoped}`, kind, flags, expr), `${kind} ${expr}`).toBe(theirs);
+    }
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { type CompiledMatcher, matchesAll } from "../../src/query/matchers.js";
+import type { SampleSource, SeriesData } from "../../src/query/promql/engine.js";
+import { parsePromQL } from "../../src/query/promql/parse.js";
+import { rangeQuery } from "../../src/query/promql/query.js";
+
+/**
+ * Regressions found by the differential e2e (test/e2e/differential.test.ts: Prometheus 3 and promgate on
+ * the same node_exporter data). Each case names the query that differed and what Prometheus 3 answers.
+ */
+
+/** One series `name{labels}` with a sample every `everyMs` from 0 to `untilMs`, value = f(t in ms). */
+function series(labels: Record<string, string>, everyMs: number, untilMs: number, f: (t: number) => number): SeriesData {
+  const ts: number[] = [];
+  for (let t = 0; t <= untilMs; t += everyMs) ts.push(t);
+  return { labels, ts, vs: ts.map(f), stale: new Set() };
+}
+
+function source(data: SeriesData[]): SampleSource {
+  return {
+    async select(matchers: CompiledMatcher[], startMs: number, endMs: number) {
+      return data
+        .filter((s) => matchesAll(s.labels, matchers))
+        .map((s) => {
+          const keep = s.ts.flatMap((t, i) => (t >= startMs && t <= endMs ? [i] : []));
+          return { labels: s.labels, ts: keep.map((i) => s.ts[i]!), vs: keep.map((i) => s.vs[i]!), stale: new Set<number>() };
+        });
+    },
+  };
+}
+
+type Matrix = { metric: Record<string, string>; values: [number, string][] }[];
+
+describe("subqueries without a step in range queries", () => {
+  // max_over_time(up[5m:]) over a range query with step 7s: Prometheus 3 steps the subquery on its default
+  // evaluation interval (1m), whatever the range query's step; promgate used the query's step, so the answer
+  // started at the first sample instead of the first whole minute after it, and its values differed.
+  it("steps on the default evaluation interval (1m), not the query's step", async () => {
+    const src = source([series({ __name__: "x" }, 2_000, 300_000, (t) => t / 1000)]);
+    const r = (await rangeQuery(parsePromQL("max_over_time(x[2m:])"), 30_000, 130_000, 7_000, src)).data.result as Matrix;
+    // Subquery points at 0 s, 60 s, 120 s (multiples of 1m) within (t − 2m, t]: the max is the last whole minute.
+    expect(r[0]!.values.map(([t, v]) => `${t}=${v}`)).toEqual(
+      [30, 37, 44, 51, 58, 65, 72, 79, 86, 93, 100, 107, 114, 121, 128].map((t) => `${t}=${Math.floor(t / 60) * 60}`),
+    );
+  });
+});
