@@ -50,6 +50,9 @@ export interface SeriesBuckets extends Series {
   counts: number[];
   /** Min or max of the bucket's values that are not NaN; NaN if none (or no statistic asked for). */
   stat: number[];
+  /** When asked for: the time of the bucket's latest sample, and whether that sample is a stale marker. */
+  last?: number[];
+  lastStale?: boolean[];
 }
 
 export interface TimeRange {
@@ -295,14 +298,15 @@ export class Storage {
    * samples in (b − bucketMs, b], i.e. [b − bucketMs + 1, b + 1) in integer ms — a `date_histogram` with that
    * offset. `count` counts samples except stale markers; `stat` (when asked) is the min or max of the values
    * that are not NaN (NaN when there are none). Samples without a float value come from the special-value
-   * lookup: stale markers are taken out of the count, ±Inf folded into min/max, NaN counted only.
+   * lookup: stale markers are taken out of the count, ±Inf folded into min/max, NaN counted only. With
+   * `last`, also the time of each bucket's latest sample (`max` of `@timestamp`) and whether it is stale.
    */
   async buckets(
     scope: ReadScope,
     matchers: CompiledMatcher[],
     range: TimeRange,
     series: Series[],
-    bucket: { bucketMs: number; alignMs: number; stat: "min" | "max" | undefined },
+    bucket: { bucketMs: number; alignMs: number; stat: "min" | "max" | undefined; last?: boolean },
     maxBuckets: number,
   ): Promise<SeriesBuckets[]> {
     if (series.length === 0) return [];
@@ -326,20 +330,25 @@ export class Storage {
         ...varying.map((n, i) => ({ [`l${i}`]: { terms: { field: `labels.${n}`, missing_bucket: true } } })),
         { b: { date_histogram: { field: "@timestamp", fixed_interval: `${bucketMs}ms`, offset: `+${offset}ms` } } },
       ];
-      const subAggs = stat ? { v: { [stat]: { field: `metrics.${name}` } } } : undefined;
-      type Bucket = { key: CompositeKey; doc_count: number; v?: { value: number | null } };
+      const subAggs = {
+        ...(stat ? { v: { [stat]: { field: `metrics.${name}` } } } : {}),
+        ...(bucket.last ? { mt: { max: { field: "@timestamp" } } } : {}),
+      };
+      type Bucket = { key: CompositeKey; doc_count: number; v?: { value: number | null }; mt?: { value: number } };
       const q = withFilter(query, { bool: { filter: constant } });
-      const filterPath = "aggregations.c.after_key,aggregations.c.buckets.key,aggregations.c.buckets.doc_count,aggregations.c.buckets.v.value";
-      for await (const page of this.compositePages<Bucket>(scope, q, sources, SAMPLE_PAGE, "the bucket lookup", subAggs, filterPath)) {
+      const filterPath = "aggregations.c.after_key,aggregations.c.buckets.key,aggregations.c.buckets.doc_count,aggregations.c.buckets.v.value,aggregations.c.buckets.mt.value";
+      for await (const page of this.compositePages<Bucket>(scope, q, sources, SAMPLE_PAGE, "the bucket lookup", Object.keys(subAggs).length > 0 ? subAggs : undefined, filterPath)) {
         for (const b of page) {
           const s = byId.get(idOf((_, i) => b.key[`l${i}`]));
           if (!s) continue; // filtered out by a matcher ES could not evaluate exactly
           if (--left < 0) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
           let r = out.get(s.key);
-          if (!r) out.set(s.key, (r = { ...s, ends: [], counts: [], stat: [] }));
+          if (!r) out.set(s.key, (r = { ...s, ends: [], counts: [], stat: [], ...(bucket.last ? { last: [], lastStale: [] } : {}) }));
           r.ends.push(Number(b.key.b) + bucketMs - 1);
           r.counts.push(b.doc_count);
           r.stat.push(b.v?.value ?? Number.NaN);
+          r.last?.push(Number(b.mt?.value));
+          r.lastStale?.push(false);
         }
       }
     }
@@ -352,7 +361,10 @@ export class Storage {
       const end = Math.floor((t - offset) / bucketMs) * bucketMs + offset + bucketMs - 1;
       const i = r.ends.indexOf(end);
       if (i < 0) continue;
-      if (kind === "stale") r.counts[i]! -= 1;
+      if (kind === "stale") {
+        r.counts[i]! -= 1;
+        if (r.last?.[i] === t) r.lastStale![i] = true;
+      }
       else if (kind === "+Inf" || kind === "-Inf") r.stat[i] = foldStat(stat, r.stat[i]!, kind === "+Inf" ? Infinity : -Infinity);
     }
     return [...out.values()];

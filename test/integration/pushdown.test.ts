@@ -160,6 +160,32 @@ describe("pushdown gives exactly the unpushed result", () => {
   });
 });
 
+describe("count and group of an instant selector use presence from buckets, exactly", () => {
+  const queries = ["count by (job) (pd_a)", "group by (instance) (pd_a)", "count((pd_a))", "count(pd_a offset 3m)", "count without (instance) ({__name__=~\"pd_.*\"})", "count(pd_a @ end())"];
+  for (const query of queries) {
+    it.each([5 * MIN, 2 * MIN, 7 * MIN, 15_000, 0])(`${query} at step %i ms`, async (step) => {
+      const [start, end] = step === 0 ? [T0 + 47 * MIN + 11, T0 + 47 * MIN + 11] : [T0 + 5 * MIN + 3_001, END + 3 * MIN];
+      const src = pushingSource();
+      const pushed = await run(query, start, end, step, src);
+      const raw = await run(query, start, end, step, rawSource());
+      expect(src.bucketCalls).toBe(1);
+      expect(pushed.notes.join()).toMatch(/pushed down: presence from \d+ ms buckets/);
+      expect(Object.keys(raw.out).length).toBeGreaterThan(0);
+      expect(pushed.out).toEqual(raw.out);
+    });
+  }
+
+  it("a stale marker as the latest sample ends the series at once", async () => {
+    // e1 has a stale marker at every 17th sample from T0 + 5m + 3.001 s on its 15 s grid (i = 5, 22, …).
+    const t = T0 + 5 * MIN + 3_001 + 5 * 15_000;
+    const q = 'count(pd_a{instance="e1"})';
+    const at = async (time: number) => (await run(q, time, time, 0, pushingSource())).out;
+    expect(await at(t)).toEqual({});
+    expect(await at(t - 15_000)).toEqual({ "[]": [[t - 15_000, "1"]] });
+    expect(await at(t + 15_000)).toEqual({ "[]": [[t + 15_000, "1"]] });
+  });
+});
+
 describe("the planner says what it did not push down, and why", () => {
   it.each([
     ["rate(pd_a[5m])", "rate() not pushed down: needs the samples in order (counter resets, extrapolation)"],

@@ -8,7 +8,7 @@ import { kParam, limitK, limitRatio, paramWarnings } from "./limits.js";
 import { duplicateOnOneSide, manyToOneNotExplicit } from "./matching.js";
 import { positionOf } from "./parse.js";
 import { dropName, formatValue, type InstantSample, labelsKey, type RangeSeries, type Value } from "./values.js";
-import { type BucketSource, PushedCall, type PushdownPlan, planPushdown } from "./pushdown.js";
+import { type BucketSource, PushedCall, PushedPresence, type PushdownPlan, planPresence, planPushdown } from "./pushdown.js";
 import { SeriesWindows } from "./window.js";
 
 /**
@@ -57,6 +57,8 @@ export class Evaluator {
   private readonly loaded = new Map<VectorSelector, Loaded>();
   /** Calls computed from Elasticsearch bucket statistics instead of samples (pushdown.ts). */
   private readonly pushed = new Map<Expr, PushedCall>();
+  /** Instant selectors under count/group answered from bucket statistics (pushdown.ts). */
+  private readonly presence = new Map<VectorSelector, PushedPresence>();
   /** Why each range function was or was not pushed down (for tests and debugging). */
   readonly pushdownNotes: string[] = [];
 
@@ -111,10 +113,21 @@ export class Evaluator {
           else e.args.forEach((a) => walk(a, tmin, tmax));
           return;
         }
-        case "aggregate":
+        case "aggregate": {
+          let inner = e.expr;
+          while (inner.kind === "paren") inner = inner.expr;
+          if ((e.op === "count" || e.op === "group") && inner.kind === "vector") {
+            const decision = planPresence(e.op, inner, windowEnds, LOOKBACK_MS, this.q.stepMs, subqueries > 0, source.selectBuckets !== undefined);
+            if (decision.note) this.pushdownNotes.push(decision.note);
+            if (decision.plan) {
+              plans.set(inner, decision.plan);
+              return;
+            }
+          }
           walk(e.expr, tmin, tmax);
           if (e.param) walk(e.param, tmin, tmax);
           return;
+        }
         case "binary":
           walk(e.lhs, tmin, tmax);
           walk(e.rhs, tmin, tmax);
@@ -135,7 +148,8 @@ export class Evaluator {
     });
     const pushed = [...plans].map(async ([call, plan]) => {
       const data = await source.selectBuckets!(plan.selector.matchers.map(compileMatcher), plan.startMs, plan.endMs, plan.request);
-      this.pushed.set(call, new PushedCall(plan, data));
+      if (call.kind === "vector") this.presence.set(call, new PushedPresence(plan, data));
+      else this.pushed.set(call, new PushedCall(plan, data));
     });
     await Promise.all([...raw, ...pushed]);
   }
@@ -171,6 +185,8 @@ export class Evaluator {
   }
 
   private instant(sel: VectorSelector, t: number): InstantSample[] {
+    const presence = this.presence.get(sel);
+    if (presence) return presence.at((resolveAt(sel.at, this.q) ?? t) - sel.offsetMs);
     const loaded = this.loaded.get(sel);
     if (!loaded) return [];
     const at = resolveAt(sel.at, this.q);

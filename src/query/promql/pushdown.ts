@@ -21,7 +21,8 @@ import { SeriesWindows } from "./window.js";
  * - sum / avg / stddev / stdvar_over_time: floating-point sums depend on the order of the additions, and
  *   Elasticsearch sums in its own order (and avg uses Prometheus' incremental mean);
  * - last_over_time and instant selectors: the value at the bucket's latest timestamp has no core
- *   aggregation (`top_metrics` is not in the distribution; `top_hits` per bucket costs more than samples);
+ *   aggregation (`top_metrics` is not in the distribution; `top_hits` per bucket costs more than samples)
+ *   — except under `count` / `group`, which need only presence (see planPresence);
  * - anything inside a subquery (its steps are not the query's grid).
  */
 
@@ -32,6 +33,8 @@ export interface BucketRequest {
   alignMs: number;
   /** The per-bucket statistic of non-NaN values the function needs, if any. */
   stat: "min" | "max" | undefined;
+  /** Also the time of each bucket's latest sample and whether it is a stale marker. */
+  last?: boolean;
 }
 
 export interface BucketSeries {
@@ -42,6 +45,9 @@ export interface BucketSeries {
   counts: number[];
   /** The statistic of the bucket's non-NaN values; NaN when there are none. */
   stat: number[];
+  /** With `last`: time of the bucket's latest sample (stale markers included), and whether it is stale. */
+  last?: number[];
+  lastStale?: boolean[];
 }
 
 /** A sample source that can also answer with bucket statistics. */
@@ -163,6 +169,70 @@ export class PushedCall {
       if (count > 0) out.push({ labels: dropName(s.labels), value: this.fn.value(count, stat) });
     }
     if (this.manyNames) checkUniqueLabelsets(out);
+    return out;
+  }
+}
+
+/**
+ * `count` / `group` of an instant selector only need to know which series have a sample in the lookback
+ * window whose latest one is not a stale marker: per bucket of width gcd(step, lookback), the time of the
+ * latest sample (`max` of `@timestamp`) and whether a stale marker sits at that time. The latest sample of
+ * a window is the latest of its last non-empty bucket, so this is exact.
+ */
+export function planPresence(
+  op: string,
+  sel: VectorSelector,
+  windowEnds: (sel: VectorSelector) => { firstEnd: number; lastEnd: number },
+  lookbackMs: number,
+  stepMs: number,
+  inSubquery: boolean,
+  canAggregate: boolean,
+): PushdownDecision {
+  const name = `${op}(${sel.text})`;
+  if (inSubquery) return { plan: undefined, note: `${name} not pushed down: inside a subquery` };
+  if (!canAggregate) return { plan: undefined, note: `${name} not pushed down: the source has no aggregations` };
+  const { firstEnd, lastEnd } = windowEnds(sel);
+  const bucketMs = firstEnd === lastEnd || stepMs === 0 ? lookbackMs : gcd(stepMs, lookbackMs);
+  const plan: PushdownPlan = {
+    func: op,
+    selector: sel,
+    rangeMs: lookbackMs,
+    startMs: firstEnd - lookbackMs + 1,
+    endMs: lastEnd,
+    request: { bucketMs, alignMs: firstEnd, stat: undefined, last: true },
+  };
+  return { plan, note: `${name} pushed down: presence from ${bucketMs} ms buckets` };
+}
+
+/** A pushed-down instant selector under count/group: which series are present at each step. */
+export class PushedPresence {
+  private readonly windows: SeriesWindows;
+
+  constructor(
+    private readonly plan: PushdownPlan,
+    private readonly data: BucketSeries[],
+  ) {
+    this.windows = new SeriesWindows(data.map((s) => ({ labels: s.labels, ts: s.ends, vs: s.counts, stale: new Set() })));
+  }
+
+  /**
+   * The selector's series present at `ref` (step time minus offset, or `@`). Their values are NaN: only
+   * count and group read this vector, and they never look at values.
+   */
+  at(ref: number): InstantSample[] {
+    const { bucketMs, alignMs } = this.plan.request;
+    if ((((ref - alignMs) % bucketMs) + bucketMs) % bucketMs !== 0) {
+      throw new Error(`pushdown window end ${ref} is off its ${bucketMs} ms grid`); // a planner bug, never data
+    }
+    this.windows.seek(ref - this.plan.rangeMs, ref);
+    const out: InstantSample[] = [];
+    for (let k = 0; k < this.data.length; k++) {
+      const [lo, hi] = this.windows.bounds(k);
+      if (hi < lo) continue;
+      const s = this.data[k]!;
+      if (s.lastStale?.[hi]) continue;
+      out.push({ labels: s.labels, value: Number.NaN, t: s.last?.[hi] ?? ref });
+    }
     return out;
   }
 }
