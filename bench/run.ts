@@ -4,7 +4,7 @@ import { benchPromql } from "./promql.js";
 import { benchRead } from "./read.js";
 import { benchRuntimes } from "./runtimes.js";
 
-/** `node --import tsx bench/run.ts [ingest|runtimes|e2e|read|promql|all]` — scripts/bench.sh runs them all. */
+/** `node --import tsx bench/run.ts [ingest|runtimes|e2e|runtimes-es|read|promql|all]` — scripts/bench.sh runs them all. */
 
 const fmt = (n: number, d = 2) => n.toFixed(d);
 
@@ -28,10 +28,17 @@ function printIngest(): void {
   }
 }
 
-async function printRuntimes(): Promise<void> {
-  const rows = await benchRuntimes();
-  console.log("\ningest per runtime: one 2,000-sample remote_write request at a time over loopback HTTP; Elasticsearch replaced");
-  console.log("by a sink answering every _bulk at once (so: runtime + promgate, not ES); median of 7 alternating rounds of 40");
+async function printRuntimes(intoEs = false): Promise<void> {
+  const env = process.env;
+  if (intoEs && !env.ES_URL) return;
+  const es = intoEs ? { url: env.ES_URL!, username: env.ES_USERNAME ?? "elastic", password: env.ES_PASSWORD ?? "promgate-dev" } : undefined;
+  const rows = await benchRuntimes(es ? { es, rounds: 3, requestsPerRound: 10 } : {});
+  if (es) {
+    console.log(`\ningest per runtime into Elasticsearch at ${es.url}: one 2,000-sample request at a time, new series each; median of 3 alternating rounds of 10`);
+  } else {
+    console.log("\ningest per runtime: one 2,000-sample remote_write request at a time over loopback HTTP; Elasticsearch replaced");
+    console.log("by a sink answering every _bulk at once (so: runtime + promgate, not ES); median of 7 alternating rounds of 40");
+  }
   console.log("runtime    ms/request  requests/s   samples/s  vs Node");
   for (const r of rows) {
     console.log(
@@ -73,10 +80,12 @@ async function printPromql(): Promise<void> {
   const bin = process.env.PROMETHEUS3_BIN;
   if (!process.env.ES_URL || !bin) return;
   const rows = await benchPromql(bin);
-  console.log("\nPromQL query_range, 1 h at 15 s over 1,000 counters / 50 histograms × 10 buckets (median of 3)");
-  console.log("query                                                                  promgate ms  Prometheus 3 ms   ratio  equal");
+  console.log("\nPromQL query_range (median of 3): 1h/15s over 1,000 counters / 50 histograms × 10 buckets scraped every 15 s;");
+  console.log("24h/5m over 1,000 series scraped every 60 s; unpushed = promgate's engine over the raw samples (pushdown off)");
+  console.log("shape   query                                                           promgate ms  unpushed ms  Prometheus 3 ms   ratio  equal");
   for (const r of rows) {
-    console.log(`${r.query.padEnd(70)}${fmt(r.promgateMs, 1).padStart(12)}${fmt(r.prometheusMs, 1).padStart(17)}${`${fmt(r.promgateMs / r.prometheusMs, 1)}×`.padStart(8)}  ${r.equal ? "yes" : "NO"}`);
+    const unpushed = r.unpushedMs === undefined ? "-" : fmt(r.unpushedMs, 1);
+    console.log(`${r.shape.padEnd(8)}${r.query.padEnd(64)}${fmt(r.promgateMs, 1).padStart(12)}${unpushed.padStart(13)}${fmt(r.prometheusMs, 1).padStart(17)}${`${fmt(r.promgateMs / r.prometheusMs, 1)}×`.padStart(8)}  ${r.equal ? "yes" : "NO"}`);
   }
 }
 
@@ -84,5 +93,6 @@ const part = process.argv[2] ?? "all";
 if (part === "all" || part === "ingest") printIngest();
 if (part === "all" || part === "runtimes") await printRuntimes();
 if (part === "all" || part === "e2e") await printE2e();
+if (part === "all" || part === "e2e" || part === "runtimes-es") await printRuntimes(true);
 if (part === "all" || part === "e2e" || part === "read") await printRead();
 if (part === "all" || part === "e2e" || part === "promql") await printPromql();

@@ -36,7 +36,7 @@ const RUNTIMES: [string, Launch][] = [
   [
     "workerd",
     (port, env, dir) => {
-      const vars = ["ES_URL", "PROMGATE_TENANTS"].map((k) => `${k}=${env[k]}`).join("\n");
+      const vars = ["ES_URL", "ES_USERNAME", "ES_PASSWORD", "PROMGATE_TENANTS"].flatMap((k) => (env[k] ? [`${k}=${env[k]}`] : [])).join("\n");
       writeFileSync(join(dir, "vars.env"), `${vars}\n`);
       return start(
         process.execPath,
@@ -95,15 +95,33 @@ function bulkSink(): Promise<{ server: Server; url: string; requests: () => numb
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-export async function benchRuntimes(requestsPerRound = 40, rounds = 7, only?: string[]): Promise<RuntimeRow[]> {
-  const sink = await bulkSink();
+export interface RuntimeBenchOptions {
+  requestsPerRound?: number;
+  rounds?: number;
+  only?: string[];
+  /** A real Elasticsearch instead of the sink: every request then carries new series (no duplicates). */
+  es?: { url: string; username: string; password: string };
+}
+
+export async function benchRuntimes(opts: RuntimeBenchOptions = {}): Promise<RuntimeRow[]> {
+  const { requestsPerRound = 40, rounds = 7, only, es } = opts;
+  const sink = es ? undefined : await bulkSink();
   const dir = mkdtempSync(join(tmpdir(), "promgate-bench-rt-"));
   const env: NodeJS.ProcessEnv = {};
   // Only what promgate needs: the caller's ES_/PROMGATE_ settings must not leak in.
   for (const [k, v] of Object.entries(process.env)) if (!/^(ES_|PROMGATE_)/.test(k)) env[k] = v;
-  Object.assign(env, { ES_URL: sink.url, PROMGATE_TENANTS: TENANTS });
+  Object.assign(env, { PROMGATE_TENANTS: TENANTS }, es ? { ES_URL: es.url, ES_USERNAME: es.username, ES_PASSWORD: es.password } : { ES_URL: sink!.url });
 
   const runtimes = RUNTIMES.filter(([name]) => !only || only.includes(name));
+  // Built before any server starts: a pause between the readiness check and the first request would let Node's
+  // 5 s keep-alive timeout close the client's pooled connection under it. Against the sink one body serves every
+  // request; against Elasticsearch each request gets its own series (no duplicates for ES to skip).
+  const warmups = 20;
+  const bodyCount = es ? runtimes.length * (warmups + rounds * requestsPerRound) : 1;
+  const t0 = Date.now() - 60_000;
+  const bodies = Array.from({ length: bodyCount }, (_, i) => nodeExporterBody(SAMPLES, t0, i * SAMPLES));
+  let next = 0;
+  const stream = `rt${Date.now().toString(36)}`;
   const servers: { name: string; server: Running; base: string }[] = [];
   try {
     for (const [name, launch] of runtimes) {
@@ -118,7 +136,6 @@ export async function benchRuntimes(requestsPerRound = 40, rounds = 7, only?: st
       });
     }
 
-    const body = nodeExporterBody(SAMPLES, Date.now() - 60_000);
     const headers = {
       "content-type": "application/x-protobuf",
       "content-encoding": "snappy",
@@ -126,12 +143,16 @@ export async function benchRuntimes(requestsPerRound = 40, rounds = 7, only?: st
       authorization: `Basic ${btoa("bench:bench-password")}`,
     };
     const send = async (base: string) => {
-      const res = await fetch(`${base}/metrics/bench/rt/api/v1/write`, { method: "POST", body, headers });
-      if (res.status !== 204) throw new Error(`promgate answered ${res.status}: ${await res.text()}`);
+      const body = bodies[next++ % bodies.length]!;
+      const s = servers.find((x) => x.base === base)!;
+      const res = await fetch(`${base}/metrics/bench/${stream}/api/v1/write`, { method: "POST", body, headers }).catch((e: Error) => {
+        throw new Error(`${s.name}: ${e.message} (${String(e.cause)})\n${s.server.output().slice(-2000)}`);
+      });
+      if (res.status !== 204) throw new Error(`${s.name}: promgate answered ${res.status}: ${await res.text()}`);
     };
     // One request at a time: the time of a request is the runtime's and promgate's, not a queue's. Warm-up
     // (JIT, connection pools) first; then rounds alternate between runtimes so all meet the same machine noise.
-    for (const { base } of servers) for (let i = 0; i < 20; i++) await send(base);
+    for (const { base } of servers) for (let i = 0; i < warmups; i++) await send(base);
     const times = new Map<string, number[]>(servers.map((s) => [s.name, []]));
     for (let r = 0; r < rounds; r++) {
       for (const { name, base } of servers) {
@@ -147,7 +168,7 @@ export async function benchRuntimes(requestsPerRound = 40, rounds = 7, only?: st
     });
   } finally {
     await Promise.all(servers.map((s) => s.server.stop()));
-    await new Promise((ok) => sink.server.close(ok));
+    if (sink) await new Promise((ok) => sink.server.close(ok));
     rmSync(dir, { recursive: true, force: true });
   }
 }
