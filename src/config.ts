@@ -356,5 +356,7 @@ function observeConfig(settings: Settings): Pick<Config, "metricsToken" | "selfM
 /** Where the Node, Bun and Deno entries listen (HOST, PORT), checked like every other setting. */
 export function loadListen(env: Env): { hostname: string; port: number } {
   const settings = readSettings(env);
-  return { hostname: settings.text("HOST")!, port: settings.int("PORT") };
+  const port = settings.int("PORT");
+  if (port > 65535) throw new ConfigError("PORT must be at most 65535");
+  return { hostname: settings.text("HOST")!, port };
 }

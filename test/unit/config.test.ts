@@ -112,6 +112,7 @@ describe("config schema", () => {
     expect(loadListen({})).toEqual({ hostname: "127.0.0.1", port: 8787 });
     expect(loadListen({ HOST: "0.0.0.0", PORT: "9000" })).toEqual({ hostname: "0.0.0.0", port: 9000 });
     expect(configError(() => loadListen({ PORT: "eighty" }))).toMatch(/PORT must be a positive integer/);
+    expect(configError(() => loadListen({ PORT: "65536" }))).toMatch(/PORT must be at most 65535/);
   });
 
   it("has one well-formed row per setting, and its defaults are what the code uses", () => {
