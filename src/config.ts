@@ -122,9 +122,8 @@ function check(s: Setting, raw: unknown): { value: Value } | { problem: string }
   }
   switch (s.kind) {
     case "positive-int": {
-      const n = typeof raw === "string" && raw.trim() !== "" ? Number(raw) : raw;
-      if (typeof n !== "number" || !Number.isSafeInteger(n) || n <= 0) return { problem: `${s.name} must be a positive integer` };
-      return { value: n };
+      const n = asPositiveInt(raw);
+      return n === undefined ? { problem: `${s.name} must be a positive integer` } : { value: n };
     }
     case "bool": {
       if (typeof raw === "boolean") return { value: raw };
@@ -208,11 +207,15 @@ function parseLimits(settings: Settings): Limits {
   return limits;
 }
 
-function positiveInt(value: unknown, where: string): number {
+/** A positive safe integer from a number or its decimal text (env vars are text; TOML and JSON give numbers). */
+function asPositiveInt(value: unknown): number | undefined {
   const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-  if (typeof n !== "number" || !Number.isSafeInteger(n) || n <= 0) {
-    throw new ConfigError(`${where} must be a positive integer`);
-  }
+  return typeof n === "number" && Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+function positiveInt(value: unknown, where: string): number {
+  const n = asPositiveInt(value);
+  if (n === undefined) throw new ConfigError(`${where} must be a positive integer`);
   return n;
 }
 
