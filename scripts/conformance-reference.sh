@@ -5,6 +5,7 @@
 # 1e-6 relative tolerance where promgate's runner is exact, so this checks semantics, the runner precision.
 # Settings as in Prometheus' server defaults: experimental functions on, delayed name removal off.
 # Usage: scripts/conformance-reference.sh [script.test ...]
+#        PRINT=1 scripts/conformance-reference.sh script.test   prints Prometheus' exact answers instead
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VERSION="${PROMETHEUS3_MODULE_VERSION:-v0.305.0}"
@@ -26,11 +27,15 @@ cat > reference_test.go <<'GO'
 package reference
 
 import (
+	"context"
+	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/promql/promqltest"
@@ -53,10 +58,80 @@ func TestScripts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if os.Getenv("PRINT") != "" {
+				printAnswers(t, file, string(content), engine)
+				return
+			}
 			promqltest.RunTest(t, string(content), engine)
 		})
 	}
 }
+
+var (
+	evalInstant = regexp.MustCompile(`^eval(?:_\w+)?\s+instant\s+(?:at\s+(\S+)\s+)?(.+)$`)
+	evalRange   = regexp.MustCompile(`^eval(?:_\w+)?\s+range\s+from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+)\s+(.+)$`)
+)
+
+func at(s string) time.Time {
+	d, err := model.ParseDuration(s)
+	if err != nil {
+		panic(err)
+	}
+	return time.Unix(0, 0).UTC().Add(time.Duration(d))
+}
+
+// printAnswers prints Prometheus' exact answer to every eval of a script (PRINT=1), with full precision,
+// for the values a script must state exactly.
+func printAnswers(t *testing.T, file, content string, engine *promql.Engine) {
+	for _, section := range regexp.MustCompile(`(?m)^clear$`).Split(content, -1) {
+		var loads []string
+		lines := strings.Split(section, "\n")
+		for i := 0; i < len(lines); i++ {
+			if strings.HasPrefix(lines[i], "load") {
+				for ; i < len(lines) && strings.TrimSpace(lines[i]) != ""; i++ {
+					loads = append(loads, lines[i])
+				}
+				loads = append(loads, "")
+			}
+		}
+		st := promqltest.LoadedStorage(t, strings.Join(loads, "\n"))
+		for _, line := range lines {
+			var q promql.Query
+			var err error
+			if m := evalInstant.FindStringSubmatch(line); m != nil {
+				ts := "0"
+				if m[1] != "" {
+					ts = m[1]
+				}
+				q, err = engine.NewInstantQuery(context.Background(), st, nil, m[2], at(ts))
+			} else if m := evalRange.FindStringSubmatch(line); m != nil {
+				step, _ := model.ParseDuration(m[3])
+				q, err = engine.NewRangeQuery(context.Background(), st, nil, m[4], at(m[1]), at(m[2]), time.Duration(step))
+			} else {
+				continue
+			}
+			fmt.Printf("%s: %s\n", file[strings.LastIndex(file, "/")+1:], line)
+			if err != nil {
+				fmt.Printf("  error: %v\n", err)
+				continue
+			}
+			res := q.Exec(context.Background())
+			if res.Err != nil {
+				fmt.Printf("  error: %v\n", res.Err)
+			} else {
+				for _, s := range strings.Split(fmt.Sprintf("%v", res.Value), "\n") {
+					fmt.Printf("  %s\n", s)
+				}
+			}
+			w, i := res.Warnings.AsStrings("", 0, 0)
+			for _, a := range append(w, i...) {
+				fmt.Printf("  annotation: %s\n", a)
+			}
+			q.Close()
+		}
+		st.Close()
+	}
+}
 GO
 go mod tidy >/dev/null 2>&1 || go mod tidy >&2
-SCRIPTS="${files[*]}" go test -count=1 ./... 2>&1
+SCRIPTS="${files[*]}" go test -count=1 ${PRINT:+-v} ./... 2>&1

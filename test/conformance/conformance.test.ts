@@ -76,7 +76,9 @@ beforeAll(async () => {
 }, 300_000);
 
 const num = (s: string): number => (s === "+Inf" ? Infinity : s === "-Inf" ? -Infinity : Number(s));
-const same = (a: number, b: number): boolean => a === b || (Number.isNaN(a) && Number.isNaN(b));
+/** Exact, NaN equal to NaN; a script may allow a relative tolerance for one eval (`# tolerance 1e-12`). */
+const same = (a: number, b: number, tolerance = 0): boolean =>
+  a === b || (Number.isNaN(a) && Number.isNaN(b)) || (tolerance > 0 && Math.abs(a - b) <= tolerance * Math.max(Math.abs(a), Math.abs(b)));
 const key = (l: Labels): string => JSON.stringify(Object.keys(l).sort().map((k) => [k, l[k]]));
 const show = (l: Labels): string => `${l.__name__ ?? ""}{${Object.keys(l).filter((k) => k !== "__name__").sort().map((k) => `${k}=${JSON.stringify(l[k])}`).join(", ")}}`;
 /** Annotations carry the position of what they are about; scripts name the text only, as promqltest does. */
@@ -134,7 +136,7 @@ function checkResult(cmd: EvalCommand, got: Answer): string[] {
     if (resultType !== "scalar") return [...problems, `expected a scalar, got ${resultType}`];
     const [t, v] = result as [number, string];
     if (t !== cmd.atMs / 1000) problems.push(`scalar at ${t}, expected at ${cmd.atMs / 1000}`);
-    if (!same(num(v), cmd.scalar)) problems.push(`scalar ${v}, expected ${cmd.scalar}`);
+    if (!same(num(v), cmd.scalar, cmd.tolerance)) problems.push(`scalar ${v}, expected ${cmd.scalar}`);
     return problems;
   }
   if (cmd.range) return [...problems, ...checkMatrix(cmd, result as { metric: Labels; values: [number, string][] }[])];
@@ -148,7 +150,7 @@ function checkResult(cmd: EvalCommand, got: Answer): string[] {
     const hit = byKey.get(key(exp.labels));
     if (!hit) return problems.push(`missing ${show(exp.labels)} ${exp.values[0]}`);
     if (hit.s.value[0] !== cmd.atMs / 1000) problems.push(`${show(exp.labels)} at ${hit.s.value[0]}, expected at ${cmd.atMs / 1000}`);
-    if (!same(num(hit.s.value[1]), exp.values[0]!)) problems.push(`${show(exp.labels)}: got ${hit.s.value[1]}, expected ${exp.values[0]}`);
+    if (!same(num(hit.s.value[1]), exp.values[0]!, cmd.tolerance)) problems.push(`${show(exp.labels)}: got ${hit.s.value[1]}, expected ${exp.values[0]}`);
     if (cmd.expectations.some((x) => x.kind === "ordered") && hit.i !== i) problems.push(`${show(exp.labels)} at position ${hit.i}, expected ${i}`);
     return undefined;
   });
@@ -174,7 +176,7 @@ function checkMatrix(cmd: EvalCommand, actual: { metric: Labels; values: [number
       points.delete(t);
       if (want === undefined && have !== undefined) problems.push(`${show(exp.labels)} @${t / 1000}: got ${have}, expected no point`);
       else if (want !== undefined && have === undefined) problems.push(`${show(exp.labels)} @${t / 1000}: no point, expected ${want}`);
-      else if (want !== undefined && !same(have!, want)) problems.push(`${show(exp.labels)} @${t / 1000}: got ${have}, expected ${want}`);
+      else if (want !== undefined && !same(have!, want, cmd.tolerance)) problems.push(`${show(exp.labels)} @${t / 1000}: got ${have}, expected ${want}`);
     }
     for (const [t] of points) problems.push(`${show(exp.labels)}: point off the step grid at ${t / 1000}`);
   }

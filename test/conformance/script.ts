@@ -12,6 +12,8 @@
  *     expect fail [msg: <text> | regex: <re>]   expect warn|info [msg:|regex:]   expect no_warn|no_info
  *     expect ordered                         the result order matters (instant queries)
  *     expected_fail_message <text> | expected_fail_regexp <re>
+ *   # tolerance 1e-12                        (a comment, so Prometheus' promqltest reads the script too)
+ *                                            the next eval compares values with this relative tolerance
  *
  * Times are relative to the Unix epoch, as in promqltest (see conformance.test.ts for why that works here).
  */
@@ -44,6 +46,8 @@ export interface EvalCommand {
   range?: { startMs: number; endMs: number; stepMs: number };
   atMs: number;
   expectations: Expectation[];
+  /** Relative tolerance for values; 0 = exact. */
+  tolerance: number;
   /** A scalar answer is expected (a bare number line). */
   scalar?: number;
   series: ExpectedSeries[];
@@ -148,12 +152,15 @@ export function parseScript(text: string, file: string): Section[] {
   const sections: Section[] = [{ series: [], evals: [] }];
   const current = () => sections[sections.length - 1]!;
   let i = 0;
+  let tolerance = 0;
   const fail = (msg: string): never => {
     throw new Error(`${file}:${i + 1}: ${msg}`);
   };
   while (i < lines.length) {
     const line = lines[i]!.trim();
     if (line === "" || line.startsWith("#")) {
+      const t = /^#\s*tolerance\s+(\S+)/.exec(line);
+      if (t) tolerance = Number(t[1]);
       i++;
       continue;
     }
@@ -184,6 +191,7 @@ export function parseScript(text: string, file: string): Section[] {
       line: i + 1,
       expr: inst ? inst[3]! : range![5]!,
       atMs: inst ? duration(inst[2] ?? "0") : 0,
+      tolerance,
       expectations: mod ? [{ kind: mod }] : [],
       series: [],
     };
@@ -201,6 +209,7 @@ export function parseScript(text: string, file: string): Section[] {
       }
     }
     current().evals.push(cmd);
+    tolerance = 0;
   }
   return sections;
 }

@@ -2,7 +2,7 @@ import { HttpError } from "../../http/errors.js";
 import { type CompiledMatcher, compileMatcher, type Labels } from "../matchers.js";
 import type { At, Expr, VectorMatching, VectorSelector } from "./ast.js";
 import { Annotations } from "./annotations.js";
-import { type CallContext, checkUniqueLabelsets, IMPLEMENTATIONS, quantile, variance } from "./functions.js";
+import { average, type CallContext, checkUniqueLabelsets, IMPLEMENTATIONS, kahanSum, quantile, variance } from "./functions.js";
 import { checkDeadline } from "./deadline.js";
 import { kParam, limitK, limitRatio, paramWarnings } from "./limits.js";
 import { duplicateOnOneSide, manyToOneNotExplicit } from "./matching.js";
@@ -283,16 +283,11 @@ export class Evaluator {
       const vs = g.members.map((m) => m.value);
       switch (e.op) {
         case "sum":
-          out.push({ labels: g.labels, value: vs.reduce((a, b) => a + b, 0) });
+          out.push({ labels: g.labels, value: kahanSum(vs) });
           break;
-        case "avg": {
-          let mean = 0;
-          vs.forEach((v, i) => {
-            mean += (v - mean) / (i + 1);
-          });
-          out.push({ labels: g.labels, value: mean });
+        case "avg":
+          out.push({ labels: g.labels, value: average(vs) });
           break;
-        }
         case "min":
           out.push({ labels: g.labels, value: vs.reduce((m, v) => (v < m || Number.isNaN(m) ? v : m)) });
           break;

@@ -116,24 +116,25 @@ export function quantile(q: number, values: number[]): number {
   return sorted[lower]! * (1 - weight) + sorted[upper]! * weight;
 }
 
-/** Least squares slope and intercept at `interceptTime` (ms), as Prometheus' linearRegression. */
+/** Least squares slope and intercept at `interceptTime` (ms), as Prometheus' linearRegression (compensated sums). */
 function linearRegression(ts: number[], vs: number[], interceptTime: number): [number, number] {
   let n = 0;
-  let sumX = 0;
-  let sumY = 0;
-  let sumXY = 0;
-  let sumX2 = 0;
+  let [sumX, cX, sumY, cY, sumXY, cXY, sumX2, cX2] = [0, 0, 0, 0, 0, 0, 0, 0];
   let constY = true;
   for (let i = 0; i < ts.length; i++) {
-    if (vs[i] !== vs[0]) constY = false;
-    const x = (ts[i]! - interceptTime) / 1000;
+    if (constY && i > 0 && vs[i] !== vs[0]) constY = false;
     n++;
-    sumX += x;
-    sumY += vs[i]!;
-    sumXY += x * vs[i]!;
-    sumX2 += x * x;
+    const x = (ts[i]! - interceptTime) / 1000;
+    [sumX, cX] = kahanInc(x, sumX, cX);
+    [sumY, cY] = kahanInc(vs[i]!, sumY, cY);
+    [sumXY, cXY] = kahanInc(x * vs[i]!, sumXY, cXY);
+    [sumX2, cX2] = kahanInc(x * x, sumX2, cX2);
   }
-  if (constY) return [0, vs[0]!];
+  if (constY) return Number.isFinite(vs[0]!) || Number.isNaN(vs[0]!) ? [0, vs[0]!] : [Number.NaN, Number.NaN];
+  sumX += cX;
+  sumY += cY;
+  sumXY += cXY;
+  sumX2 += cX2;
   const covXY = sumXY - (sumX * sumY) / n;
   const varX = sumX2 - (sumX * sumX) / n;
   const slope = covXY / varX;
@@ -150,6 +151,66 @@ export function variance(vs: number[]): number {
     m2 += d * (v - mean);
   });
   return m2 / vs.length;
+}
+
+/** One step of Kahan-Neumaier summation (Prometheus' kahanSumInc): the new sum and compensation. */
+function kahanInc(inc: number, sum: number, c: number): [number, number] {
+  const t = sum + inc;
+  if (t === Infinity || t === -Infinity) return [t, 0];
+  if (Math.abs(sum) >= Math.abs(inc)) return [t, c + (sum - t + inc)];
+  return [t, c + (inc - t + sum)];
+}
+
+/** sum and sum_over_time: compensated summation, as Prometheus. */
+export function kahanSum(vs: number[]): number {
+  let sum = 0;
+  let c = 0;
+  for (const v of vs) [sum, c] = kahanInc(v, sum, c);
+  return sum + c;
+}
+
+/**
+ * avg and avg_over_time as Prometheus computes them: a compensated sum divided at the end, switching to an
+ * incremental mean only once the sum would overflow (so ±Inf inputs and huge values behave the same).
+ */
+export function average(vs: number[]): number {
+  let sum = vs[0]!;
+  let c = 0;
+  let mean = 0;
+  let incremental = false;
+  for (let i = 1; i < vs.length; i++) {
+    const n = i + 1;
+    const v = vs[i]!;
+    if (!incremental) {
+      const [s2, c2] = kahanInc(v, sum, c);
+      if (s2 !== Infinity && s2 !== -Infinity) {
+        [sum, c] = [s2, c2];
+        continue;
+      }
+      incremental = true;
+      mean = sum / (n - 1);
+      c /= n - 1;
+    }
+    const q = (n - 1) / n;
+    [mean, c] = kahanInc(v / n, q * mean, q * c);
+  }
+  return incremental ? mean + c : sum / vs.length + c / vs.length;
+}
+
+/** stddev_over_time / stdvar_over_time: Welford's method with compensated sums (Prometheus' varianceOverTime). */
+function varianceOverTime(vs: number[]): number {
+  let count = 0;
+  let mean = 0;
+  let cMean = 0;
+  let aux = 0;
+  let cAux = 0;
+  for (const v of vs) {
+    count++;
+    const delta = v - (mean + cMean);
+    [mean, cMean] = kahanInc(delta / count, mean, cMean);
+    [aux, cAux] = kahanInc(delta * (v - (mean + cMean)), aux, cAux);
+  }
+  return (aux + cAux) / count;
 }
 
 /** A copy of `labels` with `name` set to `value`, or removed when `value` is empty (Prometheus' rule). */
@@ -280,21 +341,15 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
   delta: extrapolated(false, false),
   irate: instantDelta(true),
   idelta: instantDelta(false),
-  avg_over_time: overTime((vs) => {
-    let mean = 0;
-    vs.forEach((v, i) => {
-      mean += (v - mean) / (i + 1);
-    });
-    return mean;
-  }),
+  avg_over_time: overTime(average),
   min_over_time: overTime((vs) => vs.reduce((m, v) => (v < m || Number.isNaN(m) ? v : m))),
   max_over_time: overTime((vs) => vs.reduce((m, v) => (v > m || Number.isNaN(m) ? v : m))),
-  sum_over_time: overTime((vs) => vs.reduce((a, b) => a + b, 0)),
+  sum_over_time: overTime(kahanSum),
   count_over_time: overTime((vs) => vs.length),
   last_over_time: overTime((vs) => vs[vs.length - 1]!, true),
   present_over_time: overTime(() => 1),
-  stddev_over_time: overTime((vs) => Math.sqrt(variance(vs))),
-  stdvar_over_time: overTime((vs) => variance(vs)),
+  stddev_over_time: overTime((vs) => Math.sqrt(varianceOverTime(vs))),
+  stdvar_over_time: overTime(varianceOverTime),
   quantile_over_time: (args, ctx) => {
     const q = argScalar(args[0]);
     if (argMatrix(args[1]).some((s) => s.vs.length > 0)) quantileWarning(q, ctx);

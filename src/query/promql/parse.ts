@@ -153,7 +153,7 @@ class Builder {
         const [op, operand] = this.children(n);
         const expr = this.build(operand!);
         const t = typeOf(expr);
-        if (t !== "scalar" && t !== "vector") throw new ParseError(`unary expression only allowed on expressions of type scalar or instant vector, got ${typeName(t)}`, n.from);
+        if (t !== "scalar" && t !== "vector") throw new ParseError(`unary expression only allowed on expressions of type scalar or instant vector, got ${JSON.stringify(typeName(t))}`, n.from);
         if (expr.kind === "number") return { kind: "number", value: this.src(op!) === "-" ? -expr.value : expr.value };
         return { kind: "unary", op: this.src(op!) as "-" | "+", expr };
       }
@@ -343,14 +343,15 @@ class Builder {
         grouping = labels ? this.children(labels).map((l) => (l.name === "LabelName" ? this.src(l) : unquote(this.src(l)))) : [];
       } else if (p.name === "FunctionCallBody") body = p;
     }
-    const args = body ? this.children(body).map((c) => this.build(c)) : [];
+    const argNodes = body ? this.children(body) : [];
+    const args = argNodes.map((c) => this.build(c));
     const def = AGGREGATIONS[op]!;
     const want = def.param ? 2 : 1;
     if (args.length !== want) throw new ParseError(`wrong number of arguments for aggregate expression provided, expected ${want}, got ${args.length}`, n.from);
     const expr = args[args.length - 1]!;
-    this.expect(expr, "vector", body!, "aggregation");
+    this.expect(expr, "vector", argNodes[argNodes.length - 1]!, "aggregation expression");
     const param = def.param ? args[0] : undefined;
-    if (param) this.expect(param, def.param!, body!, `aggregation parameter`);
+    if (param) this.expect(param, def.param!, argNodes[0]!, `aggregation parameter`);
     return { kind: "aggregate", op, expr, param, grouping, without };
   }
 }
