@@ -315,6 +315,9 @@ export class Storage {
     const { query } = this.query(scope, matchers, range);
     const specials = this.specialSamples(scope, query);
     specials.catch(() => undefined);
+    // The latest sample's time per bucket (a costly sub-aggregation) only matters where a stale marker could
+    // be that latest sample: without stale markers in the range, every bucket's latest sample is live.
+    const wantLast = bucket.last === true && [...(await specials).values()].includes("stale");
     const byName = new Map<string, Series[]>();
     for (const s of series) {
       const name = s.labels.__name__ ?? "";
@@ -332,7 +335,7 @@ export class Storage {
       ];
       const subAggs = {
         ...(stat ? { v: { [stat]: { field: `metrics.${name}` } } } : {}),
-        ...(bucket.last ? { mt: { max: { field: "@timestamp" } } } : {}),
+        ...(wantLast ? { mt: { max: { field: "@timestamp" } } } : {}),
       };
       type Bucket = { key: CompositeKey; doc_count: number; v?: { value: number | null }; mt?: { value: number } };
       const q = withFilter(query, { bool: { filter: constant } });
@@ -343,7 +346,7 @@ export class Storage {
           if (!s) continue; // filtered out by a matcher ES could not evaluate exactly
           if (--left < 0) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
           let r = out.get(s.key);
-          if (!r) out.set(s.key, (r = { ...s, ends: [], counts: [], stat: [], ...(bucket.last ? { last: [], lastStale: [] } : {}) }));
+          if (!r) out.set(s.key, (r = { ...s, ends: [], counts: [], stat: [], ...(wantLast ? { last: [], lastStale: [] } : {}) }));
           r.ends.push(Number(b.key.b) + bucketMs - 1);
           r.counts.push(b.doc_count);
           r.stat.push(b.v?.value ?? Number.NaN);

@@ -35,14 +35,14 @@ function rng(seed: number): () => number {
 }
 
 /** Irregular scrapes (5–40 s apart), gaps of several minutes, and the special values. */
-function series(labels: Record<string, string>, seed: number): SeriesSpec {
+function series(labels: Record<string, string>, seed: number, withStale = true): SeriesSpec {
   const rand = rng(seed);
   const samples: SeriesSpec["samples"] = [];
   let t = T0 + Math.floor(rand() * 20_000);
   let counter = 0;
   while (t < END) {
     const r = rand();
-    if (r < 0.03) samples.push([t, "stale"]);
+    if (r < 0.03 && withStale) samples.push([t, "stale"]);
     else if (r < 0.05) samples.push([t, Number.NaN]);
     else if (r < 0.06) samples.push([t, Infinity]);
     else if (r < 0.07) samples.push([t, -Infinity]);
@@ -63,6 +63,8 @@ function edge(instance: string, from: number): SeriesSpec {
 const SERIES: SeriesSpec[] = [
   ...Array.from({ length: 6 }, (_, i) => series({ __name__: "pd_a", job: `j${i % 2}`, instance: `i${i}` }, i + 1)),
   ...Array.from({ length: 3 }, (_, i) => series({ __name__: "pd_b", job: "j0", instance: `b${i}` }, i + 100)),
+  // No stale markers at all (presence then needs no latest-sample times).
+  ...Array.from({ length: 4 }, (_, i) => series({ __name__: "pd_c", job: `j${i % 2}`, instance: `c${i}` }, i + 200, false)),
   // Samples exactly on window boundaries (the windows are left-open): on both grids the queries use.
   edge("e1", T0 + 5 * MIN + 3_001),
   edge("e2", T0),
@@ -119,7 +121,7 @@ const SHAPES: [string, number][] = [
   ["5m", 5 * MIN],
   ["5m", 2 * MIN],
   ["3m", 7 * MIN],
-  ["10m", 15_000],
+  ["10m", 3 * MIN],
   ["1m", 10 * MIN],
   ["7m", 0],
 ];
@@ -161,9 +163,9 @@ describe("pushdown gives exactly the unpushed result", () => {
 });
 
 describe("count and group of an instant selector use presence from buckets, exactly", () => {
-  const queries = ["count by (job) (pd_a)", "group by (instance) (pd_a)", "count((pd_a))", "count(pd_a offset 3m)", "count without (instance) ({__name__=~\"pd_.*\"})", "count(pd_a @ end())"];
+  const queries = ["count by (job) (pd_a)", "group by (instance) (pd_a)", "count((pd_a))", "count(pd_a offset 3m)", "count without (instance) ({__name__=~\"pd_.*\"})", "count(pd_a @ end())", "count by (job) (pd_c)"];
   for (const query of queries) {
-    it.each([5 * MIN, 2 * MIN, 7 * MIN, 15_000, 0])(`${query} at step %i ms`, async (step) => {
+    it.each([5 * MIN, 2 * MIN, 7 * MIN, 0])(`${query} at step %i ms`, async (step) => {
       const [start, end] = step === 0 ? [T0 + 47 * MIN + 11, T0 + 47 * MIN + 11] : [T0 + 5 * MIN + 3_001, END + 3 * MIN];
       const src = pushingSource();
       const pushed = await run(query, start, end, step, src);
@@ -197,6 +199,16 @@ describe("the planner says what it did not push down, and why", () => {
     const { notes } = await run(query, T0 + 12 * MIN, END, MIN, src);
     expect(notes).toContain(note);
     if (!query.includes(":")) expect(src.bucketCalls).toBe(0);
+  });
+
+  it.each([
+    ["count_over_time(pd_a[5m])", "count_over_time() not pushed down: 15000 ms buckets would hold too few samples"],
+    ["count(pd_a)", "count(pd_a) not pushed down: 15000 ms buckets would hold too few samples"],
+  ])("%s at a 15 s step: buckets too narrow to pay", async (query, note) => {
+    const src = pushingSource();
+    const { notes } = await run(query, T0 + 12 * MIN, END, 15_000, src);
+    expect(notes).toContain(note);
+    expect(src.bucketCalls).toBe(0);
   });
 
   it("inside a subquery nothing is pushed down", async () => {
