@@ -3,19 +3,29 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp, defaultDeps } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
+import { parsePromQL } from "../src/query/promql/parse.js";
+import { rangeQuery, storageSource } from "../src/query/promql/query.js";
+import { readScope } from "../src/query/scope.js";
+import { Storage } from "../src/query/storage.js";
 import { type SeriesSpec, writeBody } from "../test/helpers/payload.js";
 import { freePort, start, waitFor } from "../test/helpers/processes.js";
 
 /**
- * PromQL over 1 h at 15 s: promgate (its engine over Elasticsearch) against Prometheus 3 itself holding the
- * same samples (fed the same remote_write payloads through --web.enable-remote-write-receiver), same
- * queries, same run. 1,000 counter series, and 50 histograms of 10 buckets.
+ * PromQL: promgate (its engine over Elasticsearch) against Prometheus 3 itself holding the same samples (fed
+ * the same remote_write payloads through --web.enable-remote-write-receiver), same queries, same run.
+ * - 1 h at 15 s step: 1,000 counter series and 50 histograms of 10 buckets, scraped every 15 s;
+ * - Grafana-like 24 h at 5 m step: 1,000 series scraped every 60 s (a gauge and a counter per series), where
+ *   pushdown applies; "unpushed" is promgate's engine over the raw samples of the same storage, same run.
  */
 
 export interface PromqlRow {
+  /** "1h/15s" or "24h/5m". */
+  shape: string;
   query: string;
   promgateMs: number;
   prometheusMs: number;
+  /** The same query evaluated from raw samples (pushdown off); undefined when nothing is pushed down. */
+  unpushedMs: number | undefined;
   equal: boolean;
 }
 
@@ -23,19 +33,23 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 export async function benchPromql(prometheus3: string, rounds = 3): Promise<PromqlRow[]> {
   const env = process.env;
-  const app = createApp(loadConfig({ ...env, PROMGATE_TENANTS: JSON.stringify({ bench: { password: "bench-password" } }) }), defaultDeps());
+  const config = loadConfig({ ...env, PROMGATE_TENANTS: JSON.stringify({ bench: { password: "bench-password" } }) });
+  const deps = defaultDeps();
+  const app = createApp(config, deps);
   const auth = { authorization: `Basic ${btoa("bench:bench-password")}` };
   const dir = mkdtempSync(join(tmpdir(), "promgate-bench-promql-"));
   const port = await freePort();
-  writeFileSync(join(dir, "p.yml"), "storage:\n  tsdb:\n    out_of_order_time_window: 3h\n");
+  writeFileSync(join(dir, "p.yml"), "storage:\n  tsdb:\n    out_of_order_time_window: 26h\n");
   const prom = start(prometheus3, [`--config.file=${join(dir, "p.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--web.enable-remote-write-receiver"]);
   const promUrl = `http://127.0.0.1:${port}`;
   try {
     await waitFor("Prometheus 3", async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined), 60_000);
     const run = Date.now().toString(36);
-    const end = Math.floor((Date.now() - 120_000) / 15_000) * 15_000;
+    const end = Math.floor((Date.now() - 120_000) / 300_000) * 300_000;
     const begin = end - 3_600_000;
     const points = (f: (s: number) => number) => Array.from({ length: 241 }, (_, s) => [begin + s * 15_000, f(s)] as [number, number]);
+    const dayBegin = end - 86_400_000;
+    const minutely = (f: (s: number) => number) => Array.from({ length: 1441 }, (_, s) => [dayBegin + s * 60_000, f(s)] as [number, number]);
     const bodies: Uint8Array<ArrayBuffer>[] = [];
     for (let k = 0; k < 20; k++) {
       const series: SeriesSpec[] = Array.from({ length: 50 }, (_, i) => ({
@@ -52,6 +66,14 @@ export async function benchPromql(prometheus3: string, rounds = 3): Promise<Prom
       }
       bodies.push(writeBody(series));
     }
+    for (let k = 0; k < 40; k++) {
+      const series: SeriesSpec[] = Array.from({ length: 25 }, (_, j) => {
+        const i = (k % 20) * 50 + (k < 20 ? j : j + 25);
+        const name = k < 20 ? "bench_l_total" : "bench_l";
+        return { labels: { __name__: name, job: `job${i % 10}`, idx: String(i), run }, samples: minutely((s) => (name === "bench_l" ? ((s * 37 + i) % 101) / 4 : s * (1 + (i % 7)))) };
+      });
+      bodies.push(writeBody(series));
+    }
     for (const body of bodies) {
       const headers = { "content-type": "application/x-protobuf", "content-encoding": "snappy" };
       const a = await app.request(`/metrics/benchpromql/${run}/api/v1/write`, { method: "POST", body, headers: { ...headers, ...auth } });
@@ -60,15 +82,35 @@ export async function benchPromql(prometheus3: string, rounds = 3): Promise<Prom
       if (b.status >= 300) throw new Error(`prometheus write ${b.status}: ${await b.text()}`);
     }
     await fetch(`${env.ES_URL}/metrics-benchpromql.*/_refresh`, { method: "POST", headers: { authorization: `Basic ${btoa(`${env.ES_USERNAME}:${env.ES_PASSWORD}`)}` } });
-    const queries = [`sum by (job) (rate(bench_c_total{run="${run}"}[5m]))`, `histogram_quantile(0.9, sum by (le) (rate(bench_h_bucket{run="${run}"}[5m])))`];
+    const sel = (name: string) => `${name}{run="${run}"}`;
+    const queries: [string, string, number, boolean][] = [
+      ["1h/15s", `sum by (job) (rate(${sel("bench_c_total")}[5m]))`, begin, false],
+      ["1h/15s", `histogram_quantile(0.9, sum by (le) (rate(${sel("bench_h_bucket")}[5m])))`, begin, false],
+      ["1h/15s", `count by (le) (${sel("bench_h_bucket")})`, begin, true],
+      ["24h/5m", `sum by (job) (rate(${sel("bench_l_total")}[5m]))`, dayBegin, false],
+      ["24h/5m", `sum by (job) (max_over_time(${sel("bench_l")}[5m]))`, dayBegin, true],
+      ["24h/5m", `sum by (job) (count_over_time(${sel("bench_l")}[5m]))`, dayBegin, true],
+      ["24h/5m", `count by (job) (${sel("bench_l")})`, dayBegin, true],
+    ];
+    const storage = new Storage(config, deps.fetch);
+    const scope = readScope(config.tenants.find((t) => t.id === "bench")!, "benchpromql", run);
     const rows: PromqlRow[] = [];
-    for (const query of queries) {
-      const form = () => new URLSearchParams({ query, start: String(begin / 1000), end: String(end / 1000), step: "15" });
+    for (const [shape, query, from, pushes] of queries) {
+      const step = shape === "1h/15s" ? 15 : 300;
+      const form = () => new URLSearchParams({ query, start: String(from / 1000), end: String(end / 1000), step: String(step) });
       const gate = async () => (await app.request(`/metrics/benchpromql/${run}/api/v1/query_range`, { method: "POST", body: form(), headers: { ...auth, "content-type": "application/x-www-form-urlencoded" } })).json();
       const ref = async () => (await fetch(`${promUrl}/api/v1/query_range`, { method: "POST", body: form() })).json();
+      // Pushdown off: the engine over the raw samples (a source without bucket statistics).
+      const unpushed = async () => {
+        const src = storageSource(storage, scope, Number.MAX_SAFE_INTEGER);
+        const out = await rangeQuery(parsePromQL(query), from, end, step * 1000, { select: (m, a, b) => src.select(m, a, b) });
+        return { data: out.data };
+      };
       const [ours, theirs] = [await gate(), await ref()];
+      const equal = sameResult(ours, theirs) && (!pushes || sameResult(ours, await unpushed()));
       const g: number[] = [];
       const p: number[] = [];
+      const u: number[] = [];
       for (let r = 0; r < rounds; r++) {
         let t = performance.now();
         await gate();
@@ -76,8 +118,12 @@ export async function benchPromql(prometheus3: string, rounds = 3): Promise<Prom
         t = performance.now();
         await ref();
         p.push(performance.now() - t);
+        if (!pushes) continue;
+        t = performance.now();
+        await unpushed();
+        u.push(performance.now() - t);
       }
-      rows.push({ query: query.replace(/\{run="[^"]+"\}/g, ""), promgateMs: median(g), prometheusMs: median(p), equal: sameResult(ours, theirs) });
+      rows.push({ shape, query: query.replace(/\{run="[^"]+"\}/g, ""), promgateMs: median(g), prometheusMs: median(p), unpushedMs: pushes ? median(u) : undefined, equal });
     }
     return rows;
   } finally {
