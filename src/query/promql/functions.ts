@@ -107,7 +107,8 @@ export function quantile(q: number, values: number[]): number {
   if (values.length === 0 || Number.isNaN(q)) return Number.NaN;
   if (q < 0) return -Infinity;
   if (q > 1) return Infinity;
-  const sorted = [...values].sort((a, b) => a - b);
+  // Prometheus sorts NaN first (vectorByValueHeap.Less); a plain numeric sort leaves NaN anywhere.
+  const sorted = [...values].sort((a, b) => (Number.isNaN(a) ? (Number.isNaN(b) ? 0 : -1) : Number.isNaN(b) ? 1 : a - b));
   const n = sorted.length;
   const rank = q * (n - 1);
   const lower = Math.max(0, Math.floor(rank));
@@ -226,6 +227,67 @@ function dateFn(f: (d: Date) => number): Impl {
     const input = args.length === 0 ? [{ labels: {}, value: ctx.t / 1000 }] : argVector(args[0]);
     return vec(input.map((s) => ({ labels: dropName(s.labels), value: f(new Date(s.value * 1000)) })));
   };
+}
+
+interface ClassicHistogram {
+  labels: Labels;
+  buckets: { upper: number; count: number }[];
+}
+
+/**
+ * Classic histogram buckets grouped by every label but `le` (the name included), in input order; a sample
+ * whose `le` does not parse is left out with Prometheus' warning (at the position of argument `arg`).
+ */
+function classicHistograms(v: InstantSample[], ctx: CallContext, arg: number): ClassicHistogram[] {
+  const groups = new Map<string, ClassicHistogram>();
+  for (const s of v) {
+    const upper = parseBucketBound(s.labels.le ?? "");
+    if (upper === undefined) {
+      ctx.annotations?.warn(`bucket label "le" is missing or has a malformed value of ${JSON.stringify(s.labels.le ?? "")} for metric name ${JSON.stringify(s.labels.__name__ ?? "")}`, ctx.argPos?.[arg]);
+      continue;
+    }
+    const { le: _, ...rest } = s.labels;
+    const key = labelsKey(rest);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { labels: rest, buckets: [] }));
+    g.buckets.push({ upper, count: s.value });
+  }
+  return [...groups.values()];
+}
+
+/** Prometheus' BucketFraction: the estimated share of observations in [lower, upper], interpolating linearly. */
+function bucketFraction(lower: number, upper: number, input: { upper: number; count: number }[]): number {
+  const sorted = [...input].sort((a, b) => a.upper - b.upper);
+  if (sorted[sorted.length - 1]!.upper !== Infinity) return Number.NaN;
+  const buckets: { upper: number; count: number }[] = [];
+  for (const b of sorted) {
+    const last = buckets[buckets.length - 1];
+    if (last && last.upper === b.upper) last.count += b.count;
+    else buckets.push({ ...b });
+  }
+  const count = buckets[buckets.length - 1]!.count;
+  if (count === 0 || Number.isNaN(lower) || Number.isNaN(upper)) return Number.NaN;
+  if (lower >= upper) return 0;
+  let rank = 0;
+  let lowerRank = 0;
+  let upperRank = 0;
+  let lowerSet = false;
+  let upperSet = false;
+  for (let i = 0; i < buckets.length; i++) {
+    const b = buckets[i]!;
+    const lowerBound = i > 0 ? buckets[i - 1]!.upper : -Infinity;
+    const interpolate = (v: number) => rank + ((b.count - rank) * (v - lowerBound)) / (b.upper - lowerBound);
+    if (!lowerSet && lowerBound >= lower) [lowerRank, lowerSet] = [rank, true];
+    if (!upperSet && lowerBound >= upper) [upperRank, upperSet] = [rank, true];
+    if (lowerSet && upperSet) break;
+    if (!lowerSet && lowerBound < lower && b.upper > lower) [lowerRank, lowerSet] = [interpolate(lower), true];
+    if (!upperSet && lowerBound < upper && b.upper > upper) [upperRank, upperSet] = [interpolate(upper), true];
+    if (lowerSet && upperSet) break;
+    rank = b.count;
+  }
+  if (!lowerSet || lowerRank > count) lowerRank = count;
+  if (!upperSet || upperRank > count) upperRank = count;
+  return (upperRank - lowerRank) / count;
 }
 
 /** Prometheus' BucketQuantile over classic buckets; `forced` tells whether monotonicity had to be forced. */
@@ -384,17 +446,19 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
   sort_desc: (args) => vec([...argVector(args[0])].sort((a, b) => (Number.isNaN(a.value) ? 1 : Number.isNaN(b.value) ? -1 : b.value - a.value))),
   label_replace: (args) => {
     const [dst, replacement, src, regex] = [argString(args[1]), argString(args[2]), argString(args[3]), argString(args[4])];
-    const re = re2ToJs(regex);
-    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dst)) throw badData(`invalid destination label name in label_replace(): ${dst}`);
+    let re: RegExp;
+    try {
+      re = re2ToJs(regex);
+    } catch {
+      throw new HttpError(422, `invalid regular expression in label_replace(): ${regex}`);
+    }
+    // Prometheus 3 accepts any UTF-8 label name; only the empty name is invalid.
+    if (dst === "") throw new HttpError(422, "invalid destination label name in label_replace(): ");
     return vec(
       argVector(args[0]).map((s) => {
         const m = re.exec(s.labels[src] ?? "");
         if (!m) return s;
-        const value = replacement.replace(/\$(\d+|\{\w+\})/g, (_, g: string) => {
-          const key = g.startsWith("{") ? g.slice(1, -1) : g;
-          return (/^\d+$/.test(key) ? m[Number(key)] : m.groups?.[key]) ?? "";
-        });
-        return { labels: withLabel(s.labels, dst, value), value: s.value };
+        return { labels: withLabel(s.labels, dst, expandTemplate(replacement, m)), value: s.value };
       }),
     );
   },
@@ -402,6 +466,8 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
     const dst = argString(args[1]);
     const sep = argString(args[2]);
     const srcs = args.slice(3).map(argString);
+    if (srcs.includes("")) throw new HttpError(422, "invalid source label name in label_join(): ");
+    if (dst === "") throw new HttpError(422, "invalid destination label name in label_join(): ");
     return vec(
       argVector(args[0]).map((s) => {
         return { labels: withLabel(s.labels, dst, srcs.map((l) => s.labels[l] ?? "").join(sep)), value: s.value };
@@ -411,22 +477,8 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
   histogram_quantile: (args, ctx) => {
     const q = argScalar(args[0]);
     quantileWarning(q, ctx);
-    // Buckets group by every label but `le` (the name included); the name is dropped from the result.
-    const groups = new Map<string, { labels: Labels; buckets: { upper: number; count: number }[] }>();
-    for (const s of argVector(args[1])) {
-      const upper = parseBucketBound(s.labels.le ?? "");
-      if (upper === undefined) {
-        ctx.annotations?.warn(`bucket label "le" is missing or has a malformed value of ${JSON.stringify(s.labels.le ?? "")} for metric name ${JSON.stringify(s.labels.__name__ ?? "")}`, ctx.argPos?.[1]);
-        continue;
-      }
-      const { le: _, ...rest } = s.labels;
-      const key = labelsKey(rest);
-      const g = groups.get(key) ?? { labels: rest, buckets: [] };
-      g.buckets.push({ upper, count: s.value });
-      groups.set(key, g);
-    }
     const out: InstantSample[] = [];
-    for (const g of groups.values()) {
+    for (const g of classicHistograms(argVector(args[1]), ctx, 1)) {
       const { value, forced } = bucketQuantile(q, g.buckets);
       if (forced) {
         // Prometheus' text also points to its documentation's histogram_quantile section; we leave the link
@@ -435,6 +487,13 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
       }
       out.push({ labels: dropName(g.labels), value });
     }
+    checkUniqueLabelsets(out);
+    return vec(out);
+  },
+  // Over classic buckets since Prometheus 3.5 (native histograms are not stored by promgate).
+  histogram_fraction: (args, ctx) => {
+    const [lower, upper] = [argScalar(args[0]), argScalar(args[1])];
+    const out = classicHistograms(argVector(args[2]), ctx, 2).map((g) => ({ labels: dropName(g.labels), value: bucketFraction(lower, upper, g.buckets) }));
     checkUniqueLabelsets(out);
     return vec(out);
   },
@@ -452,13 +511,12 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
   sort_by_label: (args) => vec(sortByLabel(argVector(args[0]), args.slice(1).map(argString), 1)),
   sort_by_label_desc: (args) => vec(sortByLabel(argVector(args[0]), args.slice(1).map(argString), -1)),
   // Native-histogram functions: promgate stores float samples only, and Prometheus skips float samples
-  // in these functions, so their answer is always empty.
+  // in these functions, so their answer is always empty (histogram_fraction also reads classic buckets).
   histogram_count: () => vec([]),
   histogram_sum: () => vec([]),
   histogram_avg: () => vec([]),
   histogram_stddev: () => vec([]),
   histogram_stdvar: () => vec([]),
-  histogram_fraction: () => vec([]),
   day_of_month: dateFn((d) => d.getUTCDate()),
   day_of_week: dateFn((d) => d.getUTCDay()),
   day_of_year: dateFn((d) => Math.floor((d.getTime() - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1),
@@ -468,6 +526,21 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
   month: dateFn((d) => d.getUTCMonth() + 1),
   year: dateFn((d) => d.getUTCFullYear()),
 };
+
+/**
+ * Go's Regexp.Expand, as label_replace uses it: `$name` takes the longest run of letters, digits and `_`
+ * (so `$1x` names group "1x", which is empty), `${name}` delimits it, digits refer to numbered groups,
+ * `$$` is a literal `$`, and a `$` not followed by a name stays as it is.
+ */
+function expandTemplate(template: string, m: RegExpExecArray): string {
+  return template.replace(/\$(?:\$|(\w+)|\{(\w+)\})?/g, (whole, bare: string | undefined, braced: string | undefined) => {
+    if (whole === "$$") return "$";
+    const name = bare ?? braced;
+    if (name === undefined) return "$";
+    if (/^\d+$/.test(name)) return m[Number(name)] ?? "";
+    return m.groups?.[name] ?? "";
+  });
+}
 
 /** Index of the sample `better` picks over the running best (NaN never stays the best), from the first. */
 function extremeIndex(vs: number[], better: (cur: number, best: number) => boolean): number {
