@@ -36,19 +36,30 @@ export function limitK(members: InstantSample[], p: number): InstantSample[] {
 const encoder = new TextEncoder();
 const sampleOffsets = new WeakMap<Labels, number>();
 
+/** A length as Prometheus' label encoding writes it: one byte below 255, else 255 and 3 bytes little-endian. */
+function pushSize(out: number[], n: number): void {
+  if (n < 255) out.push(n);
+  else out.push(255, n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff);
+}
+
 /**
- * Where a series falls in [0, 1): its label hash (xxHash64 over `name 0xff value 0xff` for every label in
- * name order, as labels.Labels.Hash) divided by 2^64. A series' place never changes between queries, so
- * limit_ratio(r) and limit_ratio(-(1 - r)) split the series into two disjoint sets that together are all.
+ * Where a series falls in [0, 1): its labels' hash divided by 2^64. Prometheus 3 (stringlabels, its default
+ * build) hashes the encoded label set with xxHash64: for every label in name order, the name's length, the
+ * name, the value's length, the value. A series' place never changes between queries, so limit_ratio(r) and
+ * limit_ratio(-(1 - r)) split the series into two disjoint sets that together are all.
  */
 export function sampleOffset(labels: Labels): number {
   let off = sampleOffsets.get(labels);
   if (off === undefined) {
-    const parts: number[] = [];
+    const bytes: number[] = [];
     for (const name of Object.keys(labels).sort()) {
-      parts.push(...encoder.encode(name), 0xff, ...encoder.encode(labels[name]!), 0xff);
+      for (const text of [name, labels[name]!]) {
+        const encoded = encoder.encode(text);
+        pushSize(bytes, encoded.length);
+        for (const b of encoded) bytes.push(b);
+      }
     }
-    off = Number(xxhash64(Uint8Array.from(parts))) / 2 ** 64;
+    off = Number(xxhash64(Uint8Array.from(bytes))) / 2 ** 64;
     sampleOffsets.set(labels, off);
   }
   return off;
