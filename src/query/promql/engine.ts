@@ -172,7 +172,11 @@ export class Evaluator {
         const v = this.eval(e.expr, t);
         if (e.op === "+") return v;
         if (v.type === "scalar") return { type: "scalar", v: -v.v };
-        if (v.type === "vector") return { type: "vector", v: v.v.map((s) => ({ labels: dropName(s.labels), value: -s.value })) };
+        if (v.type === "vector") {
+          const out = v.v.map((s) => ({ labels: dropName(s.labels), value: -s.value }));
+          if (distinctNames([v]) > 1) checkUniqueLabelsets(out);
+          return { type: "vector", v: out };
+        }
         return v;
       }
       case "call":
@@ -364,6 +368,8 @@ export class Evaluator {
         else if (r) out.push({ labels: x.labels, value: x.value });
       } else out.push({ labels: dropName(x.labels), value: r as number });
     }
+    // Dropping the name can merge series that differed only in it: an error, as in Prometheus.
+    if ((!comparison || e.bool) && distinctNames([vectorOnLeft ? lhs : rhs]) > 1) checkUniqueLabelsets(out);
     return { type: "vector", v: out };
   }
 
