@@ -4,10 +4,11 @@ import { type ReadScope, streamNameFilter } from "./scope.js";
 
 /** `/api/v1/metadata` from the metadata remote_write sent (see ingest/metadata.ts). */
 
+/** Fields in the order Prometheus writes them (clients see the same bytes). */
 export interface MetadataEntry {
   type: string;
-  help: string;
   unit: string;
+  help: string;
 }
 
 const PAGE = 10_000;
@@ -54,7 +55,7 @@ export async function readMetadata(
       }
       if (limitPerMetric !== undefined && list.length >= limitPerMetric) continue;
       // The same family written to several streams usually says the same: list each distinct entry once.
-      if (!list.some((e) => e.type === type && e.help === help && e.unit === unit)) list.push({ type, help, unit });
+      if (!list.some((e) => e.type === type && e.help === help && e.unit === unit)) list.push({ type, unit, help });
     }
     if (hits.length < PAGE) return out;
     after = hits[hits.length - 1]!.sort;

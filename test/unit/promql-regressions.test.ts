@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
 import { type CompiledMatcher, matchesAll } from "../../src/query/matchers.js";
+import { readMetadata } from "../../src/query/metadata.js";
 import type { SampleSource, SeriesData } from "../../src/query/promql/engine.js";
 import { parsePromQL } from "../../src/query/promql/parse.js";
 import { rangeQuery } from "../../src/query/promql/query.js";
@@ -7,6 +9,7 @@ import { rangeQuery } from "../../src/query/promql/query.js";
 /**
  * Regressions found by the differential e2e (test/e2e/differential.test.ts: Prometheus 3 and promgate on
  * the same node_exporter data). Each case names the query that differed and what Prometheus 3 answers.
+ * (Mostly PromQL; the API answers the e2e compares byte for byte are here too.)
  */
 
 /** One series `name{labels}` with a sample every `everyMs` from 0 to `untilMs`, value = f(t in ms). */
@@ -42,5 +45,18 @@ describe("subqueries without a step in range queries", () => {
     expect(r[0]!.values.map(([t, v]) => `${t}=${v}`)).toEqual(
       [30, 37, 44, 51, 58, 65, 72, 79, 86, 93, 100, 107, 114, 121, 128].map((t) => `${t}=${Math.floor(t / 60) * 60}`),
     );
+  });
+});
+
+describe("/api/v1/metadata entries", () => {
+  // Prometheus writes each entry as {"type","unit","help"}; promgate wrote help before unit, so the e2e's
+  // byte comparison of Grafana's metric browser request failed.
+  it("list their fields in Prometheus' order: type, unit, help", async () => {
+    const config = loadConfig({ ES_URL: "http://127.0.0.1:9", ES_USERNAME: "elastic", ES_PASSWORD: "x", PROMGATE_AUTH: "none" });
+    const hit = { _source: { metric_family_name: "node_cpu_seconds_total", type: "counter", help: "Seconds.", unit: "" }, sort: [1] };
+    const fetchFn = async () => new Response(JSON.stringify({ hits: { hits: [hit] } }), { headers: { "content-type": "application/json" } });
+    const scope = { indices: "metrics-*.prometheus-*", filter: { match_all: {} }, routePattern: undefined, tenantPatterns: ["metrics-*.prometheus-*"] };
+    const out = await readMetadata(config, fetchFn, scope, undefined, undefined, undefined);
+    expect(JSON.stringify(out)).toBe('{"node_cpu_seconds_total":[{"type":"counter","unit":"","help":"Seconds."}]}');
   });
 });
