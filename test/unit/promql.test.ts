@@ -153,8 +153,9 @@ describe("aggregations, binary operators, functions", () => {
 
   it("refuses many-to-many matching as Prometheus does", async () => {
     await expect(at(src, "m + ignoring(i) group_left n", 10)).resolves.toHaveLength(3);
-    await expect(at(src, "m + on(job) n", 10)).rejects.toThrow(/many-to-many matching not allowed/);
-    await expect(at(src, "m + ignoring(i) n", 10)).rejects.toThrow(/duplicate series for the match group/);
+    await expect(at(src, "m + on(job) n", 10)).rejects.toThrow(/multiple matches for labels: many-to-one matching must be explicit/);
+    await expect(at(src, "m + ignoring(i) n", 10)).rejects.toThrow(/many-to-one matching must be explicit/);
+    await expect(at(src, "n + ignoring(i) m", 10)).rejects.toThrow(/found duplicate series for the match group \{job="a"\} on the right hand-side/);
   });
 
   it("returns scalars and strings", async () => {
@@ -166,7 +167,8 @@ describe("aggregations, binary operators, functions", () => {
 
   it("refuses duplicate label sets after dropping metric names", async () => {
     const dup = load(S, { 'a{x="1"}': "1 2", 'b{x="1"}': "1 2" });
-    await expect(at(dup, '{__name__=~"a|b"} * 2', 15)).resolves.toBeDefined();
+    await expect(at(dup, '{__name__=~"a|b"} > 0', 15)).resolves.toHaveLength(2);
+    await expect(at(dup, '{__name__=~"a|b"} * 2', 15)).rejects.toThrow(/same labelset/);
     await expect(at(dup, 'rate({__name__=~"a|b"}[1m])', 15)).rejects.toThrow(/same labelset/);
   });
 });
