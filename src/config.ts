@@ -53,6 +53,8 @@ export interface Config {
   retryAfterSeconds: number;
   /** Index holding the metric metadata that remote_write sends. */
   metadataIndex: string;
+  /** Longest a PromQL query may run, in ms (PROMGATE_QUERY_TIMEOUT, Prometheus' --query.timeout). */
+  queryTimeoutMs: number;
   tenants: Tenant[];
   /**
    * "none": no credentials asked (PROMGATE_AUTH=none, set deliberately for a gateway behind its own auth);
@@ -109,6 +111,9 @@ function unknownName(name: string): string {
 }
 
 const DURATION = /^[1-9][0-9]*(d|h|m|s|ms)$/;
+const DURATION_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+/** A checked duration setting ("2m") in ms. */
+const durationMs = (text: string): number => Number(/^\d+/.exec(text)![0]) * DURATION_MS[/[a-z]+$/.exec(text)![0]]!;
 
 /**
  * One setting's raw value → its typed value, or a problem naming the setting (never the value: a secret
@@ -335,6 +340,7 @@ export function loadConfig(env: Env): Config {
     esGzip: settings.flag("ES_GZIP"),
     retryAfterSeconds: settings.int("PROMGATE_RETRY_AFTER_SECONDS"),
     metadataIndex: settings.text("PROMGATE_METADATA_INDEX")!,
+    queryTimeoutMs: durationMs(settings.text("PROMGATE_QUERY_TIMEOUT")!),
     tenants: auth === "none" ? [anonymousTenant(limits)] : parseTenants(env, limits),
     limits,
     ...observeConfig(settings),

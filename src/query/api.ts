@@ -137,7 +137,7 @@ export function queryRoutes(config: Config, fetchFn: Fetch): Hono {
     return success(c, data);
   };
 
-  const timeoutMs = DEFAULT_QUERY_TIMEOUT_MS;
+  const timeoutMs = config.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const source = (scope: ReadScope & { maxQuerySamples: number }) => (deadline: number) => storageSource(storage, scope, scope.maxQuerySamples, deadline);
   const query: Handler = async (c, scope, p) => answer(c, await instantRequest(p, source(scope), timeoutMs));
   const queryRange: Handler = async (c, scope, p) => answer(c, await rangeRequest(p, source(scope), timeoutMs));

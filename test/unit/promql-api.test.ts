@@ -161,6 +161,17 @@ describe("query timeout", () => {
     expect(await res.json()).toEqual({ status: "error", errorType: "timeout", error: "query timed out in expression evaluation" });
   });
 
+  it("bounds every query by PROMGATE_QUERY_TIMEOUT; a request's timeout cannot lengthen it", async () => {
+    const es = fakeEs(() => new Promise<Response>((r) => setTimeout(() => r(Response.json({})), 60)));
+    const app = createApp(testConfig({ ES_TIMEOUT_MS: "5000", PROMGATE_QUERY_TIMEOUT: "20ms" }), es.deps);
+    for (const path of ["/api/v1/query?query=up", "/api/v1/query?query=up&timeout=1h", "/api/v1/query_range?query=up&start=0&end=60&step=15"]) {
+      const res = await app.request(path, { headers: { authorization: DEV } });
+      expect(res.status, path).toBe(503);
+      expect(await res.json()).toMatchObject({ errorType: "timeout" });
+    }
+    expect(testConfig().queryTimeoutMs).toBe(120_000);
+  });
+
   it("stops a long evaluation between steps", async () => {
     const source = { select: async (): Promise<SeriesData[]> => [{ labels: { __name__: "x" }, ts: [0], vs: [1], stale: new Set<number>() }] };
     await expect(rangeQuery(parsePromQL("x"), 0, 10_000_000, 1000, source, { deadline: Date.now() - 1 })).rejects.toBeInstanceOf(QueryTimeoutError);
