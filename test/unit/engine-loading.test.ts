@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { samplePlan, seriesKey, timeSlices } from "../../src/query/storage.js";
+import { readScope } from "../../src/query/scope.js";
+import { samplePlan, seriesKey, Storage, timeSlices } from "../../src/query/storage.js";
+import { testConfig } from "../helpers/config.js";
 
 /** How the sample load is planned: which labels the aggregation groups by, and the concurrent time slices. */
 
@@ -35,5 +37,26 @@ describe("timeSlices", () => {
     for (let i = 1; i < slices.length; i++) expect(slices[i]!.startMs).toBe(slices[i - 1]!.endMs + 1);
     for (const s of slices) expect(s.endMs).toBeGreaterThanOrEqual(s.startMs);
     expect(slices.length).toBe(Math.min(n, endMs - startMs + 1));
+  });
+});
+
+describe("read requests to Elasticsearch", () => {
+  async function acceptEncoding(extra: Record<string, string>): Promise<string | undefined> {
+    let seen: string | undefined = "(no request)";
+    const fetchFn = async (_input: Request | string | URL, init?: RequestInit) => {
+      seen = (init?.headers as Record<string, string> | undefined)?.["accept-encoding"];
+      return new Response(JSON.stringify({ fields: {} }), { status: 200, headers: { "content-type": "application/json" } });
+    };
+    const config = testConfig(extra);
+    await new Storage(config, fetchFn).labelNames(readScope(config.tenants[0]!), undefined);
+    return seen;
+  }
+
+  it("ask for uncompressed answers by default (gzip costs both sides CPU a nearby cluster does not need)", async () => {
+    expect(await acceptEncoding({})).toBe("identity");
+  });
+
+  it("leave compression to the fetch implementation when ES_GZIP is on", async () => {
+    expect(await acceptEncoding({ ES_GZIP: "true" })).toBeUndefined();
   });
 });
