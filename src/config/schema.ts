@@ -70,7 +70,7 @@ export const SETTINGS: readonly Setting[] = [
     default: "20000",
     description: "per Elasticsearch request; below Prometheus' 30 s remote_timeout so the sender sees our 503",
   },
-  { name: "ES_GZIP", kind: "bool", scope: "gateway", secret: false, default: "false", description: "gzip the _bulk body (less egress, more CPU)" },
+  { name: "ES_GZIP", kind: "bool", scope: "gateway", secret: false, default: "false", description: "gzip the _bulk body, and take read answers gzipped (less traffic, more CPU; off: reads ask for uncompressed answers)" },
   {
     name: "PROMGATE_AUTH",
     kind: "enum",
