@@ -176,11 +176,26 @@ const keyOf = (s: Series) =>
     .join(",")}}`;
 
 /**
- * The first difference between two answers, worded for a failure message; undefined when they agree.
- * `ordered`: the order of an instant vector counts (sort, sort_desc) — by value only, since the order of
- * equal values is Go's unstable sort's business.
+ * How two answers are compared, chosen by the query's outer function:
+ * - sort, sort_desc: the order of an instant vector counts too — by value only, since the order of equal
+ *   values is Go's unstable sort's business;
+ * - topk, bottomk: among equal values Prometheus keeps whichever series its storage listed first (the head
+ *   lists series in creation order), which no other store can know: compared are the values at each
+ *   timestamp (as a sorted list), not which of several equal series carries them.
  */
-function diff(ours: Answer, theirs: Answer, ordered = false): string | undefined {
+type Mode = "exact" | "ordered" | "ties";
+const modeOf = (query: string): Mode => (/^sort(_desc)?\(/.test(query) ? "ordered" : /^(topk|bottomk)\(/.test(query) ? "ties" : "exact");
+
+/** Values at each timestamp, sorted: what topk/bottomk answers are compared by. */
+function valuesByTime(r: Series[]): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const s of r) for (const [t, v] of s.values ?? [s.value!]) out.set(t, [...(out.get(t) ?? []), v]);
+  for (const vs of out.values()) vs.sort((a, b) => Number(a) - Number(b));
+  return out;
+}
+
+/** The first difference between two answers, worded for a failure message; undefined when they agree. */
+function diff(ours: Answer, theirs: Answer, mode: Mode = "exact"): string | undefined {
   if (ours.status !== "success") return `promgate answered ${ours.status}: ${ours.error}`;
   if (ours.data.resultType !== theirs.data.resultType) return `result type ${ours.data.resultType}, reference ${theirs.data.resultType}`;
   if (theirs.data.resultType === "scalar" || theirs.data.resultType === "string") {
@@ -190,7 +205,16 @@ function diff(ours: Answer, theirs: Answer, ordered = false): string | undefined
   }
   const mine = new Map((ours.data.result as Series[]).map((s) => [keyOf(s), s]));
   const refs = theirs.data.result as Series[];
-  if (ordered) {
+  if (mode === "ties") {
+    const [mv, rv] = [valuesByTime(ours.data.result as Series[]), valuesByTime(refs)];
+    for (const [t, vs] of rv) {
+      const o = mv.get(t) ?? [];
+      if (o.length !== vs.length || vs.some((v, i) => !close(o[i]!, v))) return `at ${t}: promgate ${o.join(" ")}, reference ${vs.join(" ")}`;
+    }
+    const extraTime = [...mv.keys()].find((t) => !rv.has(t));
+    return extraTime === undefined ? undefined : `promgate answers at ${extraTime}, the reference does not`;
+  }
+  if (mode === "ordered") {
     const values = (r: Series[]) => r.map((s) => s.value?.[1] ?? "");
     const [ov, rv] = [values(ours.data.result as Series[]), values(refs)];
     const at = rv.findIndex((v, i) => ov[i] === undefined || !close(ov[i]!, v));
@@ -246,6 +270,7 @@ const QUERIES = [
   `sum by (device) (rate(node_network_receive_bytes_total{device!="lo"}[1m]))`,
   "irate(node_network_transmit_packets_total[30s]) * 8",
   "topk(3, rate(node_network_receive_bytes_total[1m]))",
+  `topk(10, count by (__name__) ({__name__=~".+"}))`,
   "bottomk(2, rate(node_disk_io_time_seconds_total[1m]))",
   "rate(node_disk_read_bytes_total[1m]) + rate(node_disk_written_bytes_total[1m])",
   // labels and presence
@@ -300,7 +325,7 @@ describe("Prometheus 3 (own TSDB) and promgate (the same samples via remote_writ
       const theirs = await ask(ref, "/api/v1/query_range", form(query));
       expect(theirs.status, `${query}: ${theirs.error}`).toBe("success");
       expect((theirs.data.result as Series[]).length, `${query}: the reference answered nothing, the comparison would prove nothing`).toBeGreaterThan(0);
-      const problem = diff(await ask(gate, `${scoped}/api/v1/query_range`, form(query), gateAuth), theirs);
+      const problem = diff(await ask(gate, `${scoped}/api/v1/query_range`, form(query), gateAuth), theirs, modeOf(query) === "ties" ? "ties" : "exact");
       if (problem) failures.push(`${query}\n    ${problem}`);
     }
     expect(failures, `range queries that differ:\n${failures.join("\n")}`).toEqual([]);
@@ -313,7 +338,7 @@ describe("Prometheus 3 (own TSDB) and promgate (the same samples via remote_writ
         const form = new URLSearchParams({ query, time: String(time) });
         const theirs = await ask(ref, "/api/v1/query", form);
         expect(theirs.status, `${query}: ${theirs.error}`).toBe("success");
-        const problem = diff(await ask(gate, `${scoped}/api/v1/query`, form, gateAuth), theirs, /^sort(_desc)?\(/.test(query));
+        const problem = diff(await ask(gate, `${scoped}/api/v1/query`, form, gateAuth), theirs, modeOf(query));
         if (problem) failures.push(`${query} @ ${time}\n    ${problem}`);
       }
     }
@@ -355,7 +380,7 @@ describe("promtool query instant|range (a real client) against promgate and Prom
       ["instant", [`--time=${end}`], "sum by (mode) (rate(node_cpu_seconds_total[1m]))"],
       ["instant", [`--time=${end}`, "--format=json"], "100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)"],
       ["range", [`--start=${end - 60}`, `--end=${end}`, "--step=10s"], "sum by (job) (up)"],
-      ["range", [`--start=${end - 60}`, `--end=${end}`, "--step=15s", "--format=json"], "topk(2, rate(node_network_receive_bytes_total[1m]))"],
+      ["range", [`--start=${end - 60}`, `--end=${end}`, "--step=15s", "--format=json"], "sum by (job) (rate(process_cpu_seconds_total[1m]))"],
     ];
     for (const [kind, flags, expr] of cases) {
       const theirs = promtool(ref, kind, flags, expr);
