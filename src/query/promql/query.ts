@@ -57,8 +57,8 @@ export function storageSource(storage: Storage, scope: ReadScope, maxSamples: nu
       for (const s of loaded) budget.left -= s.timestamps.length;
       // Selectors load concurrently, each within what was left when it started: check the total too.
       if (budget.left < 0) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
-      // Series in label order, as Prometheus' storage returns them: results that depend on the order of
-      // the input (floating-point sums, limitk, ties in topk, error texts) then come out as there.
+      // Series in label order, as Prometheus' blocks return them (its in-memory head keeps creation order):
+      // results that depend on input order (last bits of sums, limitk, ties in topk) are then stable.
       return loaded
         .map((s) => ({ labels: s.labels, ts: s.timestamps, vs: s.values, stale: s.stale }))
         .sort((a, b) => compareLabelSets(a.labels, b.labels));
