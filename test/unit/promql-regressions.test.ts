@@ -4,7 +4,7 @@ import { type CompiledMatcher, matchesAll } from "../../src/query/matchers.js";
 import { readMetadata } from "../../src/query/metadata.js";
 import type { SampleSource, SeriesData } from "../../src/query/promql/engine.js";
 import { parsePromQL } from "../../src/query/promql/parse.js";
-import { rangeQuery } from "../../src/query/promql/query.js";
+import { instantQuery, rangeQuery } from "../../src/query/promql/query.js";
 
 /**
  * Regressions found by the differential e2e (test/e2e/differential.test.ts: Prometheus 3 and promgate on
@@ -58,5 +58,22 @@ describe("/api/v1/metadata entries", () => {
     const scope = { indices: "metrics-*.prometheus-*", filter: { match_all: {} }, routePattern: undefined, tenantPatterns: ["metrics-*.prometheus-*"] };
     const out = await readMetadata(config, fetchFn, scope, undefined, undefined, undefined);
     expect(JSON.stringify(out)).toBe('{"node_cpu_seconds_total":[{"type":"counter","unit":"","help":"Seconds."}]}');
+  });
+});
+
+describe("topk / bottomk among equal values", () => {
+  // topk(10, count by (__name__) ({__name__=~".+"})) — a cardinality panel, full of ties — kept other series
+  // than Prometheus 3, which feeds a k-heap in input order where promgate took the first k of a stable sort.
+  // Expected answers are Prometheus 3.5's (scripts/conformance-reference.sh, series created in label order).
+  const src = source(["a", "b", "c", "d", "e"].map((id, i) => series({ __name__: "x", id }, 15_000, 15_000, () => [1, 1, 1, 2, 0][i]!)));
+  const ids = async (q: string) => {
+    const r = (await instantQuery(parsePromQL(q), 15_000, src)).data.result as { metric: Record<string, string>; value: [number, string] }[];
+    return r.map((s) => `${s.metric.id}=${s.value[1]}`);
+  };
+
+  it("keeps the series Prometheus' heap keeps, in its order", async () => {
+    expect(await ids("topk(2, x)")).toEqual(["d=2", "b=1"]);
+    expect(await ids("topk(3, x)")).toEqual(["d=2", "b=1", "c=1"]);
+    expect(await ids("bottomk(2, x)")).toEqual(["e=0", "b=1"]);
   });
 });

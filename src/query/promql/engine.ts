@@ -9,6 +9,7 @@ import { duplicateOnOneSide, manyToOneNotExplicit } from "./matching.js";
 import { positionOf } from "./parse.js";
 import { dropName, formatValue, type InstantSample, labelsKey, type RangeSeries, type Value } from "./values.js";
 import { type BucketSource, PushedCall, PushedPresence, type PushdownPlan, planPresence, planPushdown } from "./pushdown.js";
+import { topK } from "./topk.js";
 import { SeriesWindows } from "./window.js";
 
 /**
@@ -323,17 +324,13 @@ export class Evaluator {
         case "bottomk": {
           const k = kParam(p);
           if (!(k >= 1)) break;
-          const sign = e.op === "topk" ? -1 : 1;
-          const sorted = [...g.members].sort((a, b) => {
-            if (Number.isNaN(a.value)) return 1;
-            if (Number.isNaN(b.value)) return -1;
-            return sign * (a.value - b.value);
-          });
-          for (const m of sorted.slice(0, k)) out.push({ labels: m.labels, value: m.value });
+          for (const m of topK(g.members, k, e.op === "topk")) out.push({ labels: m.labels, value: m.value });
           break;
         }
         case "count_values": {
           const name = param?.type === "string" ? param.v : "";
+          // Prometheus 3 takes any UTF-8 label name but the empty one.
+          if (name === "") throw new HttpError(422, 'invalid label name ""');
           const counts = new Map<string, number>();
           for (const v of vs) counts.set(formatValue(v), (counts.get(formatValue(v)) ?? 0) + 1);
           for (const [value, n] of counts) out.push({ labels: { ...g.labels, [name]: value }, value: n });
