@@ -89,7 +89,8 @@ export function labelsAndRest(line: string): [Labels, string] {
   }
   if (line[i] === "{") {
     i++;
-    const pair = /\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*")\s*,?\s*/y;
+    // Label names may be quoted (Prometheus 3: any UTF-8 name, e.g. {"room.name"="a"}).
+    const pair = /\s*([a-zA-Z_][a-zA-Z0-9_]*|"(?:[^"\\]|\\.)*")\s*=\s*("(?:[^"\\]|\\.)*")\s*,?\s*/y;
     for (;;) {
       if (/^\s*\}/.test(line.slice(i))) {
         i = line.indexOf("}", i) + 1;
@@ -98,7 +99,7 @@ export function labelsAndRest(line: string): [Labels, string] {
       pair.lastIndex = i;
       const m = pair.exec(line);
       if (!m) throw new Error(`bad label set in ${JSON.stringify(line)}`);
-      labels[m[1]!] = JSON.parse(m[2]!) as string;
+      labels[m[1]!.startsWith('"') ? (JSON.parse(m[1]!) as string) : m[1]!] = JSON.parse(m[2]!) as string;
       i = pair.lastIndex;
     }
   } else if (!name) throw new Error(`no series in ${JSON.stringify(line)}`);
