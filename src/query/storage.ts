@@ -28,6 +28,8 @@ export interface Series {
   /** Canonical identity of the label set (sorted name/value pairs). */
   key: string;
   labels: Labels;
+  /** Documents (samples) of the series the lookup counted in its range. */
+  docs?: number;
 }
 
 export interface SeriesSamples extends Series {
@@ -74,6 +76,8 @@ const SAMPLE_PAGE = 10_000;
  * idle while promgate parses the previous page.
  */
 const SAMPLE_SLICES = 2;
+/** Samples per page when loading series by series (below Elasticsearch's default 65,536 buckets a search). */
+const BY_SERIES_PAGE = 50_000;
 const DEFAULT_FILTER_PATH = "-hits.hits._index,-hits.hits._id,-hits.hits._score";
 /** Sample pages: only keys and values (drops `doc_count`, ~10 % of the bytes to parse). */
 const SAMPLE_FILTER_PATH = "aggregations.c.after_key,aggregations.c.buckets.key,aggregations.c.buckets.v.value";
@@ -117,6 +121,8 @@ export class Storage {
   constructor(
     private readonly config: Config,
     fetchFn: Fetch,
+    /** Samples per page when loading series by series (tests use small pages to cover paging). */
+    private readonly seriesPageSamples = BY_SERIES_PAGE,
   ) {
     // Reads move megabytes of JSON. Compressing them costs Elasticsearch and promgate CPU that a nearby
     // cluster does not need (measured on loopback: 20–30 % of a 241,000-sample load), so responses come
@@ -215,12 +221,12 @@ export class Storage {
     const names = await this.presentLabelNames(scope, query, range);
     if (names.length === 0) return [];
     const out: Series[] = [];
-    const pages = this.compositePages<{ key: CompositeKey }>(scope, query, this.composite(names), SERIES_PAGE, "the series lookup");
+    const pages = this.compositePages<{ key: CompositeKey; doc_count: number }>(scope, query, this.composite(names), SERIES_PAGE, "the series lookup");
     for await (const buckets of pages) {
       for (const b of buckets) {
         const labels = labelsOfKey(b.key, names);
         if (!matchesAll(labels, matchers)) continue;
-        out.push({ key: seriesKey(labels), labels });
+        out.push({ key: seriesKey(labels), labels, docs: b.doc_count });
         if (out.length >= limit) return out;
       }
     }
@@ -260,7 +266,7 @@ export class Storage {
     onSeries?: (s: SeriesSamples) => void,
   ): Promise<SeriesSamples[]> {
     if (series.length === 0) return [];
-    const { query } = this.query(scope, matchers, range);
+    const { query, exact } = this.query(scope, matchers, range);
     // Runs alongside the sample pages; awaited only when a sample without a float value turns up.
     const specials = this.specialSamples(scope, query);
     specials.catch(() => undefined);
@@ -281,6 +287,13 @@ export class Storage {
       if (onSeries) {
         await load(q, onSeries);
         continue;
+      }
+      if (exact) {
+        const loaded = await this.samplesBySeries(scope, q, name, plan.varying, list, specials, budget);
+        if (loaded) {
+          out.push(...loaded);
+          continue;
+        }
       }
       const parts = await Promise.all(timeSlices(range, SAMPLE_SLICES).map((r) => load(withFilter(q, rangeFilter(r)[0]))));
       for (const s of list) {
@@ -401,6 +414,105 @@ export class Storage {
       if (hits.length < SAMPLE_PAGE) return out;
       after = hits[hits.length - 1]!.sort;
     }
+  }
+
+  /**
+   * One metric name's samples as a composite over the series with a `terms` aggregation on `@timestamp`
+   * inside (ordered by time, `max` of the metric under it): each series' labels come once instead of once
+   * per sample, and Elasticsearch builds the buckets faster (measured 30 % less time for 241,000 samples).
+   * The series lookup's document counts plan the pages — whole series, up to BY_SERIES_PAGE samples each, so
+   * `terms` never truncates — and as every page's first series is known, pages are fetched two at a time.
+   * Only when Elasticsearch selects exactly the listed series (`exact`): a series it returned that the lookup
+   * had not seen (created in between), a series longer than a page, or a truncated `terms` make it answer
+   * undefined, and the caller loads the flat way.
+   */
+  private async samplesBySeries(
+    scope: ReadScope,
+    query: BoolQuery,
+    name: string,
+    varyingLabels: string[],
+    series: Series[],
+    specialsP: Promise<Map<string, string>>,
+    budget: { left: number },
+  ): Promise<SeriesSamples[] | undefined> {
+    // A composite needs a source: with one series every label is constant, so group by any of them.
+    const varying = varyingLabels.length > 0 ? varyingLabels : Object.keys(series[0]?.labels ?? {}).sort().slice(0, 1);
+    if (varying.length === 0) return undefined;
+    const pageSamples = this.seriesPageSamples;
+    if (series.some((s) => s.docs === undefined || s.docs > pageSamples)) return undefined;
+    const pages: Series[][] = [];
+    let page: Series[] = [];
+    let docs = 0;
+    for (const s of series) {
+      if (page.length > 0 && docs + s.docs! > pageSamples) {
+        pages.push(page);
+        page = [];
+        docs = 0;
+      }
+      page.push(s);
+      docs += s.docs!;
+    }
+    if (page.length > 0) pages.push(page);
+    const keyOf = (s: Series): CompositeKey => Object.fromEntries(varying.map((n, i) => [`l${i}`, s.labels[n] ?? null]));
+    const sources = varying.map((n, i) => ({ [`l${i}`]: { terms: { field: `labels.${n}`, missing_bucket: true } } }));
+    const filterPath = "aggregations.c.buckets.key,aggregations.c.buckets.t.sum_other_doc_count,aggregations.c.buckets.t.buckets.key,aggregations.c.buckets.t.buckets.v.value";
+    type Bucket = { key: CompositeKey; t: { sum_other_doc_count: number; buckets: { key: number; v: { value: number | null } }[] } };
+    const out = new Map<string, SeriesSamples>();
+    let mismatch = false;
+    const fetchPage = async (i: number): Promise<void> => {
+      const list = pages[i]!;
+      const previous = i > 0 ? pages[i - 1]![pages[i - 1]!.length - 1]! : undefined;
+      // Slack over the lookup's counts: samples written since then must not be cut off (checked below).
+      const size = Math.max(...list.map((s) => s.docs!)) * 2 + 100;
+      const body = {
+        size: 0,
+        track_total_hits: false,
+        query,
+        aggs: {
+          c: {
+            composite: { size: list.length, sources, ...(previous ? { after: keyOf(previous) } : {}) },
+            aggs: { t: { terms: { field: "@timestamp", size, order: { _key: "asc" } }, aggs: { v: { max: { field: `metrics.${name}` } } } } },
+          },
+        },
+      };
+      const buckets = (await this.search<{ aggregations?: { c: { buckets: Bucket[] } } }>(scope, body, "the sample lookup", filterPath)).aggregations?.c.buckets ?? [];
+      if (buckets.length !== list.length) mismatch = true;
+      let specials: Map<string, string> | undefined;
+      for (let k = 0; k < buckets.length && !mismatch; k++) {
+        const b = buckets[k]!;
+        const s = list[k]!;
+        if (b.t.sum_other_doc_count > 0 || varying.some((n, j) => (s.labels[n] ?? null) !== b.key[`l${j}`])) {
+          mismatch = true;
+          break;
+        }
+        const r: SeriesSamples = { ...s, timestamps: new Array<number>(b.t.buckets.length), values: new Array<number>(b.t.buckets.length), stale: new Set() };
+        budget.left -= b.t.buckets.length;
+        if (budget.left < 0) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
+        b.t.buckets.forEach((tb, j) => {
+          r.timestamps[j] = tb.key;
+          r.values[j] = tb.v.value ?? Number.NaN;
+        });
+        for (let j = 0; j < r.values.length; j++) {
+          if (b.t.buckets[j]!.v.value !== null) continue;
+          specials ??= await specialsP;
+          const special = specials.get(`${s.key}@${r.timestamps[j]}`);
+          if (special === "stale") r.stale.add(j);
+          r.values[j] = special === "+Inf" ? Infinity : special === "-Inf" ? -Infinity : Number.NaN;
+        }
+        if (r.timestamps.length > 0) out.set(s.key, r);
+      }
+    };
+    // Two pages in flight: Elasticsearch works on one while promgate parses the other.
+    let next = 0;
+    const worker = async () => {
+      while (next < pages.length && !mismatch) await fetchPage(next++);
+    };
+    await Promise.all([worker(), worker()]);
+    if (mismatch) {
+      budget.left += [...out.values()].reduce((n, s) => n + s.timestamps.length, 0);
+      return undefined;
+    }
+    return series.map((s) => out.get(s.key)).filter((s): s is SeriesSamples => s !== undefined);
   }
 
   /** One metric name's samples: series key → samples (series handed to `onSeries` are not in the map). */
