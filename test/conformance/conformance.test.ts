@@ -76,9 +76,9 @@ beforeAll(async () => {
 }, 300_000);
 
 const num = (s: string): number => (s === "+Inf" ? Infinity : s === "-Inf" ? -Infinity : Number(s));
-/** Exact, NaN equal to NaN; a script may allow a relative tolerance for one eval (`# tolerance 1e-12`). */
+/** Exact (0 and -0 differ, as in Prometheus' output), NaN equal to NaN; a script may allow a relative tolerance for one eval (`# tolerance 1e-12`). */
 const same = (a: number, b: number, tolerance = 0): boolean =>
-  a === b || (Number.isNaN(a) && Number.isNaN(b)) || (tolerance > 0 && Math.abs(a - b) <= tolerance * Math.max(Math.abs(a), Math.abs(b)));
+  Object.is(a, b) || (a === b && a !== 0) || (Number.isNaN(a) && Number.isNaN(b)) || (tolerance > 0 && Math.abs(a - b) <= tolerance * Math.max(Math.abs(a), Math.abs(b)));
 const key = (l: Labels): string => JSON.stringify(Object.keys(l).sort().map((k) => [k, l[k]]));
 const show = (l: Labels): string => `${l.__name__ ?? ""}{${Object.keys(l).filter((k) => k !== "__name__").sort().map((k) => `${k}=${JSON.stringify(l[k])}`).join(", ")}}`;
 /** Annotations carry the position of what they are about; scripts name the text only, as promqltest does. */

@@ -47,6 +47,7 @@ export function formatValue(v: number): string {
   if (Number.isNaN(v)) return "NaN";
   if (v === Infinity) return "+Inf";
   if (v === -Infinity) return "-Inf";
+  if (Object.is(v, -0)) return "-0"; // Go keeps the sign of zero; String(-0) is "0"
   const s = String(v);
   const e = s.indexOf("e");
   if (e < 0) return s;
