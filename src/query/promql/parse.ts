@@ -85,6 +85,9 @@ export function typeOf(e: Expr): ValueType {
 /** Where each node starts in the query text (for annotations and errors, as Prometheus' PositionRange). */
 const positions = new WeakMap<Expr, number>();
 export const positionOf = (e: Expr): number | undefined => positions.get(e);
+/** Numbers written as durations (`1m`), which Prometheus prints back as durations. */
+const durationLiterals = new WeakSet<Expr>();
+export const isDurationLiteral = (e: Expr): boolean => durationLiterals.has(e);
 
 class Builder {
   constructor(private readonly text: string) {}
@@ -117,8 +120,11 @@ class Builder {
         if (!c) throw new ParseError("no expression found in input");
         return this.build(c);
       }
-      case "NumberDurationLiteral":
-        return { kind: "number", value: parseNumber(this.src(n), n.from) };
+      case "NumberDurationLiteral": {
+        const e: Expr = { kind: "number", value: parseNumber(this.src(n), n.from) };
+        if (/[a-z]$/i.test(this.src(n)) && !/(inf|nan)$/i.test(this.src(n))) durationLiterals.add(e);
+        return e;
+      }
       case "StringLiteral":
         return { kind: "string", value: unquote(this.src(n)) };
       case "ParenExpr":
@@ -154,7 +160,11 @@ class Builder {
         const expr = this.build(operand!);
         const t = typeOf(expr);
         if (t !== "scalar" && t !== "vector") throw new ParseError(`unary expression only allowed on expressions of type scalar or instant vector, got ${JSON.stringify(typeName(t))}`, n.from);
-        if (expr.kind === "number") return { kind: "number", value: this.src(op!) === "-" ? -expr.value : expr.value };
+        if (expr.kind === "number") {
+          const folded: Expr = { kind: "number", value: this.src(op!) === "-" ? -expr.value : expr.value };
+          if (durationLiterals.has(expr)) durationLiterals.add(folded);
+          return folded;
+        }
         return { kind: "unary", op: this.src(op!) as "-" | "+", expr };
       }
       case "BinaryExpr":

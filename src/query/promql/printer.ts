@@ -1,5 +1,6 @@
 import type { Matcher } from "../matchers.js";
 import type { At, Expr, VectorMatching, VectorSelector } from "./ast.js";
+import { isDurationLiteral } from "./parse.js";
 import { AGGREGATIONS } from "./signatures.js";
 import { formatValue } from "./values.js";
 
@@ -84,6 +85,7 @@ function aggregatePrefix(e: Extract<Expr, { kind: "aggregate" }>): string {
 export function exprString(e: Expr): string {
   switch (e.kind) {
     case "number":
+      if (isDurationLiteral(e)) return e.value < 0 ? `-${durationString(Math.round(-e.value * 1000))}` : durationString(Math.round(e.value * 1000));
       return formatValue(e.value);
     case "string":
       return goQuote(e.value);
