@@ -334,7 +334,7 @@ export class Storage {
     if (series.length === 0) return [];
     const { bucketMs, alignMs, stat } = bucket;
     const offset = (((alignMs + 1) % bucketMs) + bucketMs) % bucketMs;
-    const { query } = this.query(scope, matchers, range);
+    const { query, exact } = this.query(scope, matchers, range);
     const specials = this.specialSamples(scope, query);
     specials.catch(() => undefined);
     // The latest sample's time per bucket (a costly sub-aggregation) only matters where a stale marker could
@@ -359,21 +359,48 @@ export class Storage {
         ...(stat ? { v: { [stat]: { field: `metrics.${name}` } } } : {}),
         ...(wantLast ? { mt: { max: { field: "@timestamp" } } } : {}),
       };
-      type Bucket = { key: CompositeKey; doc_count: number; v?: { value: number | null }; mt?: { value: number } };
+      type Stats = { doc_count: number; v?: { value: number | null }; mt?: { value: number } };
+      type Bucket = Stats & { key: CompositeKey };
       const q = withFilter(query, { bool: { filter: constant } });
+      const add = (into: Map<string, SeriesBuckets>, s: Series, start: number, b: Stats) => {
+        if (--left < 0) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
+        let r = into.get(s.key);
+        if (!r) into.set(s.key, (r = { ...s, ends: [], counts: [], stat: [], ...(wantLast ? { last: [], lastStale: [] } : {}) }));
+        r.ends.push(start + bucketMs - 1);
+        r.counts.push(b.doc_count);
+        r.stat.push(b.v?.value ?? Number.NaN);
+        r.last?.push(Number(b.mt?.value));
+        r.lastStale?.push(false);
+      };
+      const hasSubAggs = Object.keys(subAggs).length > 0;
+      if (exact) {
+        // Series by series, as samplesBySeries: a date_histogram under each series.
+        const mine = new Map<string, SeriesBuckets>();
+        const before = left;
+        const ok = await this.pagesBySeries<{ buckets: (Stats & { key: number })[] }>(
+          scope,
+          q,
+          varying,
+          list,
+          () => ({ date_histogram: { field: "@timestamp", fixed_interval: `${bucketMs}ms`, offset: `+${offset}ms`, min_doc_count: 1 }, ...(hasSubAggs ? { aggs: subAggs } : {}) }),
+          "aggregations.c.buckets.key,aggregations.c.buckets.t.buckets.key,aggregations.c.buckets.t.buckets.doc_count,aggregations.c.buckets.t.buckets.v.value,aggregations.c.buckets.t.buckets.mt.value",
+          async (s, h) => {
+            for (const b of h.buckets) add(mine, s, b.key, b);
+            return true;
+          },
+        );
+        if (ok) {
+          for (const [k, r] of mine) out.set(k, r);
+          continue;
+        }
+        left = before;
+      }
       const filterPath = "aggregations.c.after_key,aggregations.c.buckets.key,aggregations.c.buckets.doc_count,aggregations.c.buckets.v.value,aggregations.c.buckets.mt.value";
-      for await (const page of this.compositePages<Bucket>(scope, q, sources, SAMPLE_PAGE, "the bucket lookup", Object.keys(subAggs).length > 0 ? subAggs : undefined, filterPath)) {
+      for await (const page of this.compositePages<Bucket>(scope, q, sources, SAMPLE_PAGE, "the bucket lookup", hasSubAggs ? subAggs : undefined, filterPath)) {
         for (const b of page) {
           const s = byId.get(idOf((_, i) => b.key[`l${i}`]));
           if (!s) continue; // filtered out by a matcher ES could not evaluate exactly
-          if (--left < 0) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
-          let r = out.get(s.key);
-          if (!r) out.set(s.key, (r = { ...s, ends: [], counts: [], stat: [], ...(wantLast ? { last: [], lastStale: [] } : {}) }));
-          r.ends.push(Number(b.key.b) + bucketMs - 1);
-          r.counts.push(b.doc_count);
-          r.stat.push(b.v?.value ?? Number.NaN);
-          r.last?.push(Number(b.mt?.value));
-          r.lastStale?.push(false);
+          add(out, s, Number(b.key.b), b);
         }
       }
     }
