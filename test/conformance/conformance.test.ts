@@ -12,7 +12,8 @@ import { type EvalCommand, type Labels, parseScript, type Section } from "./scri
  * promgate's PromQL conformance suite: every script in ./scripts is loaded through remote_write into the
  * real Elasticsearch (one data stream per script section, i.e. per `clear`), then each `eval` runs through
  * the HTTP API and its answer is compared with the expected series: labels, timestamps and values exactly
- * (NaN equals NaN), the order where the script says it matters, errors and annotations where it names them.
+ * (NaN equals NaN), the order where the script says it matters, errors where it names them, and annotations:
+ * each expected one must come, and none that the script does not expect.
  *
  * Time 0 of a script is the Unix epoch, as in Prometheus' promqltest, so `time()`, `timestamp()` and the date
  * functions give the same numbers as there. That works because the test distribution's TSDS has no time window
@@ -114,7 +115,9 @@ function checkAnnotations(cmd: EvalCommand, got: Answer): string[] {
       else if (e.message !== undefined && !texts.includes(e.message)) problems.push(`expected ${kind} ${JSON.stringify(e.message)}, got ${JSON.stringify(texts)}`);
       else if (e.regex && !texts.some((t) => e.regex!.test(t))) problems.push(`expected ${kind} matching ${e.regex}, got ${JSON.stringify(texts)}`);
     }
-    if (cmd.expectations.some((x) => x.kind === none) && texts.length > 0) problems.push(`unexpected ${kind} annotations ${JSON.stringify(texts)}`);
+    // Stricter than promqltest: an annotation the script does not expect is a failure, `no_warn` or not.
+    const expected = cmd.expectations.some((x) => x.kind === kind);
+    if ((!expected || cmd.expectations.some((x) => x.kind === none)) && texts.length > 0) problems.push(`unexpected ${kind} annotations ${JSON.stringify(texts)}`);
   }
   return problems;
 }
