@@ -1,7 +1,6 @@
 import { HttpError } from "../../http/errors.js";
-import { badData, type Labels, re2ToJs } from "../matchers.js";
-import type { Annotations } from "./annotations.js";
-import { goG } from "./annotations.js";
+import { type Labels, re2ToJs } from "../matchers.js";
+import { type Annotations, goG } from "./annotations.js";
 import { compareLabelSets, naturalLess } from "./order.js";
 import { dropName, formatValue, type InstantSample, labelsKey, type RangeSeries, type Value } from "./values.js";
 
