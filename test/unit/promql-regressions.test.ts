@@ -77,3 +77,21 @@ describe("topk / bottomk among equal values", () => {
     expect(await ids("bottomk(2, x)")).toEqual(["e=0", "b=1"]);
   });
 });
+
+describe("label order in answers", () => {
+  // label_replace(node_uname_info, "host", …) answered {…, "version": …, "host": …}: Prometheus writes every
+  // label set in name order, and clients that print the object as given (legends) showed another order.
+  const src = source([series({ __name__: "x", mode: "user", instance: "a:1" }, 15_000, 15_000, () => 1)]);
+  const keys = (r: unknown) => (r as { metric: Record<string, string> }[]).map((s) => Object.keys(s.metric).join(","));
+
+  it("is by name, for instant and range queries", async () => {
+    for (const [q, want] of [
+      [`label_replace(x, "host", "$1", "instance", "(.*):.*")`, "__name__,host,instance,mode"],
+      ["sum by (mode, instance) (x)", "instance,mode"],
+      [`count_values("a", x)`, "a"],
+    ] as const) {
+      expect(keys((await instantQuery(parsePromQL(q), 15_000, src)).data.result), q).toEqual([want]);
+      expect(keys((await rangeQuery(parsePromQL(q), 0, 15_000, 15_000, src)).data.result), q).toEqual([want]);
+    }
+  });
+});

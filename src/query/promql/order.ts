@@ -15,6 +15,17 @@ export function compareLabelSets(a: Labels, b: Labels): number {
   return ka.length - kb.length;
 }
 
+/**
+ * The same labels with their names in order, as Prometheus writes every label set: functions and
+ * aggregations here add labels in the order they come (label_replace's destination last, `by (b, a)` as
+ * written), and clients that print the object as given (legends) would show that order.
+ */
+export function labelsByName(labels: Labels): Labels {
+  const names = Object.keys(labels);
+  if (names.every((n, i) => i === 0 || names[i - 1]! < n)) return labels;
+  return Object.fromEntries(names.sort().map((n) => [n, labels[n]!]));
+}
+
 const INT64_MAX = 9223372036854775807n;
 const asInt = (chunk: string): bigint | undefined => {
   if (!/^\d+$/.test(chunk)) return undefined;

@@ -7,7 +7,7 @@ import type { Expr } from "./ast.js";
 import type { BucketRequest, BucketSeries } from "./pushdown.js";
 import { checkDeadline } from "./deadline.js";
 import { DEFAULT_SUBQUERY_STEP_MS, Evaluator, type SampleSource, type SeriesData } from "./engine.js";
-import { compareLabelSets } from "./order.js";
+import { compareLabelSets, labelsByName } from "./order.js";
 import { typeOf } from "./parse.js";
 import { formatValue, labelsKey, type Value } from "./values.js";
 
@@ -147,12 +147,12 @@ function render(v: Value, timeMs: number, limit: number | undefined, warnings: s
     case "vector":
       return {
         resultType: "vector",
-        result: truncate(v.v, limit, warnings).map((s) => ({ metric: s.labels, value: [sec(timeMs), formatValue(s.value)] })),
+        result: truncate(v.v, limit, warnings).map((s) => ({ metric: labelsByName(s.labels), value: [sec(timeMs), formatValue(s.value)] })),
       };
     case "matrix":
       return {
         resultType: "matrix",
-        result: truncate(v.v, limit, warnings).map((s) => ({ metric: s.labels, values: s.ts.map((t, i) => [sec(t), formatValue(s.vs[i]!)]) })),
+        result: truncate(v.v, limit, warnings).map((s) => ({ metric: labelsByName(s.labels), values: s.ts.map((t, i) => [sec(t), formatValue(s.vs[i]!)]) })),
       };
   }
 }
@@ -187,7 +187,7 @@ export async function rangeQuery(expr: Expr, startMs: number, endMs: number, ste
     for (const s of samples) {
       const k = labelsKey(s.labels);
       let r = series.get(k);
-      if (!r) series.set(k, (r = { metric: s.labels, values: [] }));
+      if (!r) series.set(k, (r = { metric: labelsByName(s.labels), values: [] }));
       r.values.push([sec(ts), formatValue(s.value)]);
     }
   }
