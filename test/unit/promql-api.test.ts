@@ -144,7 +144,7 @@ describe("query parameters, with Prometheus' messages", () => {
     ["/api/v1/query?query=up&limit=x", 'invalid parameter "limit": strconv.Atoi: parsing "x": invalid syntax'],
     ["/api/v1/query?query=up&timeout=soon", 'invalid parameter "timeout": cannot parse "soon" to a valid duration'],
     ["/api/v1/query", 'invalid parameter "query": unknown position: parse error: no expression found in input'],
-    ["/api/v1/query?query=sum(up", 'invalid parameter "query": 1:7: parse error: unexpected character or end of input near ""'],
+    ["/api/v1/query?query=sum(up", 'invalid parameter "query": 1:7: parse error: unclosed left parenthesis'],
   ])("%s", async (path, error) => {
     expect(await ask(path)).toEqual({ status: 400, body: { status: "error", errorType: "bad_data", error } });
   });

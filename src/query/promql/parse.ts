@@ -1,7 +1,7 @@
 import { parser } from "@prometheus-io/lezer-promql";
 import type { SyntaxNode } from "@lezer/common";
 import { HttpError } from "../../http/errors.js";
-import type { Matcher, MatchType } from "../matchers.js";
+import { type Matcher, type MatchType, re2ToJs } from "../matchers.js";
 import { unquote } from "../selector.js";
 import { lineColumn } from "./annotations.js";
 import type { At, Expr, ValueType, VectorMatching, VectorSelector } from "./ast.js";
@@ -47,6 +47,71 @@ export function parseDuration(text: string, pos: number): number {
   }
   if (matched !== text.length || matched === 0) throw new ParseError(`bad duration ${JSON.stringify(text)}`, pos);
   return total;
+}
+
+/**
+ * The errors Prometheus' lexer reports before its grammar runs (unbalanced brackets), with its texts and
+ * positions. Only consulted once the grammar has found the query invalid.
+ */
+function lexerError(text: string): ParseError | undefined {
+  let parens = 0;
+  let bracket = false;
+  let brace = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"' || c === "'" || c === "`") {
+      for (i++; i < text.length && text[i] !== c; i++) if (text[i] === "\\" && c !== "`") i++;
+      continue;
+    }
+    if (c === "#") {
+      while (i < text.length && text[i] !== "\n") i++;
+      continue;
+    }
+    if (c === "(") parens++;
+    else if (c === ")") {
+      if (parens === 0) return new ParseError("unexpected right parenthesis ')'", i + 1);
+      parens--;
+    } else if (c === "[") bracket = true;
+    else if (c === "]") {
+      if (!bracket) return new ParseError("unexpected right bracket ']'", i + 1);
+      bracket = false;
+    } else if (c === "{") brace = true;
+    else if (c === "}") {
+      if (!brace) return new ParseError("unexpected character: '}'", i);
+      brace = false;
+    }
+  }
+  if (brace) return new ParseError("unexpected end of input inside braces", text.length);
+  if (parens > 0) return new ParseError("unclosed left parenthesis", text.length);
+  if (bracket) return new ParseError("unclosed left bracket", text.length);
+  return undefined;
+}
+
+/** Ranges and subquery steps must be positive (Prometheus: "duration must be greater than 0"). */
+function positiveDuration(text: string, pos: number): number {
+  const ms = text.startsWith("-") ? -1 : parseDuration(text, pos);
+  if (!(ms > 0)) throw new ParseError("duration must be greater than 0", pos);
+  return ms;
+}
+
+/** Go's regexp error codes for what JavaScript reports differently. */
+const REGEXP_ERRORS: [RegExp, string][] = [
+  [/Unterminated group/, "missing closing )"],
+  [/Unmatched '\)'/, "unexpected )"],
+  [/Nothing to repeat|Lone quantifier/, "missing argument to repetition operator"],
+  [/Unterminated character class/, "missing closing ]"],
+  [/out of order in \{\}/, "invalid repeat count"],
+  [/[Ii]nvalid (Unicode )?escape/, "invalid escape sequence"],
+];
+
+/** A regex matcher must compile, as Prometheus checks while parsing ("error parsing regexp: …"). */
+function checkRegexp(value: string, pos: number): void {
+  try {
+    re2ToJs(value);
+  } catch (e) {
+    const why = REGEXP_ERRORS.find(([re]) => re.test((e as Error).message))?.[1] ?? "invalid syntax";
+    throw new ParseError(`error parsing regexp: ${why}: \`${value}\``, pos);
+  }
 }
 
 export function parseNumber(text: string, pos: number): number {
@@ -133,10 +198,14 @@ class Builder {
         return this.vectorSelector(n);
       case "MatrixSelector": {
         const [vs, dur] = this.children(n);
+        // The grammar reads "-foo[5m]" as (-foo)[5m]; Prometheus as -(foo[5m]), a unary on a range vector.
+        if (vs!.name === "UnaryExpr" && vs!.lastChild?.name === "VectorSelector") {
+          throw new ParseError('unary expression only allowed on expressions of type scalar or instant vector, got "range vector"', n.from);
+        }
         const inner = this.build(vs!);
-        if (inner.kind !== "vector") throw new ParseError("ranges only allowed for vector selectors", n.from);
+        if (inner.kind !== "vector") throw new ParseError("ranges only allowed for vector selectors", dur!.from - 1);
         if (inner.offsetMs !== 0 || inner.at !== undefined) throw new ParseError("no offset modifiers allowed before range", n.from);
-        return { kind: "matrix", vector: inner, rangeMs: parseDuration(this.src(dur!), dur!.from) };
+        return { kind: "matrix", vector: inner, rangeMs: positiveDuration(this.src(dur!), dur!.from) };
       }
       case "SubqueryExpr": {
         const [inner, range, step] = this.children(n);
@@ -145,8 +214,8 @@ class Builder {
         return {
           kind: "subquery",
           expr,
-          rangeMs: parseDuration(this.src(range!), range!.from),
-          stepMs: step ? parseDuration(this.src(step), step.from) : undefined,
+          rangeMs: positiveDuration(this.src(range!), range!.from),
+          stepMs: step ? positiveDuration(this.src(step), step.from) : undefined,
           offsetMs: 0,
           at: undefined,
         };
@@ -190,12 +259,15 @@ class Builder {
           const name = nameNode!.name === "LabelName" ? this.src(nameNode!) : unquote(this.src(nameNode!));
           const type = MATCH_OPS[op!.firstChild?.name ?? ""];
           if (!type || !lit) throw new ParseError("invalid label matcher", m.from);
-          matchers.push({ name, type, value: unquote(this.src(lit)) });
+          const value = unquote(this.src(lit));
+          if (type === "=~" || type === "!~") checkRegexp(value, m.from);
+          matchers.push({ name, type, value });
         }
       }
     }
     if (matchers.filter((m) => m.name === "__name__").length > 1 && this.children(n).some((c) => c.name === "Identifier")) {
-      if (matchers.some((m, i) => i > 0 && m.name === "__name__")) throw new ParseError("metric name must not be set twice", n.from);
+      const names = matchers.filter((m) => m.name === "__name__").map((m) => JSON.stringify(m.value));
+      if (matchers.some((m, i) => i > 0 && m.name === "__name__")) throw new ParseError(`metric name must not be set twice: ${names[0]} or ${names[1]}`, n.from);
     }
     const nonEmpty = matchers.some((m) => {
       if (m.type === "=") return m.value !== "";
@@ -241,7 +313,7 @@ class Builder {
     if (value!.name === "AtModifierPreprocessors") at = value!.firstChild?.name === "AtStart" ? "start" : "end";
     else {
       const v = parseNumber(this.src(value!), value!.from);
-      if (!Number.isFinite(v)) throw new ParseError("timestamp out of bounds for @ modifier", value!.from);
+      if (!Number.isFinite(v)) throw new ParseError(`timestamp out of bounds for @ modifier: ${this.src(value!)}`, n.from);
       at = Math.round(v * 1000);
     }
     const set = (e: Expr): Expr => {
@@ -279,6 +351,10 @@ class Builder {
   }
 
   private combine(n: SyntaxNode, parts: SyntaxNode[], lhs: Expr, rhs: Expr, op: string): Expr {
+    const on = parts.find((p) => p.name === "MatchingModifierClause");
+    const m = on ? this.matching(on) : undefined;
+    const both = m?.on ? m.include.find((l) => m.labels.includes(l)) : undefined;
+    if (both !== undefined) throw new ParseError(`label ${JSON.stringify(both)} must not occur in ON and GROUP clause at once`, parts[1]!.from);
     let bool = false;
     let matching: VectorMatching | undefined;
     for (const p of parts.slice(2, -1)) {
@@ -290,8 +366,9 @@ class Builder {
     for (const [t, side] of [[lt, parts[0]!], [rt, parts[parts.length - 1]!]] as const) {
       if (t !== "scalar" && t !== "vector") throw new ParseError(`binary expression must contain only scalar and instant vector types`, side.from);
     }
-    if (bool && !COMPARISON.has(op)) throw new ParseError("bool modifier can only be used on comparison operators", n.from);
-    if (COMPARISON.has(op) && lt === "scalar" && rt === "scalar" && !bool) throw new ParseError("comparisons between scalars must use BOOL modifier", n.from);
+    // Prometheus places these two at the operator.
+    if (bool && !COMPARISON.has(op)) throw new ParseError("bool modifier can only be used on comparison operators", parts[1]!.from);
+    if (COMPARISON.has(op) && lt === "scalar" && rt === "scalar" && !bool) throw new ParseError("comparisons between scalars must use BOOL modifier", parts[1]!.from);
     if (SET_OPS.has(op)) {
       if (lt === "scalar" || rt === "scalar") throw new ParseError(`set operator "${op}" not allowed in binary scalar expression`, n.from);
       if (matching && matching.card !== "one-to-one") throw new ParseError(`no grouping allowed for "${op}" operation`, n.from);
@@ -402,6 +479,9 @@ function parseTree(text: string): Expr {
       const keyword = ["by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset"].includes(name);
       if (!keyword && !FUNCTIONS[name] && !AGGREGATIONS[name]) throw new ParseError(`unknown function with name "${name}"`, m.index);
     }
+    const lexical = lexerError(text);
+    if (lexical) throw lexical;
+    if (text.slice(error).trim() === "") throw new ParseError("unexpected end of input", error);
     throw new ParseError(`unexpected character or end of input near ${JSON.stringify(text.slice(error, error + 10))}`, error);
   }
   return new Builder(text).build(tree.topNode);
