@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs promgate's conformance scripts (test/conformance/scripts/*.test) through Prometheus' own promqltest
 # engine (Prometheus 3.5, pinned like scripts/prometheus3.sh), to check the expected values we wrote.
-# Not part of `npm test`: a tool for whoever writes or changes a script. Prometheus compares values with a
+# `npm test` runs it after building Prometheus 3, so a wrong expectation fails CI. Prometheus compares values with a
 # 1e-6 relative tolerance where promgate's runner is exact, so this checks semantics, the runner precision.
 # Settings as in Prometheus' server defaults: experimental functions on, delayed name removal off.
 # Usage: scripts/conformance-reference.sh [script.test ...]

@@ -77,6 +77,9 @@ PROMETHEUS3_BIN=$(bash scripts/prometheus3.sh install)
 export PROMETHEUS3_BIN
 "$PROMETHEUS3_BIN" --version 2>&1 | head -n1
 
+step "conformance scripts through Prometheus 3.5's own promqltest engine (our expected values are Prometheus')"
+bash scripts/conformance-reference.sh
+
 step "e2e tests (Prometheus → wrangler dev → Elasticsearch; PromQL against Prometheus 3)"
 vt e2e --project e2e
 
