@@ -14,8 +14,9 @@ import { freePort, start, waitFor } from "../test/helpers/processes.js";
  * PromQL: promgate (its engine over Elasticsearch) against Prometheus 3 itself holding the same samples (fed
  * the same remote_write payloads through --web.enable-remote-write-receiver), same queries, same run.
  * - 1 h at 15 s step: 1,000 counter series and 50 histograms of 10 buckets, scraped every 15 s;
- * - Grafana-like 24 h at 5 m step: 1,000 series scraped every 60 s (a gauge and a counter per series), where
- *   pushdown applies; "unpushed" is promgate's engine over the raw samples of the same storage, same run.
+ * - Grafana-like 24 h at 5 m step: 1,000 more series scraped every 60 s (500 counters, 500 gauges; 720,500
+ *   samples each), where pushdown applies; "unpushed" is promgate's engine over the raw samples of the same
+ *   storage, same run.
  */
 
 export interface PromqlRow {
