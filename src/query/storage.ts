@@ -154,8 +154,9 @@ export class Storage {
     what: string,
     subAggs?: Record<string, unknown>,
     filterPath?: string,
+    startAfter?: unknown,
   ): AsyncGenerator<B[]> {
-    let after: unknown;
+    let after: unknown = startAfter;
     for (;;) {
       const body = {
         size: 0,
@@ -283,17 +284,24 @@ export class Storage {
     for (const [name, list] of [...byName].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const plan = samplePlan(list);
       const q = withFilter(query, { bool: { filter: plan.constant } });
-      const load = (q2: BoolQuery, emit?: (s: SeriesSamples) => void) => this.samplesOfName(scope, q2, name, plan.varying, list, specials, budget, emit);
+      const load = (q2: BoolQuery, emit?: (s: SeriesSamples) => void, after?: CompositeKey) => this.samplesOfName(scope, q2, name, plan.varying, list, specials, budget, emit, after);
+      if (exact) {
+        const r = await this.samplesBySeries(scope, q, name, plan.varying, list, specials, budget, onSeries);
+        if (r.ok) {
+          out.push(...r.samples);
+          continue;
+        }
+        if (onSeries) {
+          // Series already handed over stay handed over: the flat load resumes after the last of them.
+          const last = r.emittedUpTo;
+          const after = last ? { ...Object.fromEntries(plan.varying.map((n, i) => [`l${i}`, last.labels[n] ?? null])), t: Number.MAX_SAFE_INTEGER } : undefined;
+          await load(q, onSeries, after);
+          continue;
+        }
+      }
       if (onSeries) {
         await load(q, onSeries);
         continue;
-      }
-      if (exact) {
-        const loaded = await this.samplesBySeries(scope, q, name, plan.varying, list, specials, budget);
-        if (loaded) {
-          out.push(...loaded);
-          continue;
-        }
       }
       const parts = await Promise.all(timeSlices(range, SAMPLE_SLICES).map((r) => load(withFilter(q, rangeFilter(r)[0]))));
       for (const s of list) {
@@ -377,16 +385,16 @@ export class Storage {
         // Series by series, as samplesBySeries: a date_histogram under each series.
         const mine = new Map<string, SeriesBuckets>();
         const before = left;
-        const ok = await this.pagesBySeries<{ buckets: (Stats & { key: number })[] }>(
+        const { ok } = await this.pagesBySeries<{ buckets?: (Stats & { key: number })[] }>(
           scope,
           q,
           varying,
           list,
           () => ({ date_histogram: { field: "@timestamp", fixed_interval: `${bucketMs}ms`, offset: `+${offset}ms`, min_doc_count: 1 }, ...(hasSubAggs ? { aggs: subAggs } : {}) }),
           "aggregations.c.buckets.key,aggregations.c.buckets.t.buckets.key,aggregations.c.buckets.t.buckets.doc_count,aggregations.c.buckets.t.buckets.v.value,aggregations.c.buckets.t.buckets.mt.value",
+          () => true,
           async (s, h) => {
-            for (const b of h.buckets) add(mine, s, b.key, b);
-            return true;
+            for (const b of h.buckets ?? []) add(mine, s, b.key, b);
           },
         );
         if (ok) {
@@ -446,8 +454,10 @@ export class Storage {
   /**
    * One metric name's samples as a composite over the series with a `terms` aggregation on `@timestamp`
    * inside (ordered by time, `max` of the metric under it): each series' labels come once instead of once
-   * per sample, and Elasticsearch builds the buckets faster (241,000 samples: 808 → 424 ms). Undefined when
-   * the pages cannot be planned or did not match the lookup (see `pagesBySeries`): load flat then.
+   * per sample, and Elasticsearch builds the buckets faster (241,000 samples: 808 → 424 ms). With `emit`,
+   * series are handed over in order as their page arrives (remote_read streaming). Not ok when the pages
+   * cannot be planned or did not match the lookup (see `pagesBySeries`): the caller loads flat then, after
+   * the series already emitted.
    */
   private async samplesBySeries(
     scope: ReadScope,
@@ -457,11 +467,13 @@ export class Storage {
     series: Series[],
     specialsP: Promise<Map<string, string>>,
     budget: { left: number },
-  ): Promise<SeriesSamples[] | undefined> {
+    emit?: (s: SeriesSamples) => void,
+  ): Promise<{ ok: true; samples: SeriesSamples[] } | { ok: false; emittedUpTo: Series | undefined }> {
     type Inner = { sum_other_doc_count: number; buckets: { key: number; v: { value: number | null } }[] };
     const out = new Map<string, SeriesSamples>();
     let specials: Map<string, string> | undefined;
-    const ok = await this.pagesBySeries<Inner>(
+    let taken = 0;
+    const r = await this.pagesBySeries<Inner>(
       scope,
       query,
       varying,
@@ -469,8 +481,8 @@ export class Storage {
       // Slack over the lookup's counts: samples written since must not be cut off (checked below).
       (maxDocs) => ({ terms: { field: "@timestamp", size: maxDocs * 2 + 100, order: { _key: "asc" } }, aggs: { v: { max: { field: `metrics.${name}` } } } }),
       "aggregations.c.buckets.key,aggregations.c.buckets.t.sum_other_doc_count,aggregations.c.buckets.t.buckets.key,aggregations.c.buckets.t.buckets.v.value",
+      (t) => t.sum_other_doc_count === 0,
       async (s, t) => {
-        if (t.sum_other_doc_count > 0) return false;
         const n = t.buckets.length;
         const r: SeriesSamples = { ...s, timestamps: new Array<number>(n), values: new Array<number>(n), stale: new Set() };
         budget.left -= n;
@@ -487,25 +499,31 @@ export class Storage {
           if (special === "stale") r.stale.add(j);
           r.values[j] = special === "+Inf" ? Infinity : special === "-Inf" ? -Infinity : Number.NaN;
         }
-        if (n > 0) out.set(s.key, r);
-        return true;
+        if (n === 0) return;
+        if (emit) emit(r);
+        else {
+          out.set(s.key, r);
+          taken += n;
+        }
       },
+      emit !== undefined,
     );
-    if (!ok) {
-      budget.left += [...out.values()].reduce((n, x) => n + x.timestamps.length, 0);
-      return undefined;
+    if (!r.ok) {
+      budget.left += taken; // nothing kept: the flat load counts these samples again
+      return { ok: false, emittedUpTo: emit ? r.last : undefined };
     }
-    return series.map((x) => out.get(x.key)).filter((x): x is SeriesSamples => x !== undefined);
+    return { ok: true, samples: series.map((x) => out.get(x.key)).filter((x): x is SeriesSamples => x !== undefined) };
   }
 
   /**
    * Pages of a composite over whole series, with `inner(maxDocs)` as the aggregation under each series. The
    * series lookup's document counts plan the pages (up to `seriesPageSamples` documents each, under
-   * Elasticsearch's 65,536 buckets a search), and since every page's first series is known, pages are
-   * fetched two at a time. Only valid when Elasticsearch selects exactly the listed series, in the lookup's
-   * order: false (and `handle` no longer called) when a series longer than a page makes planning
-   * impossible, when a page's series differ from the planned ones (a series created since the lookup), or
-   * when `handle` refuses a bucket.
+   * Elasticsearch's 65,536 buckets a search), and since every page's first series is known, two pages are
+   * in flight at a time. A page is handed to `handle` series by series only once all of it checked out: its
+   * series are the planned ones (not so when a series was created since the lookup) and `check` accepts
+   * each inner aggregation. Only valid when Elasticsearch selects exactly the listed series. Not ok when a
+   * series is longer than a page or a page did not check out; `last` is the last series handled. `ordered`
+   * hands pages over in order (for streaming); otherwise as they arrive.
    */
   private async pagesBySeries<Inner>(
     scope: ReadScope,
@@ -514,12 +532,14 @@ export class Storage {
     series: Series[],
     inner: (maxDocs: number) => unknown,
     filterPath: string,
-    handle: (s: Series, inner: Inner) => Promise<boolean>,
-  ): Promise<boolean> {
+    check: (inner: Inner) => boolean,
+    handle: (s: Series, inner: Inner) => Promise<void>,
+    ordered = false,
+  ): Promise<{ ok: boolean; last: Series | undefined }> {
     // A composite needs a source: with one series every label is constant, so group by any of them.
     const varying = varyingLabels.length > 0 ? varyingLabels : Object.keys(series[0]?.labels ?? {}).sort().slice(0, 1);
     const pageSamples = this.seriesPageSamples;
-    if (varying.length === 0 || series.some((s) => s.docs === undefined || s.docs > pageSamples)) return false;
+    if (varying.length === 0 || series.some((s) => s.docs === undefined || s.docs > pageSamples)) return { ok: false, last: undefined };
     const pages: Series[][] = [];
     let page: Series[] = [];
     let docs = 0;
@@ -536,8 +556,7 @@ export class Storage {
     const keyOf = (s: Series): CompositeKey => Object.fromEntries(varying.map((n, i) => [`l${i}`, s.labels[n] ?? null]));
     const sources = varying.map((n, i) => ({ [`l${i}`]: { terms: { field: `labels.${n}`, missing_bucket: true } } }));
     type Bucket = { key: CompositeKey; t: Inner };
-    let ok = true;
-    const fetchPage = async (i: number): Promise<void> => {
+    const fetchPage = async (i: number): Promise<Bucket[]> => {
       const list = pages[i]!;
       const previous = i > 0 ? pages[i - 1]![pages[i - 1]!.length - 1]! : undefined;
       const body = {
@@ -551,21 +570,42 @@ export class Storage {
           },
         },
       };
-      const buckets = (await this.search<{ aggregations?: { c: { buckets: Bucket[] } } }>(scope, body, "the sample lookup", filterPath)).aggregations?.c.buckets ?? [];
-      if (buckets.length !== list.length) ok = false;
-      for (let k = 0; k < buckets.length && ok; k++) {
-        const b = buckets[k]!;
-        const s = list[k]!;
-        if (varying.some((n, j) => (s.labels[n] ?? null) !== b.key[`l${j}`]) || !(await handle(s, b.t))) ok = false;
-      }
+      return (await this.search<{ aggregations?: { c: { buckets: Bucket[] } } }>(scope, body, "the sample lookup", filterPath)).aggregations?.c.buckets ?? [];
     };
+    const fits = (i: number, buckets: Bucket[]) =>
+      buckets.length === pages[i]!.length &&
+      buckets.every((b, k) => check(b.t) && varying.every((n, j) => (pages[i]![k]!.labels[n] ?? null) === b.key[`l${j}`]));
+    let ok = true;
+    let last: Series | undefined;
+    const take = async (i: number, buckets: Bucket[]) => {
+      if (!ok || !fits(i, buckets)) {
+        ok = false;
+        return;
+      }
+      for (let k = 0; k < buckets.length; k++) await handle(pages[i]![k]!, buckets[k]!.t);
+      last = pages[i]![pages[i]!.length - 1];
+    };
+    if (ordered) {
+      // The next page is already on its way while this one is handed over.
+      let pending = pages.length > 0 ? fetchPage(0) : undefined;
+      for (let i = 0; i < pages.length && ok; i++) {
+        const buckets = await pending!;
+        pending = i + 1 < pages.length ? fetchPage(i + 1) : undefined;
+        pending?.catch(() => undefined);
+        await take(i, buckets);
+      }
+      return { ok, last };
+    }
     // Two pages in flight: Elasticsearch works on one while promgate parses the other.
     let next = 0;
     const worker = async () => {
-      while (next < pages.length && ok) await fetchPage(next++);
+      while (next < pages.length && ok) {
+        const i = next++;
+        await take(i, await fetchPage(i));
+      }
     };
     await Promise.all([worker(), worker()]);
-    return ok;
+    return { ok, last };
   }
 
   /** One metric name's samples: series key → samples (series handed to `onSeries` are not in the map). */
@@ -578,6 +618,7 @@ export class Storage {
     specialsP: Promise<Map<string, string>>,
     budget: { left: number },
     onSeries: ((s: SeriesSamples) => void) | undefined,
+    startAfter?: CompositeKey,
   ): Promise<Map<string, SeriesSamples>> {
     // Buckets name their labels by position (`l0`, `l1`, …): shorter JSON than the label names.
     const idOf = (get: (n: string, i: number) => string | number | null | undefined) => JSON.stringify(varying.map((n, i) => get(n, i) ?? null));
@@ -595,7 +636,7 @@ export class Storage {
     type Bucket = { key: CompositeKey; v: { value: number | null } };
     const sources = [...varying.map((n, i) => ({ [`l${i}`]: { terms: { field: `labels.${n}`, missing_bucket: true } } })), { t: { terms: { field: "@timestamp" } } }];
     const values = { v: { max: { field: `metrics.${name}` } } };
-    const pages = this.compositePages<Bucket>(scope, query, sources, SAMPLE_PAGE, "the sample lookup", values, SAMPLE_FILTER_PATH);
+    const pages = this.compositePages<Bucket>(scope, query, sources, SAMPLE_PAGE, "the sample lookup", values, SAMPLE_FILTER_PATH, startAfter);
     for await (const buckets of pages) {
       for (const b of buckets) {
         // Buckets come grouped by series: look the series up only when the label values change.

@@ -106,6 +106,39 @@ describe("loading series by series", () => {
     expect(rec.bySeries()).toHaveLength(0);
   });
 
+  /** remote_read's streaming: series handed over one by one, in order. */
+  async function streamed(storage: Storage, list: Awaited<ReturnType<Storage["series"]>>) {
+    const got: SeriesSamples[] = [];
+    expect(await storage.samples(scope, matchers, range, list, 1e9, (x) => got.push(x))).toEqual([]);
+    return plain(got);
+  }
+
+  it.each([110, 200, 50_000])("streams series by series as the flat load does (%i samples a page)", async (page) => {
+    const rec = recording();
+    const bySeries = new Storage(config, rec.f, page);
+    const list = await bySeries.series(scope, matchers, range);
+    const expected = await streamed(flat, list);
+    expect(expected).toHaveLength(12);
+    expect(await streamed(bySeries, list)).toEqual(expected);
+    expect(rec.bySeries().length).toBeGreaterThan(0);
+    expect(rec.flatPages()).toHaveLength(0);
+  });
+
+  // An unlisted series after the last listed one is never reached: no fallback needed then.
+  it.each([
+    [0, true],
+    [5, true],
+    [11, false],
+  ])("streaming resumes flat after the series already sent when ES has an unlisted one (series %i)", async (missing, fallback) => {
+    const rec = recording();
+    const bySeries = new Storage(config, rec.f, 110);
+    const list = (await bySeries.series(scope, matchers, range)).filter((_, i) => i !== missing);
+    const got = await streamed(bySeries, list);
+    expect(got).toEqual(await streamed(flat, list));
+    expect(got.map((x) => x.key)).toEqual(list.map((x) => x.key)); // each once, in order
+    expect(rec.flatPages().length > 0).toBe(fallback);
+  });
+
   it("keeps the sample budget", async () => {
     const bySeries = new Storage(config, fetchFn, 120);
     const list = await bySeries.series(scope, matchers, range);
