@@ -16,10 +16,11 @@ import type { ReadScope } from "./scope.js";
  *    lists, in one request);
  * 2. series = buckets of a composite aggregation over exactly those `labels.*` fields (`missing_bucket` for
  *    labels a series lacks), 1,000 a page;
- * 3. samples = buckets of a composite aggregation over the labels that vary among those series (the
- *    constant ones become term filters) plus `@timestamp`, with `max` of the metric field, 10,000 a page —
- *    one bucket per sample, since (labels, timestamp) is unique in a TSDS; the time range is split into
- *    slices fetched concurrently, and `filter_path` trims the pages to keys and values.
+ * 3. samples, series by series: a composite over the labels that vary among those series (the constant
+ *    ones become term filters) with a `terms` aggregation on `@timestamp` under each series and `max` of
+ *    the metric field under that — (labels, timestamp) is unique in a TSDS — in pages planned from the
+ *    series' document counts (`samplesBySeries`). Where that plan cannot hold, one flat composite bucket
+ *    per sample (labels plus `@timestamp`, 10,000 a page, time slices fetched concurrently).
  * Every series is also checked against the matchers in JS, so a regex Elasticsearch could not evaluate
  * exactly never yields a wrong series.
  */
