@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: everything, on a fresh machine too. Installs what is missing (npm packages, Elasticsearch via
-# mvn, Debian's prometheus), then runs typecheck → unit → integration (real ES) → e2e (real Prometheus →
-# promgate under wrangler dev → real ES). Stops what it started, by PID.
+# mvn, Debian's prometheus and prometheus-node-exporter, Prometheus 3 and promtool 3 via go), then runs
+# typecheck → unit → integration (real ES) → e2e (real Prometheus → promgate under wrangler dev → real ES).
+# Stops what it started, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
