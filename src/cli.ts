@@ -1,4 +1,4 @@
-import { loadEsConfig } from "./config.js";
+import { loadSetupConfig } from "./config.js";
 import { esClient, setup } from "./elastic/setup.js";
 
 /** `promgate <command>`: operator commands that run on Node. */
@@ -16,14 +16,13 @@ async function main(argv: string[]): Promise<number> {
     console.error(USAGE);
     return command === "--help" || command === "-h" ? 0 : 2;
   }
-  const env = process.env;
-  const config = loadEsConfig(env);
-  const fs = env.PROMGATE_FAILURE_STORE;
+  const config = loadSetupConfig(process.env);
+  const { lookBackTime, retention, failureStore, metadataIndex } = config;
   const report = await setup(esClient(config), {
-    ...(env.PROMGATE_LOOK_BACK_TIME ? { lookBackTime: env.PROMGATE_LOOK_BACK_TIME } : {}),
-    ...(env.PROMGATE_RETENTION ? { retention: env.PROMGATE_RETENTION } : {}),
-    ...(fs ? { failureStore: /^(1|true|yes|on)$/i.test(fs) } : {}),
-    metadataIndex: env.PROMGATE_METADATA_INDEX || "promgate-metadata",
+    ...(lookBackTime !== undefined ? { lookBackTime } : {}),
+    ...(retention !== undefined ? { retention } : {}),
+    ...(failureStore !== undefined ? { failureStore } : {}),
+    metadataIndex,
   });
   console.log(`promgate setup: Elasticsearch ${report.version} at ${config.esUrl}`);
   for (const a of report.actions) console.log(`  ${a.action.padEnd(9)} ${a.kind} ${a.name}`);

@@ -318,8 +318,28 @@ function esConfig(settings: Settings): EsConfig {
   return { esUrl: settings.text("ES_URL")!, esAuth: parseEsAuth(settings), esTimeoutMs: settings.int("ES_TIMEOUT_MS") };
 }
 
-export function loadEsConfig(env: Env): EsConfig {
-  return esConfig(readSettings(env));
+
+/** What `promgate setup` needs: the ES connection and the template settings, checked by the same schema. */
+export interface SetupConfig extends EsConfig {
+  lookBackTime?: string;
+  retention?: string;
+  /** Unset: on where the cluster supports it. */
+  failureStore?: boolean;
+  metadataIndex: string;
+}
+
+export function loadSetupConfig(env: Env): SetupConfig {
+  const settings = readSettings(env);
+  const lookBackTime = settings.text("PROMGATE_LOOK_BACK_TIME");
+  const retention = settings.text("PROMGATE_RETENTION");
+  const failureStoreSet = vars(env).PROMGATE_FAILURE_STORE;
+  return {
+    ...esConfig(settings),
+    ...(lookBackTime !== undefined ? { lookBackTime } : {}),
+    ...(retention !== undefined ? { retention } : {}),
+    ...(failureStoreSet !== undefined && failureStoreSet !== "" ? { failureStore: settings.flag("PROMGATE_FAILURE_STORE") } : {}),
+    metadataIndex: settings.text("PROMGATE_METADATA_INDEX")!,
+  };
 }
 
 function anonymousTenant(limits: Limits): Tenant {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, DEFAULT_LIMITS, loadConfig, loadEsConfig, loadListen } from "../../src/config.js";
+import { ConfigError, DEFAULT_LIMITS, loadConfig, loadListen, loadSetupConfig } from "../../src/config.js";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { withConfigTable } from "../../src/config/docs.js";
@@ -66,8 +66,18 @@ describe("config schema", () => {
     expect(configError(() => loadConfig({ ...ok, ES_APIKEY: "k" }))).toMatch(/ES_APIKEY is not a known setting \(did you mean ES_API_KEY\?\)/);
     expect(configError(() => loadConfig({ ...ok, PROMGATE_COLOUR_SCHEME: "dark" }))).toMatch(/PROMGATE_COLOUR_SCHEME is not a known setting$/);
     // promgate setup's settings count as known everywhere: one environment serves both
-    expect(loadEsConfig({ ES_TIMEOUT_MS: "9", PROMGATE_RETENTION: "90d", PROMGATE_TENANTS: "x" }).esTimeoutMs).toBe(9);
-    expect(configError(() => loadEsConfig({ PROMGATE_RETENTON: "90d" }))).toMatch(/did you mean PROMGATE_RETENTION/);
+    expect(loadSetupConfig({ ES_TIMEOUT_MS: "9", PROMGATE_RETENTION: "90d", PROMGATE_TENANTS: "x" }).esTimeoutMs).toBe(9);
+    expect(configError(() => loadSetupConfig({ PROMGATE_RETENTON: "90d" }))).toMatch(/did you mean PROMGATE_RETENTION/);
+  });
+
+  it("reads promgate setup's template settings through the schema", () => {
+    expect(loadSetupConfig({})).toMatchObject({ lookBackTime: "2h", metadataIndex: "promgate-metadata" });
+    expect(loadSetupConfig({})).not.toHaveProperty("failureStore"); // unset: on where the cluster supports it
+    expect(loadSetupConfig({}).retention).toBeUndefined();
+    const c = loadSetupConfig({ PROMGATE_LOOK_BACK_TIME: "7d", PROMGATE_RETENTION: "90d", PROMGATE_FAILURE_STORE: "off", PROMGATE_METADATA_INDEX: "meta" });
+    expect(c).toMatchObject({ lookBackTime: "7d", retention: "90d", failureStore: false, metadataIndex: "meta" });
+    expect(configError(() => loadSetupConfig({ PROMGATE_LOOK_BACK_TIME: "a week" }))).toMatch(/PROMGATE_LOOK_BACK_TIME/);
+    expect(configError(() => loadSetupConfig({ PROMGATE_FAILURE_STORE: "maybe" }))).toMatch(/PROMGATE_FAILURE_STORE/);
   });
 
   it("ignores variables outside its prefixes and Elasticsearch's own launcher variables", () => {
