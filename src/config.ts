@@ -330,14 +330,14 @@ export interface SetupConfig extends EsConfig {
 
 export function loadSetupConfig(env: Env): SetupConfig {
   const settings = readSettings(env);
-  const lookBackTime = settings.text("PROMGATE_LOOK_BACK_TIME");
-  const retention = settings.text("PROMGATE_RETENTION");
-  const failureStoreSet = vars(env).PROMGATE_FAILURE_STORE;
+  // Only what the operator set: setup applies its own defaults where the cluster supports the setting, and says
+  // so when it cannot honour one that was asked for.
+  const set = (name: string) => vars(env)[name] !== undefined && vars(env)[name] !== "";
   return {
     ...esConfig(settings),
-    ...(lookBackTime !== undefined ? { lookBackTime } : {}),
-    ...(retention !== undefined ? { retention } : {}),
-    ...(failureStoreSet !== undefined && failureStoreSet !== "" ? { failureStore: settings.flag("PROMGATE_FAILURE_STORE") } : {}),
+    ...(set("PROMGATE_LOOK_BACK_TIME") ? { lookBackTime: settings.text("PROMGATE_LOOK_BACK_TIME")! } : {}),
+    ...(set("PROMGATE_RETENTION") ? { retention: settings.text("PROMGATE_RETENTION")! } : {}),
+    ...(set("PROMGATE_FAILURE_STORE") ? { failureStore: settings.flag("PROMGATE_FAILURE_STORE") } : {}),
     metadataIndex: settings.text("PROMGATE_METADATA_INDEX")!,
   };
 }
