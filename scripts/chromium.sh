@@ -3,24 +3,13 @@
 # which must never download a browser of its own); prints the path of its binary.
 # Usage: scripts/chromium.sh install
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/debian.sh"
 
-find_chromium() {
-  for p in "${CHROMIUM_BIN:-}" /usr/bin/chromium "$(command -v chromium 2>/dev/null || true)"; do
-    if [ -n "$p" ] && [ -x "$p" ]; then echo "$p"; return 0; fi
-  done
-  return 1
-}
+find_chromium() { first_executable "${CHROMIUM_BIN:-}" /usr/bin/chromium "$(command -v chromium 2>/dev/null || true)"; }
 
 install() {
   if find_chromium >/dev/null; then find_chromium; return 0; fi
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
-  echo "[chromium.sh] installing Debian's chromium package" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  if ! $sudo apt-get install -y --no-install-recommends chromium >&2; then
-    $sudo apt-get update >&2
-    $sudo apt-get install -y --no-install-recommends chromium >&2
-  fi
+  apt_install chromium
   find_chromium
 }
 

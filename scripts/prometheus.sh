@@ -4,30 +4,9 @@
 # Usage: scripts/prometheus.sh install | install-node-exporter
 set -euo pipefail
 
-find_prometheus() {
-  for p in "${PROMETHEUS_BIN:-}" /usr/bin/prometheus "$(command -v prometheus 2>/dev/null || true)"; do
-    if [ -n "$p" ] && [ -x "$p" ]; then echo "$p"; return 0; fi
-  done
-  return 1
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/debian.sh"
 
-apt_install() { # $1 = package
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
-  echo "[prometheus.sh] installing Debian's $1 package" >&2
-  # The package's service must not grab its port on machines with an init system; policy-rc.d 101 = "don't start".
-  local policy=/usr/sbin/policy-rc.d created_policy=""
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy" && created_policy=1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  if ! $sudo apt-get install -y --no-install-recommends "$1" >&2; then
-    $sudo apt-get update >&2
-    $sudo apt-get install -y --no-install-recommends "$1" >&2
-  fi
-  [ -n "$created_policy" ] && $sudo rm -f "$policy"
-  return 0
-}
+find_prometheus() { first_executable "${PROMETHEUS_BIN:-}" /usr/bin/prometheus "$(command -v prometheus 2>/dev/null || true)"; }
 
 install_node_exporter() {
   local bin=/usr/bin/prometheus-node-exporter
