@@ -336,7 +336,11 @@ describe("Prometheus 3 (own TSDB) and promgate (the same samples via remote_writ
     for (const query of QUERIES) {
       const theirs = await ask(ref, "/api/v1/query_range", form(query));
       expect(theirs.status, `${query}: ${theirs.error}`).toBe("success");
-      expect((theirs.data.result as Series[]).length, `${query}: the reference answered nothing, the comparison would prove nothing`).toBeGreaterThan(0);
+      // Filesystems and disks depend on the machine (node_exporter skips overlay roots and pseudo mounts):
+      // there an empty answer is possible, and still compared (promgate must answer nothing too).
+      if (!/node_(filesystem|disk)_/.test(query)) {
+        expect((theirs.data.result as Series[]).length, `${query}: the reference answered nothing, the comparison would prove nothing`).toBeGreaterThan(0);
+      }
       const ours = await ask(gate, `${scoped}/api/v1/query_range`, form(query), gateAuth);
       const problem = diff(ours, theirs, modeOf(query) === "ties" ? "ties" : "exact");
       if (problem) failures.push(`${query}\n    ${problem}`);
