@@ -31,12 +31,18 @@ export function re2ToLucene(source: string): { regexp: string; caseInsensitive: 
   }
   let out = "";
   let depth = 0;
+  // Lucene has no empty alternative: "a|" is a parse error, "|a" and "a||b" match less than RE2 does.
+  // An empty one is spelled "()" (the empty string); `altStart` says nothing was written since "(" or "|".
+  let altStart = true;
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
+    const written = out.length;
     if (/[A-Za-z0-9_]/.test(c) || c.charCodeAt(0) > 0x7f) {
       out += c;
-    } else if (c === "." || c === "|") {
+    } else if (c === ".") {
       out += c;
+    } else if (c === "|") {
+      out += altStart ? "()|" : "|";
     } else if (c === "*" || c === "+" || c === "?") {
       if (s[i + 1] === "?" || s[i + 1] === "+") return undefined; // lazy / possessive
       out += c;
@@ -47,7 +53,7 @@ export function re2ToLucene(source: string): { regexp: string; caseInsensitive: 
       out += "(";
     } else if (c === ")") {
       if (--depth < 0) return undefined;
-      out += ")";
+      out += altStart && out.endsWith("|") ? "())" : ")";
     } else if (c === "{") {
       const m = /^\{(\d+)(,(\d*))?\}/.exec(s.slice(i));
       if (!m || s[i + m[0].length] === "?") return undefined;
@@ -75,7 +81,10 @@ export function re2ToLucene(source: string): { regexp: string; caseInsensitive: 
     } else {
       return undefined;
     }
+    if (c === "(" || c === "|") altStart = true;
+    else if (out.length > written) altStart = false;
   }
+  if (altStart && out.endsWith("|")) out += "()";
   return depth === 0 ? { regexp: out, caseInsensitive } : undefined;
 }
 

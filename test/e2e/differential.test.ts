@@ -289,6 +289,9 @@ const QUERIES = [
   `label_replace(node_uname_info, "host", "$1", "instance", "([^:]+):.*")`,
   `label_join(up, "target", "/", "job", "instance")`,
   "up == 1",
+  // Grafana's "this value or no such label" idiom: an empty alternative in the regex
+  `sum by (job) (up{job=~"node|"})`,
+  `up{job=~"|node||prometheus"}`,
   "sum by (job) (up)",
   `absent(up{job="nonexistent"})`,
   "absent(node_load1)",

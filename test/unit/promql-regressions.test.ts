@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { type CompiledMatcher, matchesAll } from "../../src/query/matchers.js";
+import { re2ToLucene } from "../../src/query/esquery.js";
 import { readMetadata } from "../../src/query/metadata.js";
 import type { SampleSource, SeriesData } from "../../src/query/promql/engine.js";
 import { parsePromQL } from "../../src/query/promql/parse.js";
@@ -93,5 +94,21 @@ describe("label order in answers", () => {
       expect(keys((await instantQuery(parsePromQL(q), 15_000, src)).data.result), q).toEqual([want]);
       expect(keys((await rangeQuery(parsePromQL(q), 0, 15_000, 15_000, src)).data.result), q).toEqual([want]);
     }
+  });
+});
+
+describe("regex matchers with an empty alternative", () => {
+  // up{job=~"node|"} (Grafana's "value or no label" idiom) failed: Lucene's regexp has no empty alternative —
+  // "node|" is a parse error (ES 400) and "|node" or "node||prometheus" silently matched less than RE2 does.
+  // An empty alternative becomes the empty group "()", which Lucene reads as the empty string.
+  it.each([
+    ["node|", "node|()"],
+    ["|node", "()|node"],
+    ["node||prometheus", "node|()|prometheus"],
+    ["no(de|)", "no(de|())"],
+    ["(|a)b", "(()|a)b"],
+    ["a|(?:)", "a|()"],
+  ])("%s → %s", (re2, lucene) => {
+    expect(re2ToLucene(re2)?.regexp).toBe(lucene);
   });
 });
