@@ -46,12 +46,80 @@ export function re2ToJs(source: string): RegExp {
   if (/\(\?[a-zA-Z]*[:)]/.test(body.replace(/\(\?:/g, ""))) {
     throw badData(`unsupported inline regex flags in ${JSON.stringify(source)}`);
   }
-  body = body.replace(/\(\?P</g, "(?<").replace(/\\p([A-Z])/g, "\\p{$1}").replace(/\\P([A-Z])/g, "\\P{$1}");
+  body = posixClasses(body).replace(/\(\?P</g, "(?<").replace(/\\p([A-Z])/g, "\\p{$1}").replace(/\\P([A-Z])/g, "\\P{$1}");
   try {
     return new RegExp(`^(?:${body})$`, flags);
   } catch (e) {
     throw badData(`invalid regular expression ${JSON.stringify(source)}: ${(e as Error).message.replace(/^Invalid regular expression: /, "")}`);
   }
+}
+
+/** RE2's POSIX classes (`[[:alpha:]]`; ASCII only, as in Go) as code point ranges. */
+const POSIX: Record<string, [number, number][]> = {
+  alnum: [[0x30, 0x39], [0x41, 0x5a], [0x61, 0x7a]],
+  alpha: [[0x41, 0x5a], [0x61, 0x7a]],
+  ascii: [[0x00, 0x7f]],
+  blank: [[0x09, 0x09], [0x20, 0x20]],
+  cntrl: [[0x00, 0x1f], [0x7f, 0x7f]],
+  digit: [[0x30, 0x39]],
+  graph: [[0x21, 0x7e]],
+  lower: [[0x61, 0x7a]],
+  print: [[0x20, 0x7e]],
+  punct: [[0x21, 0x2f], [0x3a, 0x40], [0x5b, 0x60], [0x7b, 0x7e]],
+  space: [[0x09, 0x0d], [0x20, 0x20]],
+  upper: [[0x41, 0x5a]],
+  word: [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]],
+  xdigit: [[0x30, 0x39], [0x41, 0x46], [0x61, 0x66]],
+};
+
+/** The code points outside `ranges` (sorted, disjoint): `[:^name:]`. */
+function complement(ranges: [number, number][]): [number, number][] {
+  const out: [number, number][] = [];
+  let next = 0;
+  for (const [lo, hi] of ranges) {
+    if (lo > next) out.push([next, lo - 1]);
+    next = hi + 1;
+  }
+  if (next <= 0x10ffff) out.push([next, 0x10ffff]);
+  return out;
+}
+
+const hex = (cp: number) => `\\u{${cp.toString(16)}}`;
+
+/**
+ * `[:name:]` / `[:^name:]` inside a bracket expression → explicit ranges, which JavaScript has no spelling
+ * for. Outside a class RE2 reads `[:alpha:]` as the characters `:alph`, and so does JavaScript: left alone.
+ */
+function posixClasses(body: string): string {
+  if (!body.includes("[:")) return body;
+  let out = "";
+  let classStart = -1; // index of the open "[", or -1 outside a class
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === "\\") {
+      out += body.slice(i, i + 2);
+      i++;
+      continue;
+    }
+    if (classStart < 0) {
+      if (c === "[") classStart = i;
+      out += c;
+      continue;
+    }
+    const m = /^\[:(\^?)([a-z]+):\]/.exec(body.slice(i));
+    if (m) {
+      const ranges = POSIX[m[2]!];
+      if (!ranges) throw badData(`invalid character class range: [:${m[1]}${m[2]}:] in ${JSON.stringify(body)}`);
+      out += (m[1] ? complement(ranges) : ranges).map(([lo, hi]) => (lo === hi ? hex(lo) : `${hex(lo)}-${hex(hi)}`)).join("");
+      i += m[0].length - 1;
+      continue;
+    }
+    // A "]" first in the class ("[]…", "[^]…") is a literal; any other ends the class.
+    const first = i === classStart + 1 || (i === classStart + 2 && body[classStart + 1] === "^");
+    if (c === "]" && !first) classStart = -1;
+    out += c;
+  }
+  return out;
 }
 
 export function compileMatcher(m: Matcher): CompiledMatcher {

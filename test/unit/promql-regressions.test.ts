@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { type CompiledMatcher, matchesAll } from "../../src/query/matchers.js";
+import { type CompiledMatcher, compileMatcher, matchesAll } from "../../src/query/matchers.js";
 import { re2ToLucene } from "../../src/query/esquery.js";
 import { readMetadata } from "../../src/query/metadata.js";
 import type { SampleSource, SeriesData } from "../../src/query/promql/engine.js";
@@ -110,5 +110,29 @@ describe("regex matchers with an empty alternative", () => {
     ["a|(?:)", "a|()"],
   ])("%s → %s", (re2, lucene) => {
     expect(re2ToLucene(re2)?.regexp).toBe(lucene);
+  });
+});
+
+describe("POSIX classes in regex matchers", () => {
+  // node_uname_info{nodename=~"[[:alpha:]]+"} is valid RE2 (Prometheus answers it); promgate refused it as a
+  // parse error, since JavaScript has no [:alpha:] inside a class.
+  it.each([
+    ["[[:alpha:]]+", ["vm", "Node"], ["v1", ""]],
+    ["[[:digit:]_]+", ["0_1"], ["a"]],
+    ["[^[:space:]]+", ["a-b"], ["a b"]],
+    ["[[:upper:][:digit:]]", ["A", "7"], ["a"]],
+    ["[[:punct:]]", ["#", "@", "-", "~"], ["a", " "]],
+    ["[[:xdigit:]]+", ["fF09"], ["g"]],
+    ["[:alpha:]+", [":ap"], ["b"]], // outside a class: the characters : a l p h
+  ])("%s", (re, yes, no) => {
+    const m = compileMatcher({ name: "l", type: "=~", value: re });
+    for (const v of yes) expect(m.matches(v), `${re} ~ ${JSON.stringify(v)}`).toBe(true);
+    for (const v of no) expect(m.matches(v), `${re} !~ ${JSON.stringify(v)}`).toBe(false);
+  });
+
+  it("negated ([:^alpha:]) matches everything else; an unknown name is refused", () => {
+    const m = compileMatcher({ name: "l", type: "=~", value: "[[:^alpha:]]" });
+    expect([m.matches("1"), m.matches("é"), m.matches("a")]).toEqual([true, true, false]);
+    expect(() => compileMatcher({ name: "l", type: "=~", value: "[[:nope:]]" })).toThrow(/invalid character class range/);
   });
 });
