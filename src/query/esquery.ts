@@ -100,14 +100,19 @@ function translateClass(s: string, start: number): { text: string; end: number }
   for (; i < s.length; i++) {
     const c = s[i]!;
     if (c === "]" && !first) return { text: `${text}]`, end: i };
+    const atStart = first;
     first = false;
     if (c === "[") return undefined;
     if (c === "\\") {
       const e = s[++i];
       if (e === undefined || !/[\]\\\-.^]/.test(e)) return undefined;
       text += `\\${e}`;
-    } else if (/[A-Za-z0-9_]/.test(c) || c === "-") text += c;
-    else if (c.charCodeAt(0) > 0x7f) text += c;
+    } else if (/[A-Za-z0-9_]/.test(c)) text += c;
+    else if (c === "-") {
+      // A range only between two characters; first or last it is a literal, which Lucene must see escaped.
+      const ranged = !atStart && s[i + 1] !== undefined && s[i + 1] !== "]";
+      text += ranged ? "-" : "\\-";
+    } else if (c.charCodeAt(0) > 0x7f) text += c;
     else text += `\\${c}`;
   }
   return undefined;

@@ -43,10 +43,11 @@ export function re2ToJs(source: string): RegExp {
     }
     body = body.slice(lead[0].length);
   }
+  body = re2Spellings(body);
   if (/\(\?[a-zA-Z]*[:)]/.test(body.replace(/\(\?:/g, ""))) {
     throw badData(`unsupported inline regex flags in ${JSON.stringify(source)}`);
   }
-  body = posixClasses(body).replace(/\(\?P</g, "(?<").replace(/\\p([A-Z])/g, "\\p{$1}").replace(/\\P([A-Z])/g, "\\P{$1}");
+  body = body.replace(/\(\?P</g, "(?<").replace(/\\p([A-Z])/g, "\\p{$1}").replace(/\\P([A-Z])/g, "\\P{$1}");
   try {
     return new RegExp(`^(?:${body})$`, flags);
   } catch (e) {
@@ -86,24 +87,48 @@ function complement(ranges: [number, number][]): [number, number][] {
 
 const hex = (cp: number) => `\\u{${cp.toString(16)}}`;
 
+/** Characters JavaScript's `u` mode lets (and requires) us to escape outside a class. */
+const quote = (text: string) => text.replace(/[\^$\\.*+?()[\]{}|/]/g, "\\$&");
+
 /**
- * `[:name:]` / `[:^name:]` inside a bracket expression → explicit ranges, which JavaScript has no spelling
- * for. Outside a class RE2 reads `[:alpha:]` as the characters `:alph`, and so does JavaScript: left alone.
+ * RE2 spellings JavaScript reads differently or not at all, rewritten: `[:name:]` / `[:^name:]` inside a
+ * bracket expression (explicit ranges), a `]` first in a class (a literal in RE2, an empty class in
+ * JavaScript), a `{` or `}` that is no repeat (a literal in RE2, an error in `u` mode), `\Q…\E` (literal
+ * text) and `(?s:` (redundant: `.` already matches newlines). Outside a class RE2 reads `[:alpha:]` as
+ * the characters `:alph`, and so does JavaScript: left alone.
  */
-function posixClasses(body: string): string {
-  if (!body.includes("[:")) return body;
+function re2Spellings(body: string): string {
+  if (!/[[{}]|\\Q|\(\?s:/.test(body)) return body;
   let out = "";
   let classStart = -1; // index of the open "[", or -1 outside a class
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!;
+    if (c === "\\" && body[i + 1] === "Q" && classStart < 0) {
+      const end = body.indexOf("\\E", i + 2);
+      out += quote(body.slice(i + 2, end < 0 ? body.length : end));
+      i = end < 0 ? body.length : end + 1;
+      continue;
+    }
     if (c === "\\") {
-      out += body.slice(i, i + 2);
-      i++;
+      // \p{Greek}: the braces belong to the escape
+      const len = /^\\[pP]\{[^}]*\}/.exec(body.slice(i))?.[0].length ?? 2;
+      out += body.slice(i, i + len);
+      i += len - 1;
       continue;
     }
     if (classStart < 0) {
-      if (c === "[") classStart = i;
-      out += c;
+      const repeat = c === "{" ? /^\{\d+(,\d*)?\}/.exec(body.slice(i)) : null;
+      if (repeat) {
+        out += repeat[0];
+        i += repeat[0].length - 1;
+      } else if (c === "{" || c === "}") out += `\\${c}`;
+      else if (body.startsWith("(?s:", i)) {
+        out += "(?:";
+        i += 3;
+      } else {
+        if (c === "[") classStart = i;
+        out += c;
+      }
       continue;
     }
     const m = /^\[:(\^?)([a-z]+):\]/.exec(body.slice(i));
@@ -116,8 +141,11 @@ function posixClasses(body: string): string {
     }
     // A "]" first in the class ("[]…", "[^]…") is a literal; any other ends the class.
     const first = i === classStart + 1 || (i === classStart + 2 && body[classStart + 1] === "^");
-    if (c === "]" && !first) classStart = -1;
-    out += c;
+    if (c === "]" && first) out += "\\]";
+    else {
+      if (c === "]") classStart = -1;
+      out += c;
+    }
   }
   return out;
 }

@@ -37,7 +37,8 @@ describe("matchers (Prometheus 3 semantics)", () => {
   });
 
   it("refuses regexes it cannot evaluate faithfully with a 400", () => {
-    for (const bad of ["(", "a{2", "(?U)a", "a(?i)b"]) {
+    // ("a{2" is no longer here: RE2 reads an incomplete repeat as literal text, and Prometheus answers it.)
+    for (const bad of ["(", "(?U)a", "a(?i)b"]) {
       expect(() => m("l", "=~", bad)).toThrow(HttpError);
     }
   });

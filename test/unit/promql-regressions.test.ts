@@ -136,3 +136,29 @@ describe("POSIX classes in regex matchers", () => {
     expect(() => compileMatcher({ name: "l", type: "=~", value: "[[:nope:]]" })).toThrow(/invalid character class range/);
   });
 });
+
+describe("RE2 spellings JavaScript or Lucene read differently", () => {
+  // Each of these is valid RE2 that Prometheus answers; promgate refused it (JavaScript: "[]" is an empty
+  // class, a lone "{" an error; no \Q…\E, no (?s:…)) or Elasticsearch refused it ("[o-]" in Lucene).
+  it.each([
+    ["n[]o]de", ["n]de", "node"], ["nxde"]],
+    ["n[^]x]de", ["node"], ["n]de", "nxde"]],
+    ["node{,2}", ["node{,2}"], ["node", "nodee"]],
+    ["a{1}}", ["a}"], ["a"]],
+    ["\\Qa.b*\\E+", ["a.b*", "a.b**"], ["axbb"]],
+    ["(?s:n.de)", ["node", "n\nde"], ["nde"]],
+    ["n[o-]de", ["node", "n-de"], ["nxde"]],
+    ["\\p{L}ode{1}", ["node", "éode"], ["1ode"]], // (the braces of \p{…} are no literal)
+  ])("%s", (re, yes, no) => {
+    const m = compileMatcher({ name: "l", type: "=~", value: re });
+    for (const v of yes) expect(m.matches(v), `${re} ~ ${JSON.stringify(v)}`).toBe(true);
+    for (const v of no) expect(m.matches(v), `${re} !~ ${JSON.stringify(v)}`).toBe(false);
+  });
+
+  it("escapes a '-' that is no range inside a class for Lucene", () => {
+    expect(re2ToLucene("n[o-]de")?.regexp).toBe("n[o\\-]de");
+    expect(re2ToLucene("n[-o]de")?.regexp).toBe("n[\\-o]de");
+    expect(re2ToLucene("n[^-o]de")?.regexp).toBe("n[^\\-o]de");
+    expect(re2ToLucene("n[a-c]de")?.regexp).toBe("n[a-c]de");
+  });
+});
