@@ -12,6 +12,7 @@ import { type ReadScope, readScope } from "./scope.js";
 import { parseSelector } from "./selector.js";
 import { Storage } from "./storage.js";
 import { QueryTimeoutError } from "./promql/deadline.js";
+import { compareLabelSets } from "./promql/order.js";
 import { parsePromQL } from "./promql/parse.js";
 import { type QueryOutcome, storageSource } from "./promql/query.js";
 import { DEFAULT_QUERY_TIMEOUT_MS, formatRequest, instantRequest, rangeRequest } from "./promql/request.js";
@@ -44,17 +45,6 @@ function success(c: Context, data: unknown, warnings: string[] = [], infos: stri
 /** A PromQL answer: Prometheus 3's envelope with its `warnings` and `infos` annotations. */
 const answer = (c: Context, r: QueryOutcome): Response => success(c, r.data, r.warnings, r.infos);
 
-const compareLabels = (a: Labels, b: Labels): number => {
-  const ka = Object.keys(a).sort();
-  const kb = Object.keys(b).sort();
-  for (let i = 0; i < Math.min(ka.length, kb.length); i++) {
-    if (ka[i] !== kb[i]) return ka[i]! < kb[i]! ? -1 : 1;
-    const va = a[ka[i]!]!;
-    const vb = b[kb[i]!]!;
-    if (va !== vb) return va < vb ? -1 : 1;
-  }
-  return ka.length - kb.length;
-};
 
 function selectors(p: Params, required: boolean): CompiledMatcher[][] {
   const raw = p.all("match[]");
@@ -90,7 +80,7 @@ export function queryRoutes(config: Config, fetchFn: Fetch): Hono {
     for (const matchers of selectors(p, true)) {
       for (const s of await storage.series(scope, matchers, range)) found.set(s.key, s.labels);
     }
-    const all = [...found.values()].sort(compareLabels);
+    const all = [...found.values()].sort(compareLabelSets);
     const warnings = limit !== undefined && all.length > limit ? ["results truncated due to limit"] : [];
     return success(c, limit !== undefined ? all.slice(0, limit) : all, warnings);
   };
