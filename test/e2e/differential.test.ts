@@ -292,6 +292,7 @@ const QUERIES = [
   // Grafana's "this value or no such label" idiom: an empty alternative in the regex
   `sum by (job) (up{job=~"node|"})`,
   `up{job=~"|node||prometheus"}`,
+  `count by (job) (up{job=~"n[o-]de|[]p]rometheus"})`,
   `count by (job) (up{job=~"[[:lower:]]+", instance=~"127\\\\.0\\\\.0\\\\.1:[[:digit:]]+"})`,
   "sum by (job) (up)",
   `absent(up{job="nonexistent"})`,
