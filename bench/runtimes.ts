@@ -1,8 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { freePort, type Running, start, waitFor } from "../test/helpers/processes.js";
+import { launchPromgate, RUNTIMES } from "../test/helpers/launch.js";
+import { freePort, type Running, waitFor } from "../test/helpers/processes.js";
 import { nodeExporterBody } from "./payloads.js";
 
 /**
@@ -13,8 +11,6 @@ import { nodeExporterBody } from "./payloads.js";
  * snappy, decode, NDJSON, fetch out), not Elasticsearch.
  */
 
-const ROOT = resolve(import.meta.dirname, "..");
-const bin = (name: string) => join(ROOT, "node_modules/.bin", name);
 const SAMPLES = 2000;
 const TENANTS = JSON.stringify({ bench: { password: "bench-password" } });
 
@@ -26,40 +22,6 @@ export interface RuntimeRow {
   /** msPerRequest of Node / this runtime's: > 1 is faster than Node. */
   vsNode: number;
 }
-
-type Launch = (port: number, env: NodeJS.ProcessEnv, dir: string) => Running;
-
-const RUNTIMES: [string, Launch][] = [
-  ["node", (port, env) => start(process.execPath, ["--import", "tsx", "src/adapter/node.ts"], { cwd: ROOT, env: { ...env, PORT: String(port) } })],
-  ["bun", (port, env) => start(bin("bun"), ["run", "src/adapter/bun.ts"], { cwd: ROOT, env: { ...env, PORT: String(port) } })],
-  ["deno", (port, env) => start(bin("deno"), ["task", "start"], { cwd: ROOT, env: { ...env, PORT: String(port), DENO_NO_UPDATE_CHECK: "1" } })],
-  [
-    "workerd",
-    (port, env, dir) => {
-      const vars = ["ES_URL", "ES_USERNAME", "ES_PASSWORD", "PROMGATE_TENANTS"].flatMap((k) => (env[k] ? [`${k}=${env[k]}`] : [])).join("\n");
-      writeFileSync(join(dir, "vars.env"), `${vars}\n`);
-      return start(
-        process.execPath,
-        [
-          join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
-          "dev",
-          "--ip",
-          "127.0.0.1",
-          "--port",
-          String(port),
-          "--env-file",
-          join(dir, "vars.env"),
-          "--show-interactive-dev-session=false",
-          "--persist-to",
-          join(dir, "state"),
-          "--log-level",
-          "warn",
-        ],
-        { cwd: ROOT, env: { ...env, WRANGLER_SEND_METRICS: "false" } },
-      );
-    },
-  ],
-];
 
 /** An Elasticsearch stand-in for `_bulk` only: reads the body, answers one "created" item per document. */
 function bulkSink(): Promise<{ server: Server; url: string; requests: () => number }> {
@@ -106,13 +68,12 @@ export interface RuntimeBenchOptions {
 export async function benchRuntimes(opts: RuntimeBenchOptions = {}): Promise<RuntimeRow[]> {
   const { requestsPerRound = 40, rounds = 7, only, es } = opts;
   const sink = es ? undefined : await bulkSink();
-  const dir = mkdtempSync(join(tmpdir(), "promgate-bench-rt-"));
   const env: NodeJS.ProcessEnv = {};
   // Only what promgate needs: the caller's ES_/PROMGATE_ settings must not leak in.
   for (const [k, v] of Object.entries(process.env)) if (!/^(ES_|PROMGATE_)/.test(k)) env[k] = v;
   Object.assign(env, { PROMGATE_TENANTS: TENANTS }, es ? { ES_URL: es.url, ES_USERNAME: es.username, ES_PASSWORD: es.password } : { ES_URL: sink!.url });
 
-  const runtimes = RUNTIMES.filter(([name]) => !only || only.includes(name));
+  const runtimes = RUNTIMES.filter((name) => !only || only.includes(name));
   // Built before any server starts: a pause between the readiness check and the first request would let Node's
   // 5 s keep-alive timeout close the client's pooled connection under it. Against the sink one body serves every
   // request; against Elasticsearch each request gets its own series (no duplicates for ES to skip).
@@ -124,10 +85,10 @@ export async function benchRuntimes(opts: RuntimeBenchOptions = {}): Promise<Run
   const stream = `rt${Date.now().toString(36)}`;
   const servers: { name: string; server: Running; base: string }[] = [];
   try {
-    for (const [name, launch] of runtimes) {
+    for (const name of runtimes) {
       const port = await freePort();
-      mkdirSync(join(dir, name));
-      const server = launch(port, env, join(dir, name));
+      // Less wrangler chatter in the bench's output.
+      const server = launchPromgate(name, port, env, name === "workerd" ? ["--log-level", "warn"] : []);
       servers.push({ name, server, base: `http://127.0.0.1:${port}` });
     }
     for (const { name, server, base } of servers) {
@@ -169,6 +130,5 @@ export async function benchRuntimes(opts: RuntimeBenchOptions = {}): Promise<Run
   } finally {
     await Promise.all(servers.map((s) => s.server.stop()));
     if (sink) await new Promise((ok) => sink.server.close(ok));
-    rmSync(dir, { recursive: true, force: true });
   }
 }

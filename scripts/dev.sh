@@ -60,6 +60,9 @@ scrape_configs:
     static_configs: [{ targets: ["127.0.0.1:9090"] }]
   - job_name: node
     static_configs: [{ targets: ["127.0.0.1:9100"] }]
+  - job_name: promgate   # promgate's own /metrics, with the tenant's credentials
+    static_configs: [{ targets: ["127.0.0.1:$PORT"] }]
+    basic_auth: { username: dev, password: $DEV_PASSWORD }
 remote_write:
   - url: http://127.0.0.1:$PORT/api/v1/write
     basic_auth: { username: dev, password: $DEV_PASSWORD }

@@ -9,6 +9,7 @@ import { LabelMatcher_Type } from "../../src/gen/prometheus/types_pb.js";
 import { decodeFrames, samplesBySeries } from "../helpers/chunks.js";
 import { snappy } from "../helpers/payload.js";
 import { countDocs, esEnv, uniquePart } from "../helpers/es.js";
+import { launchPromgate } from "../helpers/launch.js";
 import { freePort, type Running, start, waitFor } from "../helpers/processes.js";
 
 /**
@@ -60,29 +61,13 @@ beforeAll(async () => {
   const dir = (workDir = mkdtempSync(join(tmpdir(), "promgate-e2e-")));
   const [gatePort, promPort] = [await freePort(), await freePort()];
 
-  writeFileSync(
-    join(dir, "promgate.env"),
-    [
-      `ES_URL=${es.url}`,
-      `ES_USERNAME=${es.username}`,
-      `ES_PASSWORD=${es.password}`,
-      `PROMGATE_TENANTS=${JSON.stringify({ dev: { password: "promgate-dev" } })}`,
-      "",
-    ].join("\n"),
-  );
-  wrangler = start(
-    process.execPath,
-    [
-      join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
-      "dev",
-      "--ip", "127.0.0.1",
-      "--port", String(gatePort),
-      "--env-file", join(dir, "promgate.env"),
-      "--show-interactive-dev-session=false",
-      "--persist-to", join(dir, "wrangler-state"),
-    ],
-    { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } },
-  );
+  wrangler = launchPromgate("workerd", gatePort, {
+    ...process.env,
+    ES_URL: es.url,
+    ES_USERNAME: es.username,
+    ES_PASSWORD: es.password,
+    PROMGATE_TENANTS: JSON.stringify({ dev: { password: "promgate-dev" } }),
+  });
   gate = `http://127.0.0.1:${gatePort}`;
   await waitFor("wrangler dev to serve promgate", async () => ((await fetch(`${gate}/-/ready`)).ok ? true : undefined), 120_000).catch(
     (e: Error) => {

@@ -1,11 +1,9 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basic, PRW1_HEADERS } from "../helpers/config.js";
 import { countDocs, esEnv, uniquePart } from "../helpers/es.js";
 import { writeBody } from "../helpers/payload.js";
-import { freePort, type Running, start, waitFor } from "../helpers/processes.js";
+import { launchPromgate, RUNTIMES } from "../helpers/launch.js";
+import { freePort, type Running, waitFor } from "../helpers/processes.js";
 
 /**
  * The same app on every runtime, over HTTP against the real Elasticsearch: Node (@hono/node-server), Bun
@@ -13,37 +11,9 @@ import { freePort, type Running, start, waitFor } from "../helpers/processes.js"
  * duplicate, bad input, a read.
  */
 
-const ROOT = resolve(import.meta.dirname, "../..");
-const bin = (name: string) => join(ROOT, "node_modules/.bin", name);
 const TENANTS = JSON.stringify({ dev: { password: "promgate-dev" } });
 
-type Launch = (port: number, env: NodeJS.ProcessEnv, dir: string) => Running;
-const RUNTIMES: [string, Launch][] = [
-  ["node", (port, env) => start(process.execPath, ["--import", "tsx", "src/adapter/node.ts"], { cwd: ROOT, env: { ...env, PORT: String(port) } })],
-  ["bun", (port, env) => start(bin("bun"), ["run", "src/adapter/bun.ts"], { cwd: ROOT, env: { ...env, PORT: String(port) } })],
-  [
-    "deno",
-    (port, env) =>
-      start(bin("deno"), ["task", "start"], {
-        cwd: ROOT,
-        env: { ...env, PORT: String(port), DENO_NO_UPDATE_CHECK: "1" },
-      }),
-  ],
-  [
-    "workerd",
-    (port, env, dir) => {
-      const vars = ["ES_URL", "ES_USERNAME", "ES_PASSWORD", "PROMGATE_TENANTS"].map((k) => `${k}=${env[k]}`).join("\n");
-      writeFileSync(join(dir, "vars.env"), `${vars}\n`);
-      return start(
-        process.execPath,
-        [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "--ip", "127.0.0.1", "--port", String(port), "--env-file", join(dir, "vars.env"), "--show-interactive-dev-session=false", "--persist-to", join(dir, "state")],
-        { cwd: ROOT, env: { ...env, WRANGLER_SEND_METRICS: "false" } },
-      );
-    },
-  ],
-];
-
-describe.each(RUNTIMES)("promgate on %s", (runtime, launch) => {
+describe.each(RUNTIMES)("promgate on %s", (runtime) => {
   let server: Running | undefined;
   let base = "";
   const ns = uniquePart(runtime);
@@ -52,8 +22,7 @@ describe.each(RUNTIMES)("promgate on %s", (runtime, launch) => {
   beforeAll(async () => {
     const es = esEnv();
     const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), `promgate-${runtime}-`));
-    server = launch(port, { ...process.env, ES_URL: es.url, ES_USERNAME: es.username, ES_PASSWORD: es.password, PROMGATE_TENANTS: TENANTS }, dir);
+    server = launchPromgate(runtime, port, { ...process.env, ES_URL: es.url, ES_USERNAME: es.username, ES_PASSWORD: es.password, PROMGATE_TENANTS: TENANTS });
     base = `http://127.0.0.1:${port}`;
     await waitFor(`${runtime} to serve promgate`, async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 120_000).catch((e: Error) => {
       throw new Error(`${e.message}\n${server?.output()}`);

@@ -1,19 +1,13 @@
 import { spawnSync } from "node:child_process";
-import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { ROOT, serverCommand } from "../helpers/launch.js";
 
 /**
  * A bad configuration stops each server runtime at start: exit status 1 and one line naming the problem,
  * no stack trace, no value. Spawned exactly as the README's deployment commands run them.
  */
 
-const ROOT = resolve(import.meta.dirname, "../..");
-const bin = (name: string) => join(ROOT, "node_modules/.bin", name);
-const RUNTIMES: [string, string, string[]][] = [
-  ["node", process.execPath, ["--import", "tsx", "src/adapter/node.ts"]],
-  ["bun", bin("bun"), ["run", "src/adapter/bun.ts"]],
-  ["deno", bin("deno"), ["task", "start"]],
-];
+const RUNTIMES = (["node", "bun", "deno"] as const).map((r) => [r, serverCommand(r)] as const);
 
 const SECRET = "s3cret-that-must-not-show";
 
@@ -24,14 +18,14 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, PORT: "1", ...extra };
 }
 
-describe.each(RUNTIMES)("%s refuses to start on a bad configuration", (_runtime, cmd, args) => {
+describe.each(RUNTIMES)("%s refuses to start on a bad configuration", (_runtime, command) => {
   it.each([
     ["misspelt settings", { PROMGATE_TENANTS: '{"dev":{"password":"pw"}}', PROMGATE_MAX_SERIE: "5", ES_PASWORD: SECRET }, "PROMGATE_MAX_SERIE is not a known setting (did you mean PROMGATE_MAX_SERIES?)"],
     ["no tenants and no PROMGATE_AUTH=none", { ES_URL: "http://127.0.0.1:9200" }, "PROMGATE_TENANTS is required"],
     ["malformed PROMGATE_TENANTS", { PROMGATE_TENANTS: `{"dev":{"password":"${SECRET}"}`, ES_PASSWORD: SECRET, ES_USERNAME: "elastic" }, "PROMGATE_TENANTS is not valid JSON"],
     ["a port that is no number", { PROMGATE_AUTH: "none", PORT: "http" }, "PORT must be a positive integer"],
   ] as const)("%s", (_what, env, expected) => {
-    const r = spawnSync(cmd, args, { cwd: ROOT, env: cleanEnv(env), encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(command.cmd, command.args, { cwd: ROOT, env: { ...cleanEnv(env), ...command.env }, encoding: "utf8", timeout: 60_000 });
     const lines = `${r.stdout}${r.stderr}`
       .split("\n")
       .filter((l) => l.trim() !== "" && !/^Task start /.test(l)); // `deno task` announces the command it runs
