@@ -266,6 +266,9 @@ xpack.security.transport.ssl.enabled: false
 xpack.security.enrollment.enabled: false
 cluster.routing.allocation.disk.threshold_enabled: false
 action.destructive_requires_name: false
+# Every test writes its own data stream, which this distribution cannot delete, and each backing index's
+# replica (never placed on one node) still counts against the shard limit (default 1,000 per node).
+cluster.max_shards_per_node: 10000
 EOF
 
   local heap="$ES_HEAP"
