@@ -86,14 +86,22 @@ const SAMPLE_FILTER_PATH = "aggregations.c.after_key,aggregations.c.buckets.key,
 type BoolQuery = { bool: { filter: unknown[]; must_not: unknown[] } };
 type CompositeKey = Record<string, string | number | null>;
 
+/**
+ * The widest time Elasticsearch parses as epoch_millis here (a JS Date's range, ±275,760 years): a query time
+ * like `@ 1e20` or `end=9223372036854775807` is valid PromQL but past what ES parses (it answers 400, which
+ * would surface as a 502); no document lies outside these bounds, so clamping changes no answer.
+ */
+const ES_MAX_MS = 8.64e15;
+const clampMs = (ms: number) => Math.min(ES_MAX_MS, Math.max(-ES_MAX_MS, ms));
+
 function rangeFilter(range: PartialRange | undefined): unknown[] {
   if (!range || (range.startMs === undefined && range.endMs === undefined)) return [];
   return [
     {
       range: {
         "@timestamp": {
-          ...(range.startMs !== undefined ? { gte: range.startMs } : {}),
-          ...(range.endMs !== undefined ? { lte: range.endMs } : {}),
+          ...(range.startMs !== undefined ? { gte: clampMs(range.startMs) } : {}),
+          ...(range.endMs !== undefined ? { lte: clampMs(range.endMs) } : {}),
           format: "epoch_millis",
         },
       },
