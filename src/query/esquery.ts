@@ -5,9 +5,10 @@ import { type CompiledMatcher, matchesEmpty } from "./matchers.js";
  *
  * Elasticsearch's `regexp` is Lucene syntax, not RE2. We translate only a subset whose meaning is provably
  * the same (literals, `.`, classes without RE2-only features, groups, alternation, greedy quantifiers, `\d`
- * `\w` `\s`, a leading `(?i)`); anything else only narrows the query (label must exist, or nothing) and the
- * storage layer post-filters every series with the compiled RE2-equivalent regex. Callers that need ES's
- * answer to be exact (aggregations over label values) check `exact`.
+ * `\w` `\s`, a leading `(?i)` before ASCII text without classes; other inline flags never); anything else
+ * only narrows the query (label must exist, or nothing) and the storage layer post-filters every series with
+ * the compiled RE2-equivalent regex. Callers that need ES's answer to be exact (aggregations over label
+ * values) check `exact`.
  */
 
 export type EsQuery = Record<string, unknown>;
@@ -28,6 +29,10 @@ export function re2ToLucene(source: string): { regexp: string; caseInsensitive: 
   if (s.startsWith("(?i)")) {
     caseInsensitive = true;
     s = s.slice(4);
+    // Lucene's case_insensitive folds single characters only, not class ranges ("[a-z]" misses "FOO",
+    // "[^a-z]" takes it), nor the orbits of non-ASCII letters RE2 folds ("ǅ" ~ "Ǆ"): such patterns stay
+    // with the post-filter. Its folding of ASCII letters equals RE2's ("k" ~ "K" ~ KELVIN SIGN).
+    if (/[[\u0080-\u{10ffff}]|\\w/u.test(s)) return undefined;
   }
   let out = "";
   let depth = 0;

@@ -1,4 +1,5 @@
 import { HttpError } from "../http/errors.js";
+import { expandInlineFlags } from "./re2flags.js";
 
 /**
  * Prometheus label matchers with Prometheus 3 semantics: `=`, `!=`, `=~`, `!~`; regexes fully anchored and
@@ -28,28 +29,17 @@ export function badData(message: string): HttpError {
 
 /**
  * RE2 (Go) syntax → JS RegExp. The common subset is identical; we translate the RE2-only spellings
- * Prometheus users write (leading `(?i)`/`(?s)` flags, `(?P<name>`, `\pL`) and refuse what we cannot
- * translate faithfully rather than match differently.
+ * Prometheus users write (inline flag groups `(?i)`, `(?i:…)`, `(?-s)`…, `(?P<name>`, `\pL`) and refuse
+ * what we cannot translate faithfully rather than match differently.
  */
 export function re2ToJs(source: string): RegExp {
-  let body = source;
-  let flags = "su"; // Prometheus 3: `.` matches \n; match by code point like RE2
-  const lead = /^\(\?([imsU]+)\)/.exec(body);
-  if (lead) {
-    for (const f of lead[1]!) {
-      if (f === "i" && !flags.includes("i")) flags += "i";
-      else if (f === "m" && !flags.includes("m")) flags += "m";
-      else if (f === "U") throw badData(`unsupported regex flag (?U) in ${JSON.stringify(source)}`);
-    }
-    body = body.slice(lead[0].length);
-  }
+  // Inline flag groups (also a leading `(?i)`) become flag-free RE2 text; JavaScript's own flags are never
+  // used, their meaning differs in detail (re2flags.ts).
+  let body = expandInlineFlags(source, re2ToJs);
   body = re2Spellings(body);
-  if (/\(\?[a-zA-Z]*[:)]/.test(body.replace(/\(\?:/g, ""))) {
-    throw badData(`unsupported inline regex flags in ${JSON.stringify(source)}`);
-  }
   body = body.replace(/\(\?P</g, "(?<").replace(/\\p([A-Z])/g, "\\p{$1}").replace(/\\P([A-Z])/g, "\\P{$1}");
   try {
-    return new RegExp(`^(?:${body})$`, flags);
+    return new RegExp(`^(?:${body})$`, "su"); // Prometheus 3: `.` matches \n; match by code point like RE2
   } catch (e) {
     throw badData(`invalid regular expression ${JSON.stringify(source)}: ${(e as Error).message.replace(/^Invalid regular expression: /, "")}`);
   }

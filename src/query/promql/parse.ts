@@ -273,7 +273,7 @@ class Builder {
       if (m.type === "=") return m.value !== "";
       if (m.type === "!=") return m.value === "";
       try {
-        const re = new RegExp(`^(?:${m.value})$`, "su");
+        const re = re2ToJs(m.value); // RE2 semantics, inline flags included
         return m.type === "=~" ? !re.test("") : re.test("");
       } catch {
         return true; // reported when compiled
