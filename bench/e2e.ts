@@ -1,5 +1,4 @@
-import { createApp, defaultDeps } from "../src/app.js";
-import { loadConfig } from "../src/config.js";
+import { benchApp } from "./app.js";
 import { ours } from "./ingest.js";
 import { nodeExporterBody } from "./payloads.js";
 
@@ -31,10 +30,7 @@ async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise
 export async function benchE2e(requests = 40, concurrency = 4, rounds = 3): Promise<E2eRow[]> {
   const env = process.env;
   const auth = `Basic ${Buffer.from(`${env.ES_USERNAME ?? "elastic"}:${env.ES_PASSWORD ?? "promgate-dev"}`).toString("base64")}`;
-  const app = createApp(
-    loadConfig({ ...env, PROMGATE_TENANTS: JSON.stringify({ bench: { password: "bench-password" } }) }),
-    defaultDeps(),
-  );
+  const app = benchApp();
   const run = Date.now().toString(36);
   const t0 = Date.now() - 10 * 60_000;
   // Distinct series per request (offset) so no document is a duplicate of another.

@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createApp, defaultDeps } from "../src/app.js";
-import { loadConfig } from "../src/config.js";
+import { defaultDeps } from "../src/app.js";
+import { BENCH_AUTH, benchApp, benchConfig } from "./app.js";
 import { parsePromQL } from "../src/query/promql/parse.js";
 import { rangeQuery, storageSource } from "../src/query/promql/query.js";
 import { readScope } from "../src/query/scope.js";
@@ -34,10 +34,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 export async function benchPromql(prometheus3: string, rounds = 3): Promise<PromqlRow[]> {
   const env = process.env;
-  const config = loadConfig({ ...env, PROMGATE_TENANTS: JSON.stringify({ bench: { password: "bench-password" } }) });
+  const config = benchConfig();
   const deps = defaultDeps();
-  const app = createApp(config, deps);
-  const auth = { authorization: `Basic ${btoa("bench:bench-password")}` };
+  const app = benchApp(deps, config);
+  const auth = BENCH_AUTH;
   const dir = mkdtempSync(join(tmpdir(), "promgate-bench-promql-"));
   const port = await freePort();
   writeFileSync(join(dir, "p.yml"), "storage:\n  tsdb:\n    out_of_order_time_window: 26h\n");

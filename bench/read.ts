@@ -1,6 +1,5 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { createApp, defaultDeps } from "../src/app.js";
-import { loadConfig } from "../src/config.js";
+import { BENCH_AUTH, benchApp } from "./app.js";
 import type { Fetch } from "../src/elastic/http.js";
 import { ReadRequest_ResponseType, ReadRequestSchema } from "../src/gen/prometheus/remote_pb.js";
 import { LabelMatcher_Type } from "../src/gen/prometheus/types_pb.js";
@@ -29,11 +28,8 @@ export async function benchRead(rounds = 5): Promise<ReadRow[]> {
     if (recording) recorded.push({ url: String(input), init: { method: init?.method, headers: init?.headers, body: init?.body } as RequestInit });
     return fetch(input, init);
   };
-  const app = createApp(loadConfig({ ...env, PROMGATE_TENANTS: JSON.stringify({ bench: { password: "bench-password" } }) }), {
-    ...defaultDeps(),
-    fetch: fetchFn,
-  });
-  const auth = { authorization: `Basic ${btoa("bench:bench-password")}` };
+  const app = benchApp({ fetch: fetchFn });
+  const auth = BENCH_AUTH;
   const run = Date.now().toString(36);
   const end = Date.now() - 60_000;
   const start = end - 3_600_000;
