@@ -201,7 +201,8 @@ describe("query timeout", () => {
 
 describe("engine tables", () => {
   it("has an implementation for every function it accepts", () => {
-    for (const name of Object.keys(FUNCTIONS)) expect(IMPLEMENTATIONS[name], name).toBeTypeOf("function");
+    // info() is a join the engine evaluates with its own loaded series (info.ts).
+    for (const name of Object.keys(FUNCTIONS)) if (name !== "info") expect(IMPLEMENTATIONS[name], name).toBeTypeOf("function");
   });
 
   it("evaluates every aggregation it accepts", async () => {

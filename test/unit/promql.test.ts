@@ -184,6 +184,23 @@ describe("subqueries", () => {
   });
 });
 
+describe("info()", () => {
+  // Prometheus lets info()'s label selector match every series (BypassEmptyMatcherCheck).
+  it.each(["info(x, {})", 'info(x, {a=~".*"})', 'info(x, {__name__=~".*"})'])("parses %s", (query) => {
+    expect(parsePromQL(query)).toMatchObject({ kind: "call", func: "info" });
+  });
+
+  it("joins on instance and job, newest info sample first, over an in-memory source", async () => {
+    const source = load(60_000, {
+      'x{instance="a",job="j"}': "1 2 3",
+      'target_info{instance="a",job="j",v="old"}': "1 1 _",
+      'target_info{instance="a",job="j",v="new"}': "_ 1 1",
+    });
+    expect(await at(source, "info(x)", 120)).toEqual(['{"__name__":"x","instance":"a","job":"j","v":"new"} 3']);
+    await expect(at(source, "info(x)", 60)).rejects.toThrow(/found duplicate series for info metric target_info/);
+  });
+});
+
 describe("parse errors are bad_data with the position", () => {
   it.each([
     ["sum(", /parse error/],
@@ -194,6 +211,10 @@ describe("parse errors are bad_data with the position", () => {
     ["x[5m] + 1", /binary expression must contain only scalar and instant vector types/],
     ["sum(x, y)", /wrong number of arguments/],
     ["x and 1", /set operator "and" not allowed in binary scalar expression/],
+    ["info(x, y)", /1:9: parse error: expected label selectors only, got vector selector instead/],
+    ["info(x, sum(y))", /expected label selectors only/],
+    ["info(x, y[5m])", /expected type instant vector in call to function "info", got range vector/],
+    ['{job=~"(?i:.*)"}', /at least one non-empty matcher/],
   ])("%s", (query, text) => {
     let err: unknown;
     try {

@@ -10,6 +10,7 @@ import { positionOf } from "./parse.js";
 import { dropName, formatValue, type InstantSample, labelsKey, type RangeSeries, type Value } from "./values.js";
 import { type BucketSource, PushedCall, PushedPresence, type PushdownPlan, planPresence, planPushdown } from "./pushdown.js";
 import { topK } from "./topk.js";
+import { InfoJoin, type InfoPlan, planInfo } from "./info.js";
 import { SeriesWindows } from "./window.js";
 
 /**
@@ -60,6 +61,8 @@ export class Evaluator {
   private readonly pushed = new Map<Expr, PushedCall>();
   /** Instant selectors under count/group answered from bucket statistics (pushdown.ts). */
   private readonly presence = new Map<VectorSelector, PushedPresence>();
+  /** Per info() call: its info series, loaded once for the query (info.ts). */
+  private readonly infos = new Map<Expr, InfoJoin>();
   /** Why each range function was or was not pushed down (for tests and debugging). */
   readonly pushdownNotes: string[] = [];
 
@@ -81,6 +84,7 @@ export class Evaluator {
   async load(expr: Expr, source: SampleSource): Promise<void> {
     const windows = new Map<VectorSelector, [number, number]>();
     const plans = new Map<Expr, PushdownPlan>();
+    const infoPlans = new Map<Extract<Expr, { kind: "call" }>, InfoPlan>();
     let subqueries = 0;
     const windowEnds = (sel: VectorSelector) => {
       const at = resolveAt(sel.at, this.q);
@@ -108,6 +112,14 @@ export class Evaluator {
           return;
         }
         case "call": {
+          if (e.func === "info") {
+            // The second argument selects the info series, loaded for the join rather than evaluated.
+            const plan = planInfo(e, tmin, tmax, LOOKBACK_MS, (at) => resolveAt(at, this.q));
+            const seen = infoPlans.get(e);
+            infoPlans.set(e, seen ? { ...plan, startMs: Math.min(seen.startMs, plan.startMs), endMs: Math.max(seen.endMs, plan.endMs) } : plan);
+            walk(e.args[0]!, tmin, tmax);
+            return;
+          }
           const decision = planPushdown(e, windowEnds, this.q.stepMs, subqueries > 0, source.selectBuckets !== undefined);
           if (decision.note) this.pushdownNotes.push(decision.note);
           if (decision.plan) plans.set(e, decision.plan);
@@ -152,7 +164,12 @@ export class Evaluator {
       if (call.kind === "vector") this.presence.set(call, new PushedPresence(plan, data));
       else this.pushed.set(call, new PushedCall(plan, data));
     });
-    await Promise.all([...raw, ...pushed]);
+    const infos = [...infoPlans].map(async ([call, plan]) => {
+      // One millisecond wider than the plan: the source's lower bound may be exclusive; InfoJoin cuts exactly.
+      const data = await source.select(plan.matchers.map(compileMatcher), plan.startMs - 1, plan.endMs);
+      this.infos.set(call, new InfoJoin(call, plan, data, LOOKBACK_MS));
+    });
+    await Promise.all([...raw, ...pushed, ...infos]);
   }
 
   eval(e: Expr, t: number): Value {
@@ -239,6 +256,11 @@ export class Evaluator {
     if (pushed && e.args[0]?.kind === "matrix") {
       const sel = e.args[0].vector;
       return { type: "vector", v: pushed.at((resolveAt(sel.at, this.q) ?? t) - sel.offsetMs) };
+    }
+    const info = this.infos.get(e);
+    if (info) {
+      const base = this.eval(e.args[0]!, t);
+      return { type: "vector", v: info.at(base.type === "vector" ? base.v : [], t) };
     }
     const impl = IMPLEMENTATIONS[e.func];
     if (!impl) throw new HttpError(422, `function ${e.func} is not supported`);

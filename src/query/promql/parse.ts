@@ -247,7 +247,8 @@ class Builder {
     }
   }
 
-  vectorSelector(n: SyntaxNode): VectorSelector {
+  /** `bypassEmptyCheck`: info()'s label selector may match every series (Prometheus' BypassEmptyMatcherCheck). */
+  vectorSelector(n: SyntaxNode, bypassEmptyCheck = false): VectorSelector {
     const matchers: Matcher[] = [];
     for (const c of this.children(n)) {
       if (c.name === "Identifier") matchers.push({ name: "__name__", type: "=", value: this.src(c) });
@@ -279,7 +280,7 @@ class Builder {
         return true; // reported when compiled
       }
     });
-    if (!nonEmpty) throw new ParseError("vector selector must contain at least one non-empty matcher", n.from);
+    if (!nonEmpty && !bypassEmptyCheck) throw new ParseError("vector selector must contain at least one non-empty matcher", n.from);
     return { kind: "vector", matchers, offsetMs: 0, at: undefined, text: this.src(n) };
   }
 
@@ -397,7 +398,7 @@ class Builder {
     const def = FUNCTIONS[func];
     if (!def) throw new ParseError(`unknown function with name "${func}"`, n.from);
     const argNodes = body ? this.children(body) : [];
-    const args = argNodes.map((c) => this.build(c));
+    const args = argNodes.map((c, i) => (func === "info" && i === 1 && c.name === "VectorSelector" ? this.vectorSelector(c, true) : this.build(c)));
     const nargs = def.args.length;
     const variadic = def.variadic ?? 0;
     if (variadic === 0 && args.length !== nargs) {
@@ -408,6 +409,13 @@ class Builder {
     }
     if (variadic > 0 && args.length > nargs - 1 + variadic) {
       throw new ParseError(`expected at most ${nargs - 1 + variadic} argument(s) in call to "${func}", got ${args.length}`, n.from);
+    }
+    if (func === "info" && args.length > 1) {
+      this.expect(args[1]!, "vector", argNodes[1]!, `call to function "${func}"`);
+      // Only a label selector: `{k="v"}`, not `metric{…}` (nor any other expression).
+      if (argNodes[1]!.name !== "VectorSelector" || this.children(argNodes[1]!).some((c) => c.name === "Identifier")) {
+        throw new ParseError("expected label selectors only, got vector selector instead", argNodes[1]!.from);
+      }
     }
     args.forEach((a, i) => {
       const want = def.args[Math.min(i, nargs - 1)]!;

@@ -3,7 +3,7 @@ import type { ValueType } from "./ast.js";
 /**
  * Function and aggregation signatures, for type checking at parse time (Prometheus keeps the same table in
  * promql/parser/functions.go). Implementations live in functions.ts, keyed by the same names; a function
- * listed here always has one.
+ * listed here always has one, but `info` (a join over separately loaded series, in info.ts).
  */
 export interface FunctionSignature {
   args: ValueType[];
@@ -67,6 +67,8 @@ export const FUNCTIONS: Record<string, FunctionSignature> = {
   histogram_fraction: { args: [s, s, v], ret: v },
   day_of_month: dateFn, day_of_week: dateFn, day_of_year: dateFn, days_in_month: dateFn,
   hour: dateFn, minute: dateFn, month: dateFn, year: dateFn,
+  // A join with the info series its second argument (a label selector) names: the engine evaluates it (info.ts).
+  info: { args: [v, v], variadic: 1, ret: v, experimental: true },
 };
 
 export const AGGREGATIONS: Record<string, { param?: ValueType; experimental?: boolean }> = {
