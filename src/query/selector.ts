@@ -1,5 +1,6 @@
 import { parser } from "@prometheus-io/lezer-promql";
 import { badData, type Matcher, type MatchType } from "./matchers.js";
+import { MAX_NESTING, tooDeepAt } from "./promql/nesting.js";
 
 /**
  * Series selectors (`up{job="api"}`, `{__name__=~"x|y"}`, `{"utf8.name", a="b"}`) as the `match[]`
@@ -9,7 +10,16 @@ import { badData, type Matcher, type MatchType } from "./matchers.js";
 const OPS: Record<string, MatchType> = { EqlSingle: "=", Neq: "!=", EqlRegex: "=~", NeqRegex: "!~" };
 
 export function parseSelector(text: string): Matcher[] {
-  const tree = parser.parse(text);
+  const deep = tooDeepAt(text);
+  if (deep !== undefined) throw badData(`invalid series selector at character ${deep + 1}: nested deeper than ${MAX_NESTING} levels`);
+  let tree: ReturnType<typeof parser.parse>;
+  try {
+    tree = parser.parse(text);
+  } catch (e) {
+    // Long operator chains (`1+1+1…`) can exhaust the stack in the grammar's tree building.
+    if (e instanceof RangeError) throw badData("invalid series selector: nested too deeply");
+    throw e;
+  }
   const top = tree.topNode.firstChild;
   let error: { from: number } | undefined;
   tree.iterate({
@@ -19,7 +29,9 @@ export function parseSelector(text: string): Matcher[] {
   });
   if (error || !top || top.name !== "VectorSelector" || top.nextSibling) {
     const at = error ? ` at character ${error.from + 1}` : "";
-    throw badData(`invalid series selector${at}: ${JSON.stringify(text)} (expected e.g. up{job="api"})`);
+    // The selector is quoted back shortened: a megabyte of bad input must not come back as a megabyte of error.
+    const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+    throw badData(`invalid series selector${at}: ${JSON.stringify(shown)} (expected e.g. up{job="api"})`);
   }
   const matchers: Matcher[] = [];
   for (let c = top.firstChild; c; c = c.nextSibling) {

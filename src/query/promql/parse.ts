@@ -4,6 +4,7 @@ import { HttpError } from "../../http/errors.js";
 import { type Matcher, type MatchType, re2ToJs } from "../matchers.js";
 import { unquote } from "../selector.js";
 import { lineColumn } from "./annotations.js";
+import { MAX_NESTING, tooDeepAt } from "./nesting.js";
 import type { At, Expr, ValueType, VectorMatching, VectorSelector } from "./ast.js";
 import { AGGREGATIONS, FUNCTIONS } from "./signatures.js";
 
@@ -467,12 +468,16 @@ export function parsePromQL(text: string): Expr {
     return parseTree(text);
   } catch (e) {
     if (e instanceof ParseError) throw new ParseError(e.reason, e.pos, text);
+    // Chains without brackets (`x offset 1m offset 1m …`) nest the tree as deep as they are long.
+    if (e instanceof RangeError) throw new ParseError("expression nested too deeply", 0, text);
     throw e;
   }
 }
 
 function parseTree(text: string): Expr {
   if (text.trim() === "") throw new ParseError("no expression found in input", 0);
+  const deep = tooDeepAt(text);
+  if (deep !== undefined) throw new ParseError(`expression nested deeper than ${MAX_NESTING} levels`, deep);
   const tree = parser.parse(text.replace(HOLT_WINTERS, "day_of_month"));
   let error: number | undefined;
   tree.iterate({

@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { createApp } from "../../src/app.js";
+import { MAX_NESTING } from "../../src/query/promql/nesting.js";
+import { parsePromQL } from "../../src/query/promql/parse.js";
+import { parseSelector } from "../../src/query/selector.js";
+import { basic, testConfig } from "../helpers/config.js";
+import { fakeEs } from "../helpers/fake-es.js";
+
+/**
+ * Inputs the fuzz suite (test/integration/fuzz.test.ts) found answering 500, hanging or exhausting memory,
+ * each named here with the answer it must get now.
+ */
+
+const DEV = basic("dev", "dev-password");
+// Nothing here may reach Elasticsearch: a fake that refuses every request proves it.
+const app = createApp(testConfig(), fakeEs(() => "refuse").deps);
+
+const nested = (open: string, close: string, n: number) => `${open.repeat(n)}up${close.repeat(n)}`;
+
+describe("deeply nested PromQL is a 400 with the reason, not a 500, a stall or an out-of-memory crash", () => {
+  it.each([
+    ["parentheses", nested("(", ")", MAX_NESTING + 1)],
+    // 60,000 levels of this took the grammar's error recovery 9 s; 200,000 exhausted a 4 GB heap.
+    ["nested subqueries", nested("max_over_time((", ")[5m:1m])", 200_000)],
+    ["calls", nested("sum(", ")", 50_000)],
+    ["braces", nested("{", "}", 50_000)],
+  ])("%s", (_, q) => {
+    expect(() => parsePromQL(q)).toThrow(new RegExp(`parse error: expression nested deeper than ${MAX_NESTING} levels`));
+  });
+
+  it("still parses what Prometheus parses at a depth real queries never reach", () => {
+    expect(parsePromQL(nested("(", ")", 500)).kind).toBe("paren");
+  });
+
+  it("a chain of offsets (no brackets, as deep as it is long) exhausted the stack: now a parse error", () => {
+    const q = `up${" offset 1m".repeat(5000)}`;
+    expect(() => parsePromQL(q)).toThrow(/parse error: expression nested too deeply/);
+  });
+
+  it.each([
+    ["/api/v1/format_query", `up${" offset 1m".repeat(5000)}`],
+    ["/api/v1/query", `up${" offset 1m".repeat(5000)}`],
+    ["/api/v1/query", nested("max_over_time((", ")[5m:1m])", 100_000)],
+  ])("%s answers 400 bad_data", async (path, query) => {
+    const res = await app.request(path, {
+      method: "POST",
+      body: new URLSearchParams({ query }).toString(),
+      headers: { authorization: DEV, "content-type": "application/x-www-form-urlencoded" },
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { errorType: string; error: string };
+    expect(body.errorType).toBe("bad_data");
+    expect(body.error).toMatch(/nested (too deeply|deeper than)/);
+  });
+});
+
+describe("series selectors (match[])", () => {
+  it("a deeply nested selector is refused before the grammar runs", () => {
+    expect(() => parseSelector(nested("max_over_time((", ")[5m:1m])", 100_000))).toThrow(/nested deeper than 1000 levels/);
+  });
+
+  it("a long operator chain that exhausts the grammar's stack is a 400, not a 500", () => {
+    expect(() => parseSelector(`up${" + up".repeat(20_000)}`)).toThrow(/^invalid series selector/);
+  });
+
+  it("quote a bad selector back shortened: 100 KB of input gave 100 KB of error", () => {
+    const text = `up{job="api"} ${"x".repeat(100_000)}`;
+    let message = "";
+    try {
+      parseSelector(text);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/^invalid series selector at character \d+: "up\{job=\\"api\\"\} xxx/);
+    expect(message.length).toBeLessThan(400);
+  });
+});
