@@ -11,9 +11,10 @@ import { HttpError } from "../http/errors.js";
  * Case-insensitivity follows RE2: a character matches every member of its orbit under Unicode simple case
  * folding (`k` ~ `K` ~ U+212A KELVIN SIGN), a class is folded item by item before a negation applies
  * (`(?i)[^a-z]` excludes `A`–`Z`, `ſ`, `K`), a negated Perl / Unicode / POSIX class is the complement of its
- * folded positive (`(?i)\W` excludes `ſ` and `K`). The orbits come from the JavaScript engine's own simple
- * case folding (the `iu` flags), the same Unicode table RE2 uses; a JavaScript engine on an older Unicode
- * version than Go's may lack the orbits of letters added since.
+ * folded positive (`(?i)\W` excludes `ſ` and `K`). The orbits come from the JavaScript engine's case
+ * mappings, checked against its simple case folding (the `iu` flags) where a mapping goes one way only: the
+ * Unicode data RE2 uses, in the engine's Unicode version (Node 20's is newer than the Go behind Prometheus
+ * 3.5: it folds 110 more code points, letters added after Unicode 15).
  */
 
 interface Flags {
@@ -34,24 +35,37 @@ let orbits: Map<number, number[]> | undefined;
 
 function orbitTable(): Map<number, number[]> {
   if (orbits) return orbits;
+  // Candidate pairs: a cased code point and its lower / upper case when that is one code point. One scan
+  // over a string of all code points below U+20000 finds the cased ones, for a fast first use.
+  const pairs: [number, number][] = [];
+  let all = "";
+  for (let base = 0; base < 0x20000; base += 4096) {
+    const chunk = Array.from({ length: 4096 }, (_, k) => base + k).filter((cp) => cp < 0xd800 || cp > 0xdfff);
+    all += String.fromCodePoint(...chunk);
+  }
+  for (const [s] of all.matchAll(/\p{Changes_When_Casemapped}/gu)) {
+    const cp = s.codePointAt(0)!;
+    for (const t of [s.toLowerCase(), s.toUpperCase()]) {
+      const other = t.codePointAt(0)!;
+      if (t !== s && t.length === String.fromCodePoint(other).length) pairs.push([cp, other]);
+    }
+  }
   const parent = new Map<number, number>();
   const find = (x: number): number => {
     let r = x;
     while (parent.has(r) && parent.get(r) !== r) r = parent.get(r)!;
     return r;
   };
-  for (let cp = 0; cp <= 0x1ffff; cp++) {
-    if (cp >= 0xd800 && cp <= 0xdfff) continue;
-    const s = String.fromCodePoint(cp);
-    for (const t of [s.toLowerCase(), s.toUpperCase()]) {
-      const other = t.codePointAt(0)!;
-      if (t === s || t.length !== String.fromCodePoint(other).length) continue; // none, or more than one code point
-      // Lower/upper case mappings are wider than simple case folding (e.g. ı → I): the engine's `iu` decides.
-      if (!new RegExp(`^${u(cp)}$`, "iu").test(t)) continue;
-      const [a, b] = [find(cp), find(other)];
-      if (a !== b) parent.set(a, b);
-      if (!parent.has(b)) parent.set(b, b);
-    }
+  const join = (a: number, b: number) => {
+    const [ra, rb] = [find(a), find(b)];
+    if (!parent.has(rb)) parent.set(rb, rb);
+    if (ra !== rb) parent.set(ra, rb);
+  };
+  const mapsBack = new Set(pairs.map(([a, b]) => `${a},${b}`));
+  for (const [a, b] of pairs) {
+    // A pair that maps both ways (a ↔ A) is a simple case folding pair. One way only (ı → I, ſ → S, K → k),
+    // the mappings can be wider than folding: the engine's `iu` matching decides (ı ≁ I, ſ ~ S, K ~ k).
+    if (mapsBack.has(`${b},${a}`) || new RegExp(`^${u(a)}$`, "iu").test(String.fromCodePoint(b))) join(a, b);
   }
   const groups = new Map<number, number[]>();
   for (const cp of parent.keys()) {

@@ -89,6 +89,8 @@ describe("RE2 inline flag groups", () => {
     expect(caseOrbit(0x131)).toEqual([0x131]); // dotless ı: no simple folding to I
     expect(caseOrbit(0xdf)).toEqual([0xdf, 0x1e9e]); // ß ẞ (not "SS": a full folding)
     expect(caseOrbit(0x31)).toEqual([0x31]);
+    expect(caseOrbit(0x17f)).toEqual([0x53, 0x73, 0x17f]); // S s ſ (ſ maps to S one way only)
+    expect(caseOrbit(0x1c5)).toEqual([0x1c4, 0x1c5, 0x1c6]); // Ǆ ǅ ǆ (a title case in the orbit)
   });
 
   it("keeps every inline flag but a leading (?i) away from Elasticsearch", () => {
