@@ -84,7 +84,7 @@ const quote = (text: string) => text.replace(/[\^$\\.*+?()[\]{}|/]/g, "\\$&");
  * RE2 spellings JavaScript reads differently or not at all, rewritten: `[:name:]` / `[:^name:]` inside a
  * bracket expression (explicit ranges), a `]` first in a class (a literal in RE2, an empty class in
  * JavaScript), a `{` or `}` that is no repeat (a literal in RE2, an error in `u` mode), `\Q…\E` (literal
- * text) and `(?s:` (redundant: `.` already matches newlines). Outside a class RE2 reads `[:alpha:]` as
+ * text), `\x{…}` (JavaScript's `\u{…}`) and `(?s:` (redundant: `.` already matches newlines). Outside a class RE2 reads `[:alpha:]` as
  * the characters `:alph`, and so does JavaScript: left alone.
  */
 function re2Spellings(body: string): string {
@@ -97,6 +97,14 @@ function re2Spellings(body: string): string {
       const end = body.indexOf("\\E", i + 2);
       out += quote(body.slice(i + 2, end < 0 ? body.length : end));
       i = end < 0 ? body.length : end + 1;
+      continue;
+    }
+    if (c === "\\" && body[i + 1] === "x" && body[i + 2] === "{") {
+      // \x{1F600}: RE2's code point escape, JavaScript's \u{…} in `u` mode
+      const x = /^\\x\{([0-9A-Fa-f]{1,6})\}/.exec(body.slice(i));
+      if (!x) throw badData(`invalid escape sequence in ${JSON.stringify(body)}`);
+      out += `\\u{${x[1]}}`;
+      i += x[0].length - 1;
       continue;
     }
     if (c === "\\") {

@@ -149,6 +149,7 @@ describe("RE2 spellings JavaScript or Lucene read differently", () => {
     ["(?s:n.de)", ["node", "n\nde"], ["nde"]],
     ["n[o-]de", ["node", "n-de"], ["nxde"]],
     ["\\p{L}ode{1}", ["node", "éode"], ["1ode"]], // (the braces of \p{…} are no literal)
+    ["\\x{41}[\\x{42}-\\x{44}]+\\x{1F600}", ["ABD😀"], ["aBD😀", "AE😀"]], // (JavaScript spells it \u{…})
   ])("%s", (re, yes, no) => {
     const m = compileMatcher({ name: "l", type: "=~", value: re });
     for (const v of yes) expect(m.matches(v), `${re} ~ ${JSON.stringify(v)}`).toBe(true);
