@@ -84,8 +84,8 @@ const quote = (text: string) => text.replace(/[\^$\\.*+?()[\]{}|/]/g, "\\$&");
  * RE2 spellings JavaScript reads differently or not at all, rewritten: `[:name:]` / `[:^name:]` inside a
  * bracket expression (explicit ranges), a `]` first in a class (a literal in RE2, an empty class in
  * JavaScript), a `{` or `}` that is no repeat (a literal in RE2, an error in `u` mode), `\Q…\E` (literal
- * text), `\x{…}` (JavaScript's `\u{…}`) and `(?s:` (redundant: `.` already matches newlines). Outside a class RE2 reads `[:alpha:]` as
- * the characters `:alph`, and so does JavaScript: left alone.
+ * text), `\x{…}` (JavaScript's `\u{…}`) and `(?s:` (redundant: `.` already matches newlines). Outside a
+ * class RE2 reads `[:alpha:]` as the characters `:alph`, and so does JavaScript: left alone.
  */
 function re2Spellings(body: string): string {
   if (!/[[{}]|\\Q|\(\?s:/.test(body)) return body;
