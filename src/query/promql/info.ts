@@ -2,7 +2,8 @@ import { HttpError } from "../../http/errors.js";
 import { type CompiledMatcher, compileMatcher, type Labels, type Matcher } from "../matchers.js";
 import type { At, Expr, VectorSelector } from "./ast.js";
 import type { SeriesData } from "./engine.js";
-import { labelsKey, type InstantSample } from "./values.js";
+import { checkUniqueLabelsets } from "./functions.js";
+import type { InstantSample } from "./values.js";
 
 /**
  * The experimental `info(v, [data-label-selector])` of Prometheus 3.5: each series of `v` gains the labels of
@@ -162,12 +163,7 @@ export class InfoJoin {
       if (!any && needsData) return;
       out.push(any ? { labels: { ...s.labels, ...added }, value: s.value } : s);
     });
-    const keys = new Set<string>();
-    for (const s of out) {
-      const k = labelsKey(s.labels);
-      if (keys.has(k)) throw new HttpError(422, "vector cannot contain metrics with the same labelset");
-      keys.add(k);
-    }
+    checkUniqueLabelsets(out);
     return out;
   }
 }
