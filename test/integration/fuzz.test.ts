@@ -547,8 +547,9 @@ describe(`fuzzing the HTTP surface (seed ${SEED})`, () => {
     expect(exprs.length).toBeGreaterThan(500);
     const cases = Array.from({ length: Number(process.env.FUZZ_QUERIES ?? 1200) }, () => queryCase(r, exprs));
     let next = 0;
+    let hung = false; // after a hang the server may be stuck: stop, and report the case that did it
     const worker = async () => {
-      for (let i = next++; i < cases.length; i = next++) {
+      for (let i = next++; i < cases.length && !hung; i = next++) {
         const c = cases[i]!;
         const o =
           c.method === "GET"
@@ -558,6 +559,7 @@ describe(`fuzzing the HTTP surface (seed ${SEED})`, () => {
         // An empty label name leaves `label//values`, which no route matches (Prometheus answers 404 too).
         const problem = c.path.endsWith("/label//values") && typeof o !== "string" && o.status === 404 ? undefined : checkApi(o);
         if (problem) fail("query", i, { path: c.path, params: Object.fromEntries([...c.params].map(([k, v]) => [k, v.slice(0, 300)])) }, problem);
+        if (typeof o === "string") hung = true;
       }
     };
     await Promise.all([worker(), worker(), worker()]);
@@ -599,7 +601,7 @@ describe(`fuzzing the HTTP surface (seed ${SEED})`, () => {
     const local: string[] = [];
     for (let i = 0; i < Number(process.env.FUZZ_READS ?? 400); i++) {
       const c = readCase(r);
-      const o = await send(`${prefix}/api/v1/read`, { method: "POST", body: c.body, headers: c.headers });
+      const o = await send(`${prefix}/api/v1/read`, { method: "POST", body: c.body as BodyInit, headers: c.headers });
       record("POST /api/v1/read", typeof o === "string" ? -1 : o.status);
       if (typeof o === "string") local.push(`[seed ${SEED} read #${i} ${c.what}] ${o}`);
       else if (![200, 400, 413].includes(o.status)) local.push(`[seed ${SEED} read #${i} ${c.what}] status ${o.status}: ${o.text.slice(0, 300)}`);

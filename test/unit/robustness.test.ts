@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
+import { QueryTimeoutError } from "../../src/query/promql/deadline.js";
+import type { SeriesData } from "../../src/query/promql/engine.js";
 import { MAX_NESTING } from "../../src/query/promql/nesting.js";
+import { instantQuery } from "../../src/query/promql/query.js";
 import { parsePromQL } from "../../src/query/promql/parse.js";
 import { parseSelector } from "../../src/query/selector.js";
 import { basic, testConfig } from "../helpers/config.js";
@@ -73,5 +76,14 @@ describe("series selectors (match[])", () => {
     }
     expect(message).toMatch(/^invalid series selector at character \d+: "up\{job=\\"api\\"\} xxx/);
     expect(message.length).toBeLessThan(400);
+  });
+});
+
+describe("subqueries whose range is past float precision", () => {
+  // `ts + step` rounded back to `ts` and the loop skipped the step before checking the deadline: the process
+  // spun forever (the fuzz suite saw promgate stop answering). Without the fix this test never returns.
+  it.each(["last_over_time(up[9999999999999999999h:1m])", "count_over_time(up[99999999999999999999999y:1s])"])("%s ends at the deadline with a timeout", async (q) => {
+    const source = { select: async (): Promise<SeriesData[]> => [{ labels: { __name__: "up" }, ts: [0], vs: [1], stale: new Set<number>() }] };
+    await expect(instantQuery(parsePromQL(q), 1_700_000_000_000, source, { deadline: Date.now() + 100 })).rejects.toBeInstanceOf(QueryTimeoutError);
   });
 });

@@ -234,10 +234,13 @@ export class Evaluator {
     const end = (at ?? t) - e.offsetMs;
     const step = e.stepMs ?? this.subqueryDefaultStep;
     const series = new Map<string, RangeSeries>();
-    // Steps on multiples of `step`, within (end − range, end].
-    for (let ts = Math.floor((end - e.rangeMs) / step) * step + step; ts <= end; ts += step) {
-      if (ts <= end - e.rangeMs) continue;
+    // Steps on multiples of `step`, within (end − range, end]. Counted by index and checked against the
+    // deadline before anything else: with a range like 9999999999999999999h, `ts + step` rounds back to `ts`,
+    // and a loop that skipped before checking never ended.
+    const first = Math.floor((end - e.rangeMs) / step) * step + step;
+    for (let k = 0, ts = first; ts <= end; k++, ts = first + k * step) {
       checkDeadline(this.deadline);
+      if (ts <= end - e.rangeMs) continue;
       const v = this.eval(e.expr, ts);
       if (v.type !== "vector") continue;
       for (const s of v.v) {
