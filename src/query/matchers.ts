@@ -33,6 +33,7 @@ export function badData(message: string): HttpError {
  * what we cannot translate faithfully rather than match differently.
  */
 export function re2ToJs(source: string): RegExp {
+  checkRepeatCounts(source);
   // Inline flag groups (also a leading `(?i)`) become flag-free RE2 text; JavaScript's own flags are never
   // used, their meaning differs in detail (re2flags.ts).
   let body = expandInlineFlags(source, re2ToJs);
@@ -42,6 +43,33 @@ export function re2ToJs(source: string): RegExp {
     return new RegExp(`^(?:${body})$`, "su"); // Prometheus 3: `.` matches \n; match by code point like RE2
   } catch (e) {
     throw badData(`invalid regular expression ${JSON.stringify(source)}: ${(e as Error).message.replace(/^Invalid regular expression: /, "")}`);
+  }
+}
+
+/** RE2 refuses counted repetitions above 1000. */
+const MAX_REPEAT = 1000;
+
+/**
+ * `x{1,32000}` is an error in RE2 (so in Prometheus) but valid in JavaScript, where it costs time that
+ * grows with the count on every value tested, and Elasticsearch refuses it when pushed down: refuse it
+ * here, as Prometheus does.
+ */
+function checkRepeatCounts(source: string): void {
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === "\\") {
+      i++;
+    } else if (c === "[") {
+      // A class: `]` right after `[` or `[^` is a literal.
+      i += source[i + 1] === "^" ? 2 : 1;
+      if (source[i] === "]") i++;
+      while (i < source.length && source[i] !== "]") i += source[i] === "\\" ? 2 : 1;
+    } else if (c === "{") {
+      const m = /^\{(\d+)(?:,(\d*))?\}/.exec(source.slice(i, i + 24));
+      if (m && (Number(m[1]) > MAX_REPEAT || Number(m[2] || 0) > MAX_REPEAT)) {
+        throw badData(`invalid regular expression ${JSON.stringify(source)}: invalid repeat count ${m[0]}`);
+      }
+    }
   }
 }
 

@@ -6,6 +6,7 @@ import { MAX_NESTING } from "../../src/query/promql/nesting.js";
 import { instantQuery } from "../../src/query/promql/query.js";
 import { parsePromQL } from "../../src/query/promql/parse.js";
 import { parseSelector } from "../../src/query/selector.js";
+import { compileMatcher } from "../../src/query/matchers.js";
 import { basic, testConfig } from "../helpers/config.js";
 import { fakeEs } from "../helpers/fake-es.js";
 
@@ -85,5 +86,21 @@ describe("subqueries whose range is past float precision", () => {
   it.each(["last_over_time(up[9999999999999999999h:1m])", "count_over_time(up[99999999999999999999999y:1s])"])("%s ends at the deadline with a timeout", async (q) => {
     const source = { select: async (): Promise<SeriesData[]> => [{ labels: { __name__: "up" }, ts: [0], vs: [1], stale: new Set<number>() }] };
     await expect(instantQuery(parsePromQL(q), 1_700_000_000_000, source, { deadline: Date.now() + 100 })).rejects.toBeInstanceOf(QueryTimeoutError);
+  });
+});
+
+describe("regex repeat counts RE2 refuses", () => {
+  // JavaScript accepts `{1,32000}` and spent half a second per label value on it; pushed down,
+  // Elasticsearch refused it and promgate answered 502. RE2 (so Prometheus) refuses counts above 1000.
+  it.each(['up{job=~"(.*){1,32000}[bc]"}', 'up{job!~"a{1001}"}', 'up{job=~"x{2000,}"}'])("%s is a parse error", (q) => {
+    expect(() => parsePromQL(q)).toThrow(/parse error: error parsing regexp: invalid repeat count/);
+  });
+
+  it.each(['up{job=~"a{1000}"}', 'up{job=~"[{]1001}"}', 'up{job=~"\\\\{1001}"}', 'up{job=~"[]{]{2}"}'])("%s is still valid", (q) => {
+    expect(parsePromQL(q).kind).toBe("vector");
+  });
+
+  it("match[] too: 400, not a 502 from Elasticsearch", () => {
+    expect(() => compileMatcher({ name: "job", type: "=~", value: "(.*){1,32000}[bc]" })).toThrow(/invalid repeat count \{1,32000\}/);
   });
 });

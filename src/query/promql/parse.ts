@@ -101,7 +101,7 @@ const REGEXP_ERRORS: [RegExp, string][] = [
   [/Unmatched '\)'/, "unexpected )"],
   [/Nothing to repeat|Lone quantifier/, "missing argument to repetition operator"],
   [/Unterminated character class/, "missing closing ]"],
-  [/out of order in \{\}/, "invalid repeat count"],
+  [/out of order in \{\}|invalid repeat count/, "invalid repeat count"],
   [/[Ii]nvalid (Unicode )?escape/, "invalid escape sequence"],
 ];
 
