@@ -18,6 +18,8 @@ export interface ReadScope {
   routePattern: string | undefined;
   /** The tenant's own data stream patterns. */
   tenantPatterns: string[];
+  /** A point in time every search of one read goes through (see Storage.snapshot), once opened. */
+  pit?: string;
 }
 
 /** A query on a keyword field holding data stream names (the metadata index) with the same scope. */

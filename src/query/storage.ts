@@ -70,6 +70,8 @@ export interface PartialRange {
 }
 
 const SERIES_PAGE = 1000;
+/** How long a read's point in time outlives its last search (each search extends it). */
+const PIT_KEEP_ALIVE = "1m";
 const SAMPLE_PAGE = 10_000;
 /**
  * A non-streamed sample load is split by time into this many slices fetched concurrently: one composite
@@ -142,13 +144,43 @@ export class Storage {
   }
 
   private async search<T>(scope: ReadScope, body: unknown, what: string, filterPath = DEFAULT_FILTER_PATH): Promise<T> {
+    // Inside a snapshot the point in time names the indices (and carries their options).
     const res = await esFetch(this.config, this.fetchFn, {
       method: "POST",
-      path: `/${scope.indices}/_search?ignore_unavailable=true&allow_no_indices=true&filter_path=${filterPath}`,
-      body: JSON.stringify(body),
+      path: scope.pit
+        ? `/_search?filter_path=${filterPath}`
+        : `/${scope.indices}/_search?ignore_unavailable=true&allow_no_indices=true&filter_path=${filterPath}`,
+      body: JSON.stringify(scope.pit ? { ...(body as object), pit: { id: scope.pit, keep_alive: PIT_KEEP_ALIVE } } : body),
     });
     if (!res.ok) throw await esFailure(res, what, this.config.retryAfterSeconds);
     return (await res.json()) as T;
+  }
+
+  /**
+   * Runs one read (label names, series, samples) against one point in time of the scope's indices, so every
+   * search of it sees the same documents. Without it a refresh between the label-name lookup and the series
+   * aggregation let a series with a label name new to the stream come back without that label (and its
+   * samples under another series' labels). The point in time is opened before the label names are read from
+   * the mappings: a mapping is updated before its document becomes searchable, so every label of every
+   * document in the snapshot is among the names. Costs two small requests per read.
+   */
+  async snapshot<T>(scope: ReadScope, read: (scope: ReadScope) => Promise<T>): Promise<T> {
+    if (scope.pit) return read(scope);
+    const res = await esFetch(this.config, this.fetchFn, {
+      method: "POST",
+      path: `/${scope.indices}/_pit?keep_alive=${PIT_KEEP_ALIVE}&ignore_unavailable=true&allow_no_indices=true`,
+    });
+    if (!res.ok) throw await esFailure(res, "opening a point in time", this.config.retryAfterSeconds);
+    const { id } = (await res.json()) as { id?: unknown };
+    if (typeof id !== "string" || id === "") throw new HttpError(502, "Elasticsearch opened a point in time without an id");
+    try {
+      return await read({ ...scope, pit: id });
+    } finally {
+      // Best effort: an unclosed point in time expires after PIT_KEEP_ALIVE of no use.
+      await esFetch(this.config, this.fetchFn, { method: "DELETE", path: "/_pit", body: JSON.stringify({ id }) })
+        .then((r) => r.body?.cancel())
+        .catch(() => undefined);
+    }
   }
 
   /**
@@ -227,6 +259,8 @@ export class Storage {
 
   /** Every series matching all matchers with at least one document in the range. */
   async series(scope: ReadScope, matchers: CompiledMatcher[], range: PartialRange | undefined, limit = Infinity): Promise<Series[]> {
+    // The label names and the aggregation over them must see the same documents (see snapshot).
+    if (!scope.pit) return this.snapshot(scope, (at) => this.series(at, matchers, range, limit));
     const { query } = this.query(scope, matchers, range);
     const names = await this.presentLabelNames(scope, query, range);
     if (names.length === 0) return [];

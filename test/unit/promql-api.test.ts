@@ -172,18 +172,33 @@ describe("query parameters, with Prometheus' messages", () => {
   });
 });
 
+/** Elasticsearch answering every read empty after 60 ms (a point in time is opened first, as on the real one). */
+const slowEmptyEs = (req: { url: URL }) =>
+  new Promise<Response>((r) => setTimeout(() => r(Response.json(req.url.pathname.endsWith("/_pit") ? { id: "pit-1" } : {})), 60));
+
 describe("query timeout", () => {
   it("gives errorType timeout (503) once the deadline passes, checked between reads and steps", async () => {
     // Elasticsearch answers (empty) after 60 ms; the query may take 20 ms.
-    const es = fakeEs(() => new Promise<Response>((r) => setTimeout(() => r(Response.json({})), 60)));
+    const es = fakeEs(slowEmptyEs);
     const app = createApp(testConfig({ ES_TIMEOUT_MS: "5000" }), es.deps);
     const res = await app.request("/api/v1/query?query=up&timeout=20ms", { headers: { authorization: DEV } });
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ status: "error", errorType: "timeout", error: "query timed out in expression evaluation" });
   });
 
+  it("answers 502 when Elasticsearch opens a point in time without an id (regression: a read reopened it forever)", async () => {
+    const es = fakeEs(() => Response.json({}));
+    const app = createApp(testConfig(), es.deps);
+    for (const path of ["/api/v1/query?query=up", "/api/v1/series?match[]=up"]) {
+      const res = await app.request(path, { headers: { authorization: DEV } });
+      expect(res.status, path).toBe(502);
+      expect(((await res.json()) as { error: string }).error).toContain("point in time");
+    }
+    expect(es.requests.filter((r) => r.url.pathname.endsWith("/_pit"))).toHaveLength(2);
+  });
+
   it("bounds every query by PROMGATE_QUERY_TIMEOUT; a request's timeout cannot lengthen it", async () => {
-    const es = fakeEs(() => new Promise<Response>((r) => setTimeout(() => r(Response.json({})), 60)));
+    const es = fakeEs(slowEmptyEs);
     const app = createApp(testConfig({ ES_TIMEOUT_MS: "5000", PROMGATE_QUERY_TIMEOUT: "20ms" }), es.deps);
     for (const path of ["/api/v1/query?query=up", "/api/v1/query?query=up&timeout=1h", "/api/v1/query_range?query=up&start=0&end=60&step=15"]) {
       const res = await app.request(path, { headers: { authorization: DEV } });

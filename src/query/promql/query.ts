@@ -52,8 +52,7 @@ export function storageSource(storage: Storage, scope: ReadScope, maxSamples: nu
     async select(matchers: CompiledMatcher[], startMs: number, endMs: number): Promise<SeriesData[]> {
       checkDeadline(deadline, "query preparation");
       const range = { startMs, endMs };
-      const series = await storage.series(scope, matchers, range);
-      const loaded = await storage.samples(scope, matchers, range, series, budget.left);
+      const loaded = await storage.snapshot(scope, async (at) => storage.samples(at, matchers, range, await storage.series(at, matchers, range), budget.left));
       for (const s of loaded) budget.left -= s.timestamps.length;
       // Selectors load concurrently, each within what was left when it started: check the total too.
       if (budget.left < 0) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
@@ -66,8 +65,7 @@ export function storageSource(storage: Storage, scope: ReadScope, maxSamples: nu
     /** Pushdown (pushdown.ts): each bucket counts as one sample against the budget. */
     async selectBuckets(matchers: CompiledMatcher[], startMs: number, endMs: number, req: BucketRequest): Promise<BucketSeries[]> {
       const range = { startMs, endMs };
-      const series = await storage.series(scope, matchers, range);
-      const loaded = await storage.buckets(scope, matchers, range, series, req, budget.left);
+      const loaded = await storage.snapshot(scope, async (at) => storage.buckets(at, matchers, range, await storage.series(at, matchers, range), req, budget.left));
       for (const s of loaded) budget.left -= s.ends.length;
       if (budget.left < 0) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
       return loaded;

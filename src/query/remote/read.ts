@@ -72,11 +72,13 @@ function planQueries(req: ReadRequest): PlannedQuery[] {
 }
 
 async function runQuery(storage: Storage, scope: ReadScope, q: PlannedQuery, budget: { left: number }): Promise<SeriesSamples[]> {
-  const series = await storage.series(scope, q.matchers, q.range);
-  if (q.seriesOnly) return series.map((s) => ({ ...s, timestamps: [], values: [], stale: new Set() }));
-  const out = await storage.samples(scope, q.matchers, q.range, series, budget.left);
-  for (const s of out) budget.left -= s.timestamps.length;
-  return out;
+  return storage.snapshot(scope, async (at) => {
+    const series = await storage.series(at, q.matchers, q.range);
+    if (q.seriesOnly) return series.map((s) => ({ ...s, timestamps: [], values: [], stale: new Set<number>() }));
+    const out = await storage.samples(at, q.matchers, q.range, series, budget.left);
+    for (const s of out) budget.left -= s.timestamps.length;
+    return out;
+  });
 }
 
 const sortedLabels = (s: SeriesSamples) => Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -196,15 +198,17 @@ export async function streamedResponse(storage: Storage, scope: ReadScope, req: 
         for (const f of seriesFrames(s, qi)) controller.enqueue(f);
         started();
       };
-      const series = await storage.series(scope, q.matchers, q.range);
-      if (q.seriesOnly) {
-        for (const s of series) emit({ ...s, timestamps: [], values: [], stale: new Set() });
-      } else {
-        await storage.samples(scope, q.matchers, q.range, series, budget.left, (s) => {
-          budget.left -= s.timestamps.length;
-          emit(s);
-        });
-      }
+      await storage.snapshot(scope, async (at) => {
+        const series = await storage.series(at, q.matchers, q.range);
+        if (q.seriesOnly) {
+          for (const s of series) emit({ ...s, timestamps: [], values: [], stale: new Set() });
+        } else {
+          await storage.samples(at, q.matchers, q.range, series, budget.left, (s) => {
+            budget.left -= s.timestamps.length;
+            emit(s);
+          });
+        }
+      });
     }
     controller.close();
   })();
