@@ -67,7 +67,7 @@ export function writeBody(series: SeriesSpec[], metadata: MetadataSpec[] = []): 
 
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const FIXTURES_DIR = resolve(here, "../../../shared/fixtures");
+export const FIXTURES_DIR = resolve(here, "../fixtures");
 
 export function fixture(name: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(readFileSync(resolve(FIXTURES_DIR, name)));
