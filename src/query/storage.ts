@@ -4,6 +4,7 @@ import { HttpError } from "../http/errors.js";
 import { matchersToQuery } from "./esquery.js";
 import { type CompiledMatcher, type Labels, matchesAll } from "./matchers.js";
 import type { ReadScope } from "./scope.js";
+import type { NativeHistogram } from "../model/histogram.js";
 
 /**
  * Reads series and samples back from the documents ingest wrote.
@@ -43,6 +44,11 @@ export interface SeriesSamples extends Series {
    * marker's NaN payload reliably (engines may quiet signalling NaNs); encoders write its exact bits.
    */
   stale: Set<number>;
+  /**
+   * Native histogram samples, aligned with `timestamps` (absent when the series has none): where
+   * `histograms[i]` is set, sample i is that histogram and `values[i]` is NaN, to be ignored.
+   */
+  histograms?: (NativeHistogram | undefined)[];
 }
 
 /** Per-bucket statistics of one series (see `Storage.buckets`). */

@@ -1,4 +1,5 @@
 import { HttpError } from "../../http/errors.js";
+import type { NativeHistogram } from "../../model/histogram.js";
 import { type CompiledMatcher, compileMatcher, type Labels } from "../matchers.js";
 import type { At, Expr, VectorMatching, VectorSelector } from "./ast.js";
 import { Annotations } from "./annotations.js";
@@ -29,6 +30,8 @@ export interface SeriesData {
   ts: number[];
   vs: number[];
   stale: Set<number>;
+  /** Native histogram samples aligned with `ts`: where `hs[i]` is set, `vs[i]` is NaN and not a value. */
+  hs?: (NativeHistogram | undefined)[];
 }
 
 /** Where selectors get their samples from (the ES-backed storage, or in-memory data in tests). */
