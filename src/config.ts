@@ -53,6 +53,8 @@ export interface Config {
   retryAfterSeconds: number;
   /** Index holding the metric metadata that remote_write sends. */
   metadataIndex: string;
+  /** Index holding the exemplars remote_write sends. */
+  exemplarIndex: string;
   /** Longest a PromQL query may run, in ms (PROMGATE_QUERY_TIMEOUT, Prometheus' --query.timeout). */
   queryTimeoutMs: number;
   tenants: Tenant[];
@@ -326,6 +328,7 @@ export interface SetupConfig extends EsConfig {
   /** Unset: on where the cluster supports it. */
   failureStore?: boolean;
   metadataIndex: string;
+  exemplarIndex: string;
 }
 
 export function loadSetupConfig(env: Env): SetupConfig {
@@ -339,6 +342,7 @@ export function loadSetupConfig(env: Env): SetupConfig {
     ...(set("PROMGATE_RETENTION") ? { retention: settings.text("PROMGATE_RETENTION")! } : {}),
     ...(set("PROMGATE_FAILURE_STORE") ? { failureStore: settings.flag("PROMGATE_FAILURE_STORE") } : {}),
     metadataIndex: settings.text("PROMGATE_METADATA_INDEX")!,
+    exemplarIndex: settings.text("PROMGATE_EXEMPLAR_INDEX")!,
   };
 }
 
@@ -360,6 +364,7 @@ export function loadConfig(env: Env): Config {
     esGzip: settings.flag("ES_GZIP"),
     retryAfterSeconds: settings.int("PROMGATE_RETRY_AFTER_SECONDS"),
     metadataIndex: settings.text("PROMGATE_METADATA_INDEX")!,
+    exemplarIndex: settings.text("PROMGATE_EXEMPLAR_INDEX")!,
     queryTimeoutMs: durationMs(settings.text("PROMGATE_QUERY_TIMEOUT")!),
     tenants: auth === "none" ? [anonymousTenant(limits)] : parseTenants(env, limits),
     limits,

@@ -2,6 +2,7 @@ import type { Config } from "../config.js";
 import { esFailure, esFetch, type Fetch, oneLine } from "../elastic/http.js";
 import { HttpError } from "../http/errors.js";
 import type { IngestFacts } from "../observe/facts.js";
+import { DOC_EXEMPLAR, DOC_HISTOGRAM } from "./documents.js";
 
 /**
  * Sends one `_bulk` request and turns Elasticsearch's answer into the status remote_write needs:
@@ -34,7 +35,7 @@ export async function sendBulk(
   fetchFn: Fetch,
   dataStream: string,
   body: Uint8Array<ArrayBuffer>,
-  documents: number,
+  kinds: Uint8Array,
   facts?: IngestFacts,
 ): Promise<BulkResult> {
   // require_data_stream: if the index template is missing, fail loudly instead of letting ES auto-create a
@@ -53,17 +54,38 @@ export async function sendBulk(
   } catch {
     throw new HttpError(502, "elasticsearch sent an unreadable bulk response");
   }
-  return mapBulkResponse(parsed, documents, config.retryAfterSeconds, facts);
+  return mapBulkResponse(parsed, kinds, config.retryAfterSeconds, facts);
 }
 
-/** `facts`, when given, learns how many documents are stored and which item statuses failed, even when this throws. */
-export function mapBulkResponse(parsed: BulkResponse, documents: number, retryAfterSeconds: number, facts?: IngestFacts): BulkResult {
+/** Adds the documents Elasticsearch holds (item status < 300 or 409) to the facts' counts, by kind. */
+function countStored(facts: IngestFacts, kinds: Uint8Array, items: Record<string, BulkItem>[] | undefined): void {
+  for (let i = 0; i < kinds.length; i++) {
+    if (items) {
+      const item = Object.values(items[i]!)[0];
+      if (item && item.status >= 300 && item.status !== 409) continue;
+    }
+    const k = kinds[i];
+    if (k === DOC_EXEMPLAR) facts.exemplarsStored++;
+    else {
+      facts.samplesStored++;
+      if (k === DOC_HISTOGRAM) facts.histogramsStored++;
+      else facts.floatsStored++;
+    }
+  }
+}
+
+/**
+ * `kinds` says what each document is (see BulkBodyWriter.kinds). `facts`, when given, learns how many
+ * documents of each kind are stored and which item statuses failed, even when this throws.
+ */
+export function mapBulkResponse(parsed: BulkResponse, kinds: Uint8Array, retryAfterSeconds: number, facts?: IngestFacts): BulkResult {
+  const documents = kinds.length;
   const items = parsed.items ?? [];
   if (items.length !== documents) {
     throw new HttpError(502, `elasticsearch answered ${items.length} bulk items for ${documents} documents`);
   }
   if (!parsed.errors) {
-    if (facts) facts.samplesStored += documents;
+    if (facts) countStored(facts, kinds, undefined);
     return { created: documents, duplicates: 0 };
   }
   let duplicates = 0;
@@ -91,12 +113,8 @@ export function mapBulkResponse(parsed: BulkResponse, documents: number, retryAf
     }
   }
   if (facts) {
-    let failed = 0;
-    for (const [status, n] of failedByStatus) {
-      failed += n;
-      facts.bulkItemFailures.set(status, (facts.bulkItemFailures.get(status) ?? 0) + n);
-    }
-    facts.samplesStored += documents - failed;
+    for (const [status, n] of failedByStatus) facts.bulkItemFailures.set(status, (facts.bulkItemFailures.get(status) ?? 0) + n);
+    countStored(facts, kinds, items);
     facts.duplicates += duplicates;
   }
   if (throttled > 0) {

@@ -1,6 +1,7 @@
 import type { Limits } from "../config.js";
 import { tooLarge } from "../http/errors.js";
-import { expectWire, malformed, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from "./protowire.js";
+import { type HistogramSample, readHistogram } from "./histogram.js";
+import { expectWire, grow, malformed, utf8, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from "./protowire.js";
 
 /**
  * Hand-written reader for `prometheus.WriteRequest` (PRW 1.0). It walks the decoded bytes once per series,
@@ -20,8 +21,20 @@ export interface SeriesView {
   pos: Int32Array;
   /** Float samples the series carries (so a dropped series can be accounted for). */
   samples: number;
+  /** Native histogram samples the series carries. */
+  histograms: number;
   /** Encoded size of the series message: an upper bound for the size of its labels. */
   bytes: number;
+  /** Remote write 2.0: the series' own metadata (`family` left empty: it is the metric name). */
+  meta: MetadataEntry | undefined;
+}
+
+/** An exemplar of the current series. Rare enough to carry plain strings. */
+export interface ExemplarView {
+  labels: [string, string][];
+  value: number;
+  /** 0 when the sender gave none. */
+  timestampMs: number;
 }
 
 export interface MetadataEntry {
@@ -32,9 +45,13 @@ export interface MetadataEntry {
 }
 
 export interface WriteVisitor {
-  /** Returns false to drop the series' samples (the visitor records why). */
+  /** Returns false to drop the series' samples, histograms and exemplars (the visitor records why). */
   series(s: SeriesView): boolean;
-  sample(timestampMs: number, value: number, stale: boolean): void;
+  /** `startMs`: when the sample's counter started (remote write 2.0), 0 when not sent. */
+  sample(timestampMs: number, value: number, stale: boolean, startMs: number): void;
+  /** A histogram sample of the current series, or why it is invalid (only that sample is refused). */
+  histogram(h: HistogramSample | string): void;
+  exemplar(e: ExemplarView): void;
   metadata(m: MetadataEntry): void;
 }
 
@@ -50,9 +67,9 @@ export interface DecodeStats {
 // many requests never shares these between two decodes.
 let labelPos: Int32Array = new Int32Array(4 * 64);
 let samplePos: Int32Array = new Int32Array(2 * 64);
+let histogramPos: Int32Array = new Int32Array(2 * 8);
+let exemplarPos: Int32Array = new Int32Array(2 * 8);
 
-const STALE_HIGH = 0x7ff00000;
-const STALE_LOW = 0x00000002;
 
 export function decodeWriteRequest(buf: Uint8Array, limits: Limits, visitor: WriteVisitor): DecodeStats {
   const r = new WireReader(buf);
@@ -74,6 +91,10 @@ export function decodeWriteRequest(buf: Uint8Array, limits: Limits, visitor: Wri
       const end = r.lengthEnd();
       readTimeSeries(r, end, limits, stats, visitor);
       r.pos = end;
+    } else if (field === 4 || field === 5) {
+      // Request.symbols / Request.timeseries: a remote write 2.0 body announced as 1.0 would otherwise
+      // decode as an empty request and be acknowledged with nothing stored.
+      malformed("this is a remote write 2.0 body (io.prometheus.write.v2.Request) sent as prometheus.WriteRequest; set Content-Type: application/x-protobuf;proto=io.prometheus.write.v2.Request");
     } else if (field === 3) {
       expectWire(wire, WIRE_LEN, "WriteRequest.metadata");
       const end = r.lengthEnd();
@@ -98,9 +119,11 @@ function readTimeSeries(r: WireReader, end: number, limits: Limits, stats: Decod
   //   repeated Exemplar exemplars = 3;
   //   repeated Histogram histograms = 4;
   // }
-  // Fields may come in any order, so the first pass only records where labels and samples are.
+  // Fields may come in any order, so the first pass only records where everything is.
   let labels = 0;
   let samples = 0;
+  let histograms = 0;
+  let exemplars = 0;
   while (r.pos < end) {
     const tag = r.uint32();
     const field = tag >>> 3;
@@ -122,12 +145,20 @@ function readTimeSeries(r: WireReader, end: number, limits: Limits, stats: Decod
       r.pos = sampleEnd;
     } else if (field === 3) {
       expectWire(wire, WIRE_LEN, "TimeSeries.exemplars");
-      r.pos = r.lengthEnd();
-      stats.exemplars++;
+      const exEnd = r.lengthEnd();
+      if (2 * exemplars + 2 > exemplarPos.length) exemplarPos = grow(exemplarPos);
+      exemplarPos[2 * exemplars] = r.pos;
+      exemplarPos[2 * exemplars + 1] = exEnd;
+      exemplars++;
+      r.pos = exEnd;
     } else if (field === 4) {
       expectWire(wire, WIRE_LEN, "TimeSeries.histograms");
-      r.pos = r.lengthEnd();
-      stats.histograms++;
+      const hEnd = r.lengthEnd();
+      if (2 * histograms + 2 > histogramPos.length) histogramPos = grow(histogramPos);
+      histogramPos[2 * histograms] = r.pos;
+      histogramPos[2 * histograms + 1] = hEnd;
+      histograms++;
+      r.pos = hEnd;
     } else if (field === 0) {
       malformed("field number 0 in TimeSeries");
     } else {
@@ -135,13 +166,67 @@ function readTimeSeries(r: WireReader, end: number, limits: Limits, stats: Decod
     }
   }
   if (r.pos !== end) malformed("TimeSeries runs past its length");
-  stats.samples += samples;
-  if (stats.samples > limits.maxSamples) {
-    throw tooLarge(`request has more than maxSamples ${limits.maxSamples} samples`);
-  }
-  if (!visitor.series({ buf: r.buf, count: labels, pos: labelPos, samples, bytes: end - start })) return;
+  countSamples(stats, limits, samples, histograms, exemplars);
+  const view: SeriesView = { buf: r.buf, count: labels, pos: labelPos, samples, histograms, bytes: end - start, meta: undefined };
+  if (!visitor.series(view)) return;
   for (let i = 0; i < samples; i++) {
     readSample(r, samplePos[2 * i]!, samplePos[2 * i + 1]!, visitor);
+  }
+  for (let i = 0; i < histograms; i++) {
+    r.pos = histogramPos[2 * i]!;
+    visitor.histogram(readHistogram(r, histogramPos[2 * i + 1]!));
+  }
+  for (let i = 0; i < exemplars; i++) {
+    visitor.exemplar(readExemplar(r, exemplarPos[2 * i]!, exemplarPos[2 * i + 1]!));
+  }
+}
+
+/** Counts one series' samples, histograms and exemplars against the request's caps (they share maxSamples). */
+export function countSamples(stats: DecodeStats, limits: Limits, samples: number, histograms: number, exemplars: number): void {
+  stats.samples += samples;
+  stats.histograms += histograms;
+  stats.exemplars += exemplars;
+  if (stats.samples + stats.histograms + stats.exemplars > limits.maxSamples) {
+    throw tooLarge(`request has more than maxSamples ${limits.maxSamples} samples (floats, histograms and exemplars together)`);
+  }
+}
+
+function readExemplar(r: WireReader, start: number, end: number): ExemplarView {
+  // message Exemplar { repeated Label labels = 1; double value = 2; int64 timestamp = 3; }
+  r.pos = start;
+  const e: ExemplarView = { labels: [], value: 0, timestampMs: 0 };
+  while (r.pos < end) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === 1) {
+      expectWire(wire, WIRE_LEN, "Exemplar.labels");
+      const labelEnd = r.lengthEnd();
+      const pos = new Int32Array(4);
+      readLabel(r, labelEnd, pos, 0);
+      e.labels.push([decodeUtf8(r.buf, pos[0]!, pos[1]!, "Exemplar label name"), decodeUtf8(r.buf, pos[2]!, pos[3]!, "Exemplar label value")]);
+      r.pos = labelEnd;
+    } else if (field === 2) {
+      expectWire(wire, WIRE_FIXED64, "Exemplar.value");
+      e.value = r.double();
+    } else if (field === 3) {
+      expectWire(wire, WIRE_VARINT, "Exemplar.timestamp");
+      e.timestampMs = r.int64();
+    } else if (field === 0) {
+      malformed("field number 0 in Exemplar");
+    } else {
+      r.skip(wire);
+    }
+  }
+  if (r.pos !== end) malformed("Exemplar runs past its length");
+  return e;
+}
+
+export function decodeUtf8(buf: Uint8Array, start: number, end: number, what: string): string {
+  try {
+    return utf8.decode(buf.subarray(start, end));
+  } catch {
+    return malformed(`${what} is not valid UTF-8`);
   }
 }
 
@@ -198,7 +283,7 @@ function readSample(r: WireReader, start: number, end: number, visitor: WriteVis
       const at = r.pos;
       value = r.double();
       // Prometheus marks staleness with one specific NaN payload; any other NaN is an ordinary value.
-      stale = value !== value && r.fixed64High(at) === STALE_HIGH && r.fixed64Low(at) === STALE_LOW;
+      stale = value !== value && r.isStaleNaN(at);
     } else if (field === 2) {
       expectWire(wire, WIRE_VARINT, "Sample.timestamp");
       timestamp = r.int64();
@@ -209,7 +294,7 @@ function readSample(r: WireReader, start: number, end: number, visitor: WriteVis
     }
   }
   if (r.pos !== end) malformed("Sample runs past its length");
-  visitor.sample(timestamp, value, stale);
+  visitor.sample(timestamp, value, stale, 0);
 }
 
 function readMetadata(r: WireReader, end: number): MetadataEntry {
@@ -258,8 +343,3 @@ function readString(r: WireReader, field: string): string {
   }
 }
 
-function grow(a: Int32Array): Int32Array {
-  const b = new Int32Array(a.length * 2);
-  b.set(a);
-  return b;
-}

@@ -1,5 +1,9 @@
 import type { Limits } from "../config.js";
-import type { MetadataEntry, SeriesView, WriteVisitor } from "./decode.js";
+import { base64FromBytes } from "../util/base64.js";
+import { xxhash64 } from "../util/xxhash64.js";
+import type { ExemplarView, MetadataEntry, SeriesView, WriteVisitor } from "./decode.js";
+import type { HistogramSample } from "./histogram.js";
+import { kindBySuffix, kindFromFamilies, kindFromMetadata, type SeriesKind } from "./metric-type.js";
 import { NAME_BYTE, type Rejection, validateSeries } from "./validate.js";
 
 /**
@@ -12,6 +16,12 @@ import { NAME_BYTE, type Rejection, validateSeries } from "./validate.js";
  * Values JSON cannot carry (the staleness marker, NaN, ±Inf) become documents without `metrics` and with
  * `promgate.special` ("stale", "NaN", "+Inf", "-Inf"), so nothing acknowledged is lost and queries can end a
  * series exactly at its stale marker.
+ *
+ * A native histogram sample is one document too, with the same `@timestamp` and `labels` (so the TSDS `_id`
+ * makes a retried histogram a duplicate like a retried float) and the sender's `Histogram` message, without
+ * its timestamps, base64 in `promgate.histogram` (docs/storage.md says why this shape). A start timestamp
+ * goes to `promgate.start_timestamp`. Exemplars go to their own index, with an `_id` derived from their
+ * content, in the same `_bulk` request.
  *
  * Label bytes are copied from the request buffer as they are (they are UTF-8 already; the validator has
  * made sure of that), escaping only where JSON requires it. Each series' `"labels":{…},"metrics":{"name":`
@@ -31,6 +41,16 @@ const SPECIAL: Record<string, Uint8Array> = {
   "-Inf": enc.encode('},"promgate":{"special":"-Inf"}}\n'),
 };
 const MAX_NUMBER_CHARS = 32; // "-1.7976931348623157e+308" is 24
+const START_TS_OPEN_AFTER_METRICS = enc.encode('},"promgate":{"start_timestamp":');
+const PROMGATE_DOC_CLOSE = enc.encode("}}\n");
+const START_TS_MAX = 64;
+export const DOC_FLOAT = 0;
+export const DOC_HISTOGRAM = 1;
+export const DOC_EXEMPLAR = 2;
+/** Longest base64 histogram stored: under Lucene's 32,766-byte limit for one keyword doc value. */
+export const MAX_STORED_HISTOGRAM = 32_000;
+/** Prometheus refuses exemplars whose label names and values add up to more than 128 characters. */
+const EXEMPLAR_MAX_LABEL_CHARS = 128;
 const HEX = enc.encode("0123456789abcdef");
 // What a byte needs inside a JSON string: copied as is, escaped, or (≥ 0x80) part of a UTF-8 sequence to check.
 const PLAIN = 0;
@@ -49,9 +69,19 @@ export function bulkSizeHint(decodedBytes: number): number {
 
 export interface RejectedSeries {
   series: number;
+  /** Samples refused: floats, histograms and exemplars. */
   samples: number;
   /** The first rejected series, shortened, to help the operator find it. */
   example: string;
+  /** The series counted last (views are reused per series: identity tells series apart within one visit). */
+  last?: SeriesView;
+}
+
+export interface WriterOptions {
+  /** Where exemplars go, and the data stream they belong to (kept on each for scoping reads). */
+  exemplars?: { index: string; dataStream: string };
+  /** Metric types of families whose 1.0 metadata was seen before (family name → MetricType number). */
+  familyTypes?: ReadonlyMap<string, number>;
 }
 
 export class BulkBodyWriter implements WriteVisitor {
@@ -68,15 +98,30 @@ export class BulkBodyWriter implements WriteVisitor {
   private lastTs = Number.NaN;
   private tsDigits = new Uint8Array(24);
   private tsDigitsLen = 0;
+  /** The action line and `{"@timestamp":` of the current series' float documents (with a mapping hint or not). */
+  private action: Uint8Array = ACTION_AND_TS;
+  /** The current series while its samples are visited (for rejections and exemplars). */
+  private current: SeriesView | undefined;
+  /** Time of the current series' latest sample: an exemplar without a time of its own gets it. */
+  private currentTs = 0;
+  /** What each document of the body is (DOC_FLOAT, DOC_HISTOGRAM, DOC_EXEMPLAR), to account for `_bulk` items. */
+  private kindBuf = new Uint8Array(1024);
+  /** Documents in the body: float samples, histogram samples and exemplars. */
   documents = 0;
+  floatDocuments = 0;
+  histogramDocuments = 0;
+  exemplarDocuments = 0;
   /** Most buffer bytes this writer held at once (body, old body while growing, label scratch). */
   peakBufferBytes = 0;
-  readonly rejected = new Map<Rejection, RejectedSeries>();
+  readonly rejected = new Map<string, RejectedSeries>();
   readonly metadataEntries: MetadataEntry[] = [];
+  /** Remote write 2.0 metadata already taken from this request, by metric name. */
+  private readonly metadataSeen = new Set<string>();
 
   constructor(
     private readonly limits: Limits,
     sizeHint: number,
+    private readonly options: WriterOptions = {},
   ) {
     this.out = new Uint8Array(Math.max(4096, sizeHint));
     this.peakBufferBytes = this.out.length + this.labels.length;
@@ -98,17 +143,39 @@ export class BulkBodyWriter implements WriteVisitor {
       this.reject(invalid, s);
       return false;
     }
-    // Reserve room for all of this series' documents at once: one capacity check per series.
-    const perDoc = ACTION_AND_TS.length + 21 + LABELS_OPEN.length + this.labelsLen + 48 + MAX_NUMBER_CHARS;
+    this.current = s;
+    this.action = this.actionFor(s, verdict);
+    // Reserve room for all of this series' float documents at once: one capacity check per series.
+    const perDoc = this.action.length + 21 + LABELS_OPEN.length + this.labelsLen + 48 + MAX_NUMBER_CHARS + START_TS_MAX;
     this.ensure(s.samples * perDoc);
     return true;
   }
 
-  sample(timestampMs: number, value: number, stale: boolean): void {
+  /**
+   * The action line for the series' float documents: with a `dynamic_templates` hint naming the mapping
+   * the metadata asks for, where that differs from what the template's suffix rule would pick.
+   */
+  private actionFor(s: SeriesView, nameIndex: number): Uint8Array {
+    const families = this.options.familyTypes;
+    if (!s.meta && (!families || families.size === 0)) return ACTION_AND_TS;
+    const name = dec.decode(s.buf.subarray(s.pos[4 * nameIndex + 2]!, s.pos[4 * nameIndex + 3]!));
+    if (s.meta && !this.metadataSeen.has(name)) {
+      this.metadataSeen.add(name);
+      this.metadataEntries.push({ ...s.meta, family: name });
+    }
+    const kind: SeriesKind | undefined = (s.meta ? kindFromMetadata(name, s.meta.type) : undefined) ?? (families ? kindFromFamilies(name, families) : undefined);
+    if (kind === undefined || kind === kindBySuffix(name)) return ACTION_AND_TS;
+    // Names are checked to be [a-zA-Z_:][a-zA-Z0-9_:]*: nothing to escape.
+    return enc.encode(`{"create":{"dynamic_templates":{"metrics.${name}":"${kind === "counter" ? "counters" : "gauges"}"}}}\n{"@timestamp":`);
+  }
+
+  sample(timestampMs: number, value: number, stale: boolean, startMs = 0): void {
     const out = this.out;
     let p = this.len;
-    out.set(ACTION_AND_TS, p);
-    p += ACTION_AND_TS.length;
+    const action = this.action;
+    out.set(action, p);
+    p += action.length;
+    this.currentTs = timestampMs;
     if (timestampMs !== this.lastTs) {
       this.tsDigitsLen = writeInteger(this.tsDigits, 0, timestampMs);
       this.lastTs = timestampMs;
@@ -120,17 +187,103 @@ export class BulkBodyWriter implements WriteVisitor {
       out.set(this.labelsView, p);
       p += this.labelsLen;
       p = writeNumber(out, p, value);
-      out.set(DOC_CLOSE, p);
-      p += DOC_CLOSE.length;
+      if (startMs === 0) {
+        out.set(DOC_CLOSE, p);
+        p += DOC_CLOSE.length;
+      } else {
+        out.set(START_TS_OPEN_AFTER_METRICS, p);
+        p = writeInteger(out, p + START_TS_OPEN_AFTER_METRICS.length, startMs);
+        out.set(PROMGATE_DOC_CLOSE, p);
+        p += PROMGATE_DOC_CLOSE.length;
+      }
     } else {
-      const special = SPECIAL[stale ? "stale" : value !== value ? "NaN" : value > 0 ? "+Inf" : "-Inf"]!;
+      const kind = stale ? "stale" : value !== value ? "NaN" : value > 0 ? "+Inf" : "-Inf";
       out.set(this.labelsOnlyView, p);
       p += this.labelsEnd;
-      out.set(special, p);
-      p += special.length;
+      if (startMs === 0) {
+        const special = SPECIAL[kind]!;
+        out.set(special, p);
+        p += special.length;
+      } else {
+        p = writeAscii(out, p, `},"promgate":{"special":"${kind}","start_timestamp":${startMs}}}\n`);
+      }
     }
     this.len = p;
-    this.documents++;
+    this.addKind(DOC_FLOAT);
+    this.floatDocuments++;
+  }
+
+  /** Per document of the body, in order: DOC_FLOAT, DOC_HISTOGRAM or DOC_EXEMPLAR. */
+  kinds(): Uint8Array {
+    return this.kindBuf.subarray(0, this.documents);
+  }
+
+  private addKind(kind: number): void {
+    if (this.documents === this.kindBuf.length) {
+      const next = new Uint8Array(this.kindBuf.length * 2);
+      next.set(this.kindBuf);
+      this.kindBuf = next;
+    }
+    this.kindBuf[this.documents++] = kind;
+  }
+
+  histogram(h: HistogramSample | string): void {
+    const s = this.current!;
+    if (typeof h === "string") {
+      this.reject(h, s, 1);
+      return;
+    }
+    this.currentTs = h.timestampMs;
+    let tail: string;
+    if (h.stale) tail = '},"promgate":{"special":"stale"}}\n';
+    else {
+      const b64 = base64FromBytes(h.stored);
+      // Lucene keeps doc values of a keyword up to 32,766 bytes; a larger value would fail in Elasticsearch.
+      if (b64.length > MAX_STORED_HISTOGRAM) {
+        this.reject(`histogram too large to store (${b64.length} bytes encoded, at most ${MAX_STORED_HISTOGRAM})`, s, 1);
+        return;
+      }
+      tail = `},"promgate":{"histogram":"${b64}"${h.startMs !== 0 ? `,"start_timestamp":${h.startMs}` : ""}}}\n`;
+    }
+    this.ensure(ACTION_AND_TS.length + 21 + LABELS_OPEN.length + this.labelsEnd + tail.length);
+    const out = this.out;
+    let p = this.len;
+    out.set(ACTION_AND_TS, p);
+    p = writeInteger(out, p + ACTION_AND_TS.length, h.timestampMs);
+    out.set(LABELS_OPEN, p);
+    p += LABELS_OPEN.length;
+    out.set(this.labelsOnlyView, p);
+    p += this.labelsEnd;
+    this.len = writeAscii(out, p, tail);
+    this.addKind(DOC_HISTOGRAM);
+    this.histogramDocuments++;
+  }
+
+  exemplar(e: ExemplarView): void {
+    const s = this.current!;
+    const target = this.options.exemplars;
+    if (!target) return;
+    const ts = e.timestampMs !== 0 ? e.timestampMs : this.currentTs;
+    const invalid = exemplarProblem(e, ts);
+    if (invalid) {
+      this.reject(invalid, s, 1);
+      return;
+    }
+    const labels: Record<string, string> = {};
+    for (const [n, v] of e.labels) labels[n] = v;
+    // The series' labels JSON is already built: splice it in rather than decoding it again.
+    const doc = enc.encode(
+      `{"@timestamp":${ts},"data_stream":${JSON.stringify(target.dataStream)},"labels":{${dec.decode(this.labelsOnlyView)}},"exemplar":{"labels":${JSON.stringify(labels)},"value":${exemplarValue(e.value)}}}\n`,
+    );
+    // The same exemplar sent again (a retry) gets the same _id, and `create` turns it into a duplicate.
+    const id = xxhash64(doc).toString(16).padStart(16, "0");
+    const action = enc.encode(`{"create":{"_index":${JSON.stringify(target.index)},"_id":"${id}"}}\n`);
+    this.ensure(action.length + doc.length);
+    this.out.set(action, this.len);
+    this.out.set(doc, this.len + action.length);
+    this.len += action.length + doc.length;
+    this.addKind(DOC_EXEMPLAR);
+    this.exemplarDocuments++;
   }
 
   metadata(m: MetadataEntry): void {
@@ -144,7 +297,11 @@ export class BulkBodyWriter implements WriteVisitor {
   private buildLabels(s: SeriesView, nameIndex: number): Rejection | undefined {
     const { buf, pos, count } = s;
     // Upper bound: every label byte escaped as \u00XX (6×), the metric name once more, and the framing.
-    const need = 7 * s.bytes + METRICS_OPEN.length + METRICS_CLOSE.length + 16;
+    // (Counted from the labels themselves: with remote write 2.0 they live in the symbols table, outside
+    // the series message.)
+    let labelBytes = 0;
+    for (let i = 0; i < 4 * count; i += 2) labelBytes += pos[i + 1]! - pos[i]!;
+    const need = 7 * labelBytes + 6 * count + METRICS_OPEN.length + METRICS_CLOSE.length + 16;
     if (need > this.labels.length) {
       this.labels = new Uint8Array(Math.max(need, 2 * this.labels.length));
       this.peakBufferBytes = Math.max(this.peakBufferBytes, this.out.length + this.labels.length);
@@ -183,13 +340,16 @@ export class BulkBodyWriter implements WriteVisitor {
     return undefined;
   }
 
-  private reject(reason: Rejection, s: SeriesView): void {
+  /** Records a refused series (all its samples) or, with `samples`, some samples of the current series. */
+  private reject(reason: string, s: SeriesView, samples?: number): void {
+    const n = samples ?? s.samples + s.histograms;
     const r = this.rejected.get(reason);
     if (r) {
-      r.series++;
-      r.samples += s.samples;
+      if (samples === undefined || r.last !== s) r.series++;
+      r.samples += n;
+      r.last = s;
     } else {
-      this.rejected.set(reason, { series: 1, samples: s.samples, example: describeSeries(s) });
+      this.rejected.set(reason, { series: 1, samples: n, example: describeSeries(s), last: s });
     }
   }
 
@@ -306,6 +466,30 @@ function writeNumber(out: Uint8Array, p: number, v: number): number {
 }
 
 const dec = new TextDecoder();
+
+function writeAscii(out: Uint8Array, p: number, text: string): number {
+  for (let i = 0; i < text.length; i++) out[p + i] = text.charCodeAt(i);
+  return p + text.length;
+}
+
+/**
+ * An exemplar value as a JSON string: exact (the shortest round-trip form), and NaN and ±Inf, which JSON
+ * numbers cannot carry, spelled as Prometheus' API spells them.
+ */
+function exemplarValue(v: number): string {
+  return JSON.stringify(Number.isFinite(v) ? String(v) : v !== v ? "NaN" : v > 0 ? "+Inf" : "-Inf");
+}
+
+function exemplarProblem(e: ExemplarView, ts: number): string | undefined {
+  if (ts === 0) return "exemplar without a timestamp";
+  let chars = 0;
+  for (const [n, v] of e.labels) {
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(n)) return "exemplar with an invalid label name";
+    chars += [...n].length + [...v].length;
+  }
+  if (chars > EXEMPLAR_MAX_LABEL_CHARS) return `exemplar labels longer than ${EXEMPLAR_MAX_LABEL_CHARS} characters`;
+  return undefined;
+}
 
 /** `{__name__="x", job="y", …}` shortened to 120 characters, for error messages. */
 export function describeSeries(s: SeriesView): string {

@@ -5,7 +5,7 @@ import { HttpError } from "../http/errors.js";
  * snappy block-compressed protobuf. `proto=` names the message; none means PRW 1.0. A receiver answers
  * 415 for a message it does not accept, which tells a PRW 2.0 sender to fall back.
  */
-export type WireProtocol = "prw1";
+export type WireProtocol = "prw1" | "prw2";
 
 export function checkWriteHeaders(contentType: string | undefined, contentEncoding: string | undefined): WireProtocol {
   if (!contentEncoding || contentEncoding.trim().toLowerCase() !== "snappy") {
@@ -21,7 +21,8 @@ export function checkWriteHeaders(contentType: string | undefined, contentEncodi
     if (p.slice(0, eq).trim().toLowerCase() !== "proto") continue;
     const proto = p.slice(eq + 1).trim().replace(/^"(.*)"$/, "$1");
     if (proto === "prometheus.WriteRequest") return "prw1";
-    throw new HttpError(415, `unsupported remote_write message "${proto}": this receiver accepts prometheus.WriteRequest (PRW 1.0)`);
+    if (proto === "io.prometheus.write.v2.Request") return "prw2";
+    throw new HttpError(415, `unsupported remote_write message "${proto}": this receiver accepts prometheus.WriteRequest (1.0) and io.prometheus.write.v2.Request (2.0)`);
   }
   return "prw1";
 }

@@ -37,13 +37,53 @@ export function metadataBulkBody(dataStream: string, entries: MetadataEntry[], n
   return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
 }
 
+/**
+ * What this instance knows of each stream's metadata: the metric type per family (for the mapping of new
+ * fields, see metric-type.ts) and when each entry was last written (so the metadata remote write 2.0 sends
+ * with every request is written again only when it changed or has not been written for a while).
+ * Bounded: the oldest streams are forgotten first.
+ */
+interface StreamMetadata {
+  types: Map<string, number>;
+  written: Map<string, { key: string; at: number }>;
+}
+const known = new Map<string, StreamMetadata>();
+const MAX_STREAMS = 1000;
+/** Unchanged metadata is written again after this long (keeps its @timestamp meaningful). */
+const REWRITE_MS = 10 * 60_000;
+
+function streamMetadata(dataStream: string): StreamMetadata {
+  let m = known.get(dataStream);
+  if (!m) {
+    if (known.size >= MAX_STREAMS) known.delete(known.keys().next().value!);
+    known.set(dataStream, (m = { types: new Map(), written: new Map() }));
+  }
+  return m;
+}
+
+/**
+ * Family name → metric type of the stream, as this instance stored it from remote write 1.0 metadata (which
+ * Prometheus sends apart from the samples, about once a minute). Deliberately not read back from
+ * Elasticsearch on the write path: that would add a search to writes, and the naming-convention fallback is
+ * right for nearly every metric anyway.
+ */
+export function familyTypes(dataStream: string): ReadonlyMap<string, number> {
+  return known.get(dataStream)?.types ?? EMPTY;
+}
+const EMPTY: ReadonlyMap<string, number> = new Map();
+
 export async function storeMetadata(
   config: Config,
   fetchFn: Fetch,
   dataStream: string,
-  entries: MetadataEntry[],
+  all: MetadataEntry[],
   nowMs: number,
 ): Promise<void> {
+  const m = streamMetadata(dataStream);
+  const entries = all.filter((e) => {
+    const w = m.written.get(e.family);
+    return !w || w.key !== `${e.type}\n${e.help}\n${e.unit}` || nowMs - w.at >= REWRITE_MS;
+  });
   const body = metadataBulkBody(dataStream, entries, nowMs);
   if (body === "") return;
   const res = await esFetch(config, fetchFn, {
@@ -61,5 +101,10 @@ export async function storeMetadata(
     const first = parsed.items?.map((i) => Object.values(i)[0]?.error).find((e) => e);
     // Metadata is small and always resent by Prometheus; a failure here is a server-side problem: retry.
     throw new HttpError(503, `elasticsearch failed to store metadata: ${first?.type ?? "error"}: ${first?.reason ?? ""}`);
+  }
+  for (const e of entries) {
+    if (e.family === "") continue;
+    m.written.set(e.family, { key: `${e.type}\n${e.help}\n${e.unit}`, at: nowMs });
+    if (e.type > 0) m.types.set(e.family, e.type);
   }
 }

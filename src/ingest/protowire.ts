@@ -56,6 +56,29 @@ export class WireReader {
    * Negative values arrive as 10-byte two's complement.
    */
   int64(): number {
+    this.varint64();
+    return (this.hi | 0) * 0x100000000 + (this.lo >>> 0);
+  }
+
+  /** A uint64 varint (histogram counts): exact up to 2^53. */
+  uint64(): number {
+    this.varint64();
+    return (this.hi >>> 0) * 0x100000000 + (this.lo >>> 0);
+  }
+
+  /** A zigzag-encoded sint64 or sint32 varint (histogram bucket deltas, schema, span offsets). */
+  sint64(): number {
+    this.varint64();
+    const u = (this.hi >>> 0) * 0x100000000 + (this.lo >>> 0);
+    // (u >>> 1) ^ -(u & 1), in doubles: exact within ±2^53.
+    return this.lo & 1 ? -(u - 1) / 2 - 1 : u / 2;
+  }
+
+  /** Low and high 32 bits of the last varint64 read. */
+  private lo = 0;
+  private hi = 0;
+
+  private varint64(): void {
     const buf = this.buf;
     let pos = this.pos;
     let lo = 0;
@@ -67,7 +90,9 @@ export class WireReader {
       lo |= (b & 0x7f) << shift;
       if (b < 0x80) {
         this.pos = pos;
-        return lo >>> 0;
+        this.lo = lo;
+        this.hi = 0;
+        return;
       }
     }
     if (pos >= buf.length) malformed("truncated varint");
@@ -81,7 +106,8 @@ export class WireReader {
       hi |= (b & 0x7f) << shift;
     }
     this.pos = pos;
-    return (hi | 0) * 0x100000000 + (lo >>> 0);
+    this.lo = lo;
+    this.hi = hi;
   }
 
   double(): number {
@@ -91,13 +117,12 @@ export class WireReader {
     return v;
   }
 
-  /** The upper 32 bits of the little-endian fixed64 at `at` (to tell stale NaN from other NaNs). */
-  fixed64High(at: number): number {
-    return this.view.getUint32(at + 4, true);
-  }
-
-  fixed64Low(at: number): number {
-    return this.view.getUint32(at, true);
+  /**
+   * Whether the double at `at` is Prometheus' staleness marker (0x7ff0000000000002). Any other NaN is an
+   * ordinary value, so the bits decide, not isNaN.
+   */
+  isStaleNaN(at: number): boolean {
+    return this.view.getUint32(at + 4, true) === 0x7ff00000 && this.view.getUint32(at, true) === 0x00000002;
   }
 
   /** Reads a length prefix and returns the end offset of the bytes it covers. */
@@ -135,6 +160,13 @@ export class WireReader {
         malformed(`unsupported wire type ${wireType}`);
     }
   }
+}
+
+/** Doubles the capacity of a position array, keeping its contents (the decoders' scratch space). */
+export function grow(a: Int32Array): Int32Array {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 export const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });

@@ -5,7 +5,8 @@ import { mayUseStream, tenantOf } from "../http/auth.js";
 import { readBody } from "../http/body.js";
 import { HttpError } from "../http/errors.js";
 import { ingestFactsOf, reportTenant } from "../observe/facts.js";
-import { checkWriteHeaders } from "./headers.js";
+import type { IngestFacts } from "../observe/facts.js";
+import { checkWriteHeaders, type WireProtocol } from "./headers.js";
 import { DEFAULT_DATASET, dataStreamName, validateStreamPart } from "./streams.js";
 import { ingestWriteRequest } from "./write.js";
 
@@ -14,13 +15,23 @@ export interface IngestDeps {
   now: () => number;
 }
 
+/** Remote write 2.0's response headers: what of the request Elasticsearch now holds. */
+function writtenHeaders(f: IngestFacts): Record<string, string> {
+  return {
+    "x-prometheus-remote-write-samples-written": String(f.floatsStored),
+    "x-prometheus-remote-write-histograms-written": String(f.histogramsStored),
+    "x-prometheus-remote-write-exemplars-written": String(f.exemplarsStored),
+  };
+}
+
 /**
  * The remote_write routes, mirroring Elasticsearch's own Prometheus endpoint:
  *   /api/v1/write                                → metrics-generic.prometheus-{tenant namespace}
  *   /metrics/{dataset}/api/v1/write              → metrics-{dataset}.prometheus-{tenant namespace}
  *   /metrics/{dataset}/{namespace}/api/v1/write  → metrics-{dataset}.prometheus-{namespace}
- * Checks run in the order of DESIGN.md, each before the work it protects: names, headers (415),
- * credentials (401/403), body size (413), decoded size (413), decode (400/413).
+ * Checks run in the order of docs/design.md, each before the work it protects: names, headers (415),
+ * credentials (401/403), body size (413), decoded size (413), decode (400/413). `Content-Type`'s `proto=`
+ * picks remote write 1.0 (`prometheus.WriteRequest`, the default) or 2.0 (`io.prometheus.write.v2.Request`).
  */
 export function ingestRoutes(config: Config, deps: IngestDeps): Hono {
   const app = new Hono();
@@ -30,7 +41,23 @@ export function ingestRoutes(config: Config, deps: IngestDeps): Hono {
     if (req.method !== "POST") throw new HttpError(405, "remote_write takes POST", { allow: "POST" });
     validateStreamPart("dataset", dataset);
     if (namespace !== undefined) validateStreamPart("namespace", namespace);
-    checkWriteHeaders(req.headers.get("content-type") ?? undefined, req.headers.get("content-encoding") ?? undefined);
+    const protocol = checkWriteHeaders(req.headers.get("content-type") ?? undefined, req.headers.get("content-encoding") ?? undefined);
+    if (protocol === "prw2") {
+      // Remote write 2.0: every answer says what was written, errors included (the sender's accounting).
+      try {
+        await write(c, dataset, namespace, protocol);
+      } catch (e) {
+        if (e instanceof HttpError) Object.assign(e.headers, writtenHeaders(ingestFactsOf(c)));
+        throw e;
+      }
+      return new Response(null, { status: 204, headers: writtenHeaders(ingestFactsOf(c)) });
+    }
+    await write(c, dataset, namespace, protocol);
+    return new Response(null, { status: 204 });
+  };
+
+  const write = async (c: Context, dataset: string, namespace: string | undefined, protocol: WireProtocol): Promise<void> => {
+    const req = c.req.raw;
     const tenant = await tenantOf(config, req.headers.get("authorization") ?? undefined);
     reportTenant(c, tenant.id);
     const dataStream = dataStreamName(dataset, namespace ?? tenant.namespace);
@@ -38,8 +65,7 @@ export function ingestRoutes(config: Config, deps: IngestDeps): Hono {
       throw new HttpError(403, `tenant "${tenant.id}" may not write to ${dataStream}`);
     }
     const body = await readBody(req, tenant.limits.maxCompressedBytes, "maxCompressedBytes");
-    await ingestWriteRequest(config, deps.fetch, tenant, dataStream, body, deps.now(), ingestFactsOf(c));
-    return new Response(null, { status: 204 });
+    await ingestWriteRequest(config, deps.fetch, tenant, dataStream, body, deps.now(), ingestFactsOf(c), protocol);
   };
 
   app.all("/api/v1/write", (c) => handle(c, DEFAULT_DATASET, undefined));

@@ -3,15 +3,17 @@ import type { Fetch } from "../elastic/http.js";
 import { HttpError } from "../http/errors.js";
 import { sendBulk } from "./bulk.js";
 import { type DecodeStats, decodeWriteRequest } from "./decode.js";
+import { decodeWriteRequestV2 } from "./decode-v2.js";
 import { BulkBodyWriter, bulkSizeHint } from "./documents.js";
-import { storeMetadata } from "./metadata.js";
+import type { WireProtocol } from "./headers.js";
+import { familyTypes, storeMetadata } from "./metadata.js";
 import { snappyDecompress } from "./snappy.js";
 import { type IngestFacts, newIngestFacts } from "../observe/facts.js";
-import type { Rejection } from "./validate.js";
 
 /**
- * One remote_write request body, already size-checked, to Elasticsearch: snappy → protobuf → NDJSON →
- * one `_bulk`. Anything that cannot be decoded throws before a byte is sent, so nothing from it is stored.
+ * One remote_write request body, already size-checked, to Elasticsearch: snappy → protobuf (1.0 or 2.0) →
+ * NDJSON → one `_bulk`. Anything that cannot be decoded throws before a byte is sent, so nothing from it is
+ * stored.
  */
 
 export interface WriteOutcome {
@@ -28,17 +30,19 @@ export async function ingestWriteRequest(
   body: Uint8Array,
   nowMs: number,
   facts: IngestFacts = newIngestFacts(),
+  protocol: WireProtocol = "prw1",
 ): Promise<WriteOutcome> {
   facts.bytesCompressed = body.length;
   const decoded = snappyDecompress(body, tenant.limits.maxDecompressedBytes);
   facts.bytesDecompressed = decoded.length;
-  return storeDecoded(config, fetchFn, tenant.limits, dataStream, decoded, nowMs, facts);
+  return storeDecoded(config, fetchFn, tenant.limits, dataStream, decoded, nowMs, facts, protocol);
 }
 
 /** A rejection reason as a metric label value: "series without __name__ label" → "series_without_name_label". */
-const rejectionLabel = (r: Rejection): string => r.replace(/[^a-z0-9]+/gi, "_").replace(/^_|_$/g, "").toLowerCase();
+const rejectionLabel = (r: string): string =>
+  r.replace(/[0-9]+/g, "").replace(/[^a-z]+/gi, "_").replace(/^_|_$/g, "").toLowerCase();
 
-/** A decoded (protobuf) WriteRequest into `dataStream`; also how promgate stores its own metrics. */
+/** A decoded (protobuf) write request into `dataStream`; also how promgate stores its own metrics. */
 export async function storeDecoded(
   config: Config,
   fetchFn: Fetch,
@@ -47,16 +51,20 @@ export async function storeDecoded(
   decoded: Uint8Array,
   nowMs: number,
   facts: IngestFacts = newIngestFacts(),
+  protocol: WireProtocol = "prw1",
 ): Promise<WriteOutcome> {
-  const writer = new BulkBodyWriter(limits, bulkSizeHint(decoded.length));
-  const stats = decodeWriteRequest(decoded, limits, writer);
+  const writer = new BulkBodyWriter(limits, bulkSizeHint(decoded.length), {
+    exemplars: { index: config.exemplarIndex, dataStream },
+    familyTypes: familyTypes(dataStream),
+  });
+  const stats = protocol === "prw2" ? decodeWriteRequestV2(decoded, limits, writer) : decodeWriteRequest(decoded, limits, writer);
   facts.samplesReceived = stats.samples + stats.histograms;
-  for (const [reason, r] of writer.rejected) facts.rejected.set(rejectionLabel(reason), r.samples);
-  if (stats.histograms > 0) facts.rejected.set("native_histogram", stats.histograms);
+  facts.exemplarsReceived = stats.exemplars;
+  for (const [reason, r] of writer.rejected) facts.rejected.set(rejectionLabel(reason), (facts.rejected.get(rejectionLabel(reason)) ?? 0) + r.samples);
 
   let duplicates = 0;
   if (writer.documents > 0) {
-    duplicates = (await sendBulk(config, fetchFn, dataStream, writer.body(), writer.documents, facts)).duplicates;
+    duplicates = (await sendBulk(config, fetchFn, dataStream, writer.body(), writer.kinds(), facts)).duplicates;
   }
   if (writer.metadataEntries.length > 0) {
     await storeMetadata(config, fetchFn, dataStream, writer.metadataEntries, nowMs);
@@ -67,10 +75,9 @@ export async function storeDecoded(
   for (const [reason, r] of writer.rejected) {
     problems.push(`${reason}: ${r.series} series, ${r.samples} samples (e.g. ${r.example})`);
   }
-  if (stats.histograms > 0) problems.push(`${stats.histograms} native histogram samples: not supported yet`);
-  if (stats.exemplars > 0) problems.push(`${stats.exemplars} exemplars: not supported yet (turn off send_exemplars)`);
   if (problems.length > 0) {
-    throw new HttpError(400, `stored ${writer.documents} samples; not stored: ${problems.join("; ")}`);
+    const stored = [`${writer.floatDocuments} samples`, ...(writer.histogramDocuments ? [`${writer.histogramDocuments} histograms`] : []), ...(writer.exemplarDocuments ? [`${writer.exemplarDocuments} exemplars`] : [])];
+    throw new HttpError(400, `stored ${stored.join(", ")}; not stored: ${problems.join("; ")}`);
   }
   return { stats, documents: writer.documents, duplicates };
 }

@@ -11,8 +11,13 @@ export interface IngestFacts {
   bytesDecompressed: number;
   /** Float samples plus native histogram samples decoded from the request. */
   samplesReceived: number;
-  /** Samples Elasticsearch holds after the request, duplicates included. */
+  /** Samples (floats and histograms) Elasticsearch holds after the request, duplicates included. */
   samplesStored: number;
+  /** The same split by kind: what remote write 2.0's X-Prometheus-Remote-Write-*-Written headers report. */
+  floatsStored: number;
+  histogramsStored: number;
+  exemplarsStored: number;
+  exemplarsReceived: number;
   duplicates: number;
   /** Samples not stored for a reason known before or without Elasticsearch (validation, unsupported). */
   rejected: Map<string, number>;
@@ -36,6 +41,10 @@ export function newIngestFacts(): IngestFacts {
     bytesDecompressed: 0,
     samplesReceived: 0,
     samplesStored: 0,
+    floatsStored: 0,
+    histogramsStored: 0,
+    exemplarsStored: 0,
+    exemplarsReceived: 0,
     duplicates: 0,
     rejected: new Map(),
     bulkItemFailures: new Map(),

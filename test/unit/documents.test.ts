@@ -175,11 +175,12 @@ describe("malformed protobuf and request caps", () => {
     const bad = new Uint8Array([0x0a, label.length + sample.length, ...label, ...sample]);
     expect(statusOf(() => transcode(bad)).message).toMatch(/Sample.value has wire type 0, expected 1/);
     // Group wire types are not protobuf 3.
-    expect(statusOf(() => transcode(new Uint8Array([0x2b]))).message).toMatch(/unsupported wire type 3/);
+    expect(statusOf(() => transcode(new Uint8Array([0x33]))).message).toMatch(/unsupported wire type 3/);
   });
 
   it("skips unknown fields of every wire type", () => {
-    const unknown = new Uint8Array([0x28, 0x05, 0x31, 1, 2, 3, 4, 5, 6, 7, 8, 0x3a, 0x02, 0x01, 0x02, 0x45, 1, 2, 3, 4]);
+    // Fields 6–9 (1.0 defines 1 and 3; 4 and 5 are remote write 2.0's, refused below).
+    const unknown = new Uint8Array([0x30, 0x05, 0x39, 1, 2, 3, 4, 5, 6, 7, 8, 0x42, 0x02, 0x01, 0x02, 0x4d, 1, 2, 3, 4]);
     const { docs } = transcode(new Uint8Array([...unknown, ...good]));
     expect(docs).toHaveLength(2);
   });
@@ -193,7 +194,7 @@ describe("malformed protobuf and request caps", () => {
     });
     expect(statusOf(() => transcode(bytes, { ...DEFAULT_LIMITS, maxSamples: 7 }))).toEqual({
       status: 413,
-      message: "request has more than maxSamples 7 samples",
+      message: "request has more than maxSamples 7 samples (floats, histograms and exemplars together)",
     });
     expect(transcode(bytes, { ...DEFAULT_LIMITS, maxSeries: 4, maxSamples: 8 }).docs).toHaveLength(8);
   });

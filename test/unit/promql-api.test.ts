@@ -10,7 +10,7 @@ import { durationString, formatExpr } from "../../src/query/promql/printer.js";
 import { instantQuery, rangeQuery } from "../../src/query/promql/query.js";
 import { AGGREGATIONS, FUNCTIONS } from "../../src/query/promql/signatures.js";
 import { IMPLEMENTATIONS } from "../../src/query/promql/functions.js";
-import { xxhash64 } from "../../src/query/promql/xxhash64.js";
+import { xxhash64 } from "../../src/util/xxhash64.js";
 import { basic, testConfig } from "../helpers/config.js";
 import { fakeEs } from "../helpers/fake-es.js";
 

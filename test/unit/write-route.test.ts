@@ -110,7 +110,7 @@ describe("remote_write route: bad requests get a one-line 4xx and store nothing"
     [{ "content-encoding": "gzip" }, /Content-Encoding "gzip"/],
     [{ "content-encoding": "" }, /Content-Encoding/],
     [{ "content-type": "application/json" }, /Content-Type "application\/json"/],
-    [{ "content-type": "application/x-protobuf;proto=io.prometheus.write.v2.Request" }, /io\.prometheus\.write\.v2\.Request/],
+    [{ "content-type": "application/x-protobuf;proto=io.prometheus.write.v3.Request" }, /io\.prometheus\.write\.v3\.Request/],
   ])("415 for headers %o", async (headers, text) => {
     const { es, post } = setup();
     await expectReject(await post("/api/v1/write", body, headers as Record<string, string>), 415, text);

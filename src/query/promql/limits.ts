@@ -3,7 +3,7 @@ import type { Labels } from "../matchers.js";
 import { type Annotations, goG } from "./annotations.js";
 import { compareLabelSets } from "./order.js";
 import type { InstantSample } from "./values.js";
-import { xxhash64 } from "./xxhash64.js";
+import { xxhash64 } from "../../util/xxhash64.js";
 
 /**
  * The parameters of topk/bottomk/limitk/limit_ratio/quantile, and the two experimental limiting

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file io/prometheus/write/v2/types.proto.
  */
 export const file_io_prometheus_write_v2_types: GenFile = /*@__PURE__*/
-  fileDesc("CiJpby9wcm9tZXRoZXVzL3dyaXRlL3YyL3R5cGVzLnByb3RvEhZpby5wcm9tZXRoZXVzLndyaXRlLnYyIlgKB1JlcXVlc3QSDwoHc3ltYm9scxgEIAMoCRI2Cgp0aW1lc2VyaWVzGAUgAygLMiIuaW8ucHJvbWV0aGV1cy53cml0ZS52Mi5UaW1lU2VyaWVzSgQIARAEIo0CCgpUaW1lU2VyaWVzEhMKC2xhYmVsc19yZWZzGAEgAygNEi8KB3NhbXBsZXMYAiADKAsyHi5pby5wcm9tZXRoZXVzLndyaXRlLnYyLlNhbXBsZRI1CgpoaXN0b2dyYW1zGAMgAygLMiEuaW8ucHJvbWV0aGV1cy53cml0ZS52Mi5IaXN0b2dyYW0SMwoJZXhlbXBsYXJzGAQgAygLMiAuaW8ucHJvbWV0aGV1cy53cml0ZS52Mi5FeGVtcGxhchIyCghtZXRhZGF0YRgFIAEoCzIgLmlvLnByb21ldGhldXMud3JpdGUudjIuTWV0YWRhdGESGQoRY3JlYXRlZF90aW1lc3RhbXAYBiABKAMiQQoIRXhlbXBsYXISEwoLbGFiZWxzX3JlZnMYASADKA0SDQoFdmFsdWUYAiABKAESEQoJdGltZXN0YW1wGAMgASgDIioKBlNhbXBsZRINCgV2YWx1ZRgBIAEoARIRCgl0aW1lc3RhbXAYAiABKAMiyQIKCE1ldGFkYXRhEjkKBHR5cGUYASABKA4yKy5pby5wcm9tZXRoZXVzLndyaXRlLnYyLk1ldGFkYXRhLk1ldHJpY1R5cGUSEAoIaGVscF9yZWYYAyABKA0SEAoIdW5pdF9yZWYYBCABKA0i3QEKCk1ldHJpY1R5cGUSGwoXTUVUUklDX1RZUEVfVU5TUEVDSUZJRUQQABIXChNNRVRSSUNfVFlQRV9DT1VOVEVSEAESFQoRTUVUUklDX1RZUEVfR0FVR0UQAhIZChVNRVRSSUNfVFlQRV9ISVNUT0dSQU0QAxIeChpNRVRSSUNfVFlQRV9HQVVHRUhJU1RPR1JBTRAEEhcKE01FVFJJQ19UWVBFX1NVTU1BUlkQBRIUChBNRVRSSUNfVFlQRV9JTkZPEAYSGAoUTUVUUklDX1RZUEVfU1RBVEVTRVQQByLmBAoJSGlzdG9ncmFtEhMKCWNvdW50X2ludBgBIAEoBEgAEhUKC2NvdW50X2Zsb2F0GAIgASgBSAASCwoDc3VtGAMgASgBEg4KBnNjaGVtYRgEIAEoERIWCg56ZXJvX3RocmVzaG9sZBgFIAEoARIYCg56ZXJvX2NvdW50X2ludBgGIAEoBEgBEhoKEHplcm9fY291bnRfZmxvYXQYByABKAFIARI6Cg5uZWdhdGl2ZV9zcGFucxgIIAMoCzIiLmlvLnByb21ldGhldXMud3JpdGUudjIuQnVja2V0U3BhbhIXCg9uZWdhdGl2ZV9kZWx0YXMYCSADKBISFwoPbmVnYXRpdmVfY291bnRzGAogAygBEjoKDnBvc2l0aXZlX3NwYW5zGAsgAygLMiIuaW8ucHJvbWV0aGV1cy53cml0ZS52Mi5CdWNrZXRTcGFuEhcKD3Bvc2l0aXZlX2RlbHRhcxgMIAMoEhIXCg9wb3NpdGl2ZV9jb3VudHMYDSADKAESPwoKcmVzZXRfaGludBgOIAEoDjIrLmlvLnByb21ldGhldXMud3JpdGUudjIuSGlzdG9ncmFtLlJlc2V0SGludBIRCgl0aW1lc3RhbXAYDyABKAMSFQoNY3VzdG9tX3ZhbHVlcxgQIAMoASJkCglSZXNldEhpbnQSGgoWUkVTRVRfSElOVF9VTlNQRUNJRklFRBAAEhIKDlJFU0VUX0hJTlRfWUVTEAESEQoNUkVTRVRfSElOVF9OTxACEhQKEFJFU0VUX0hJTlRfR0FVR0UQA0IHCgVjb3VudEIMCgp6ZXJvX2NvdW50IiwKCkJ1Y2tldFNwYW4SDgoGb2Zmc2V0GAEgASgREg4KBmxlbmd0aBgCIAEoDWIGcHJvdG8z");
+  fileDesc("CiJpby9wcm9tZXRoZXVzL3dyaXRlL3YyL3R5cGVzLnByb3RvEhZpby5wcm9tZXRoZXVzLndyaXRlLnYyIlgKB1JlcXVlc3QSDwoHc3ltYm9scxgEIAMoCRI2Cgp0aW1lc2VyaWVzGAUgAygLMiIuaW8ucHJvbWV0aGV1cy53cml0ZS52Mi5UaW1lU2VyaWVzSgQIARAEIpECCgpUaW1lU2VyaWVzEhMKC2xhYmVsc19yZWZzGAEgAygNEi8KB3NhbXBsZXMYAiADKAsyHi5pby5wcm9tZXRoZXVzLndyaXRlLnYyLlNhbXBsZRI1CgpoaXN0b2dyYW1zGAMgAygLMiEuaW8ucHJvbWV0aGV1cy53cml0ZS52Mi5IaXN0b2dyYW0SMwoJZXhlbXBsYXJzGAQgAygLMiAuaW8ucHJvbWV0aGV1cy53cml0ZS52Mi5FeGVtcGxhchIyCghtZXRhZGF0YRgFIAEoCzIgLmlvLnByb21ldGhldXMud3JpdGUudjIuTWV0YWRhdGESHQoRY3JlYXRlZF90aW1lc3RhbXAYBiABKANCAhgBIkEKCEV4ZW1wbGFyEhMKC2xhYmVsc19yZWZzGAEgAygNEg0KBXZhbHVlGAIgASgBEhEKCXRpbWVzdGFtcBgDIAEoAyJDCgZTYW1wbGUSDQoFdmFsdWUYASABKAESEQoJdGltZXN0YW1wGAIgASgDEhcKD3N0YXJ0X3RpbWVzdGFtcBgDIAEoAyLJAgoITWV0YWRhdGESOQoEdHlwZRgBIAEoDjIrLmlvLnByb21ldGhldXMud3JpdGUudjIuTWV0YWRhdGEuTWV0cmljVHlwZRIQCghoZWxwX3JlZhgDIAEoDRIQCgh1bml0X3JlZhgEIAEoDSLdAQoKTWV0cmljVHlwZRIbChdNRVRSSUNfVFlQRV9VTlNQRUNJRklFRBAAEhcKE01FVFJJQ19UWVBFX0NPVU5URVIQARIVChFNRVRSSUNfVFlQRV9HQVVHRRACEhkKFU1FVFJJQ19UWVBFX0hJU1RPR1JBTRADEh4KGk1FVFJJQ19UWVBFX0dBVUdFSElTVE9HUkFNEAQSFwoTTUVUUklDX1RZUEVfU1VNTUFSWRAFEhQKEE1FVFJJQ19UWVBFX0lORk8QBhIYChRNRVRSSUNfVFlQRV9TVEFURVNFVBAHIv8ECglIaXN0b2dyYW0SEwoJY291bnRfaW50GAEgASgESAASFQoLY291bnRfZmxvYXQYAiABKAFIABILCgNzdW0YAyABKAESDgoGc2NoZW1hGAQgASgREhYKDnplcm9fdGhyZXNob2xkGAUgASgBEhgKDnplcm9fY291bnRfaW50GAYgASgESAESGgoQemVyb19jb3VudF9mbG9hdBgHIAEoAUgBEjoKDm5lZ2F0aXZlX3NwYW5zGAggAygLMiIuaW8ucHJvbWV0aGV1cy53cml0ZS52Mi5CdWNrZXRTcGFuEhcKD25lZ2F0aXZlX2RlbHRhcxgJIAMoEhIXCg9uZWdhdGl2ZV9jb3VudHMYCiADKAESOgoOcG9zaXRpdmVfc3BhbnMYCyADKAsyIi5pby5wcm9tZXRoZXVzLndyaXRlLnYyLkJ1Y2tldFNwYW4SFwoPcG9zaXRpdmVfZGVsdGFzGAwgAygSEhcKD3Bvc2l0aXZlX2NvdW50cxgNIAMoARI/CgpyZXNldF9oaW50GA4gASgOMisuaW8ucHJvbWV0aGV1cy53cml0ZS52Mi5IaXN0b2dyYW0uUmVzZXRIaW50EhEKCXRpbWVzdGFtcBgPIAEoAxIVCg1jdXN0b21fdmFsdWVzGBAgAygBEhcKD3N0YXJ0X3RpbWVzdGFtcBgRIAEoAyJkCglSZXNldEhpbnQSGgoWUkVTRVRfSElOVF9VTlNQRUNJRklFRBAAEhIKDlJFU0VUX0hJTlRfWUVTEAESEQoNUkVTRVRfSElOVF9OTxACEhQKEFJFU0VUX0hJTlRfR0FVR0UQA0IHCgVjb3VudEIMCgp6ZXJvX2NvdW50IiwKCkJ1Y2tldFNwYW4SDgoGb2Zmc2V0GAEgASgREg4KBmxlbmd0aBgCIAEoDWIGcHJvdG8z");
 
 /**
  * @generated from message io.prometheus.write.v2.Request
@@ -53,7 +53,8 @@ export type TimeSeries = Message<"io.prometheus.write.v2.TimeSeries"> & {
   labelsRefs: number[];
 
   /**
-   * A series carries float samples or histogram samples, never both; each sorted by time.
+   * A series carries float samples or histogram samples, never both, each sorted by time; it may carry
+   * only exemplars.
    *
    * @generated from field: repeated io.prometheus.write.v2.Sample samples = 2;
    */
@@ -75,9 +76,12 @@ export type TimeSeries = Message<"io.prometheus.write.v2.TimeSeries"> & {
   metadata?: Metadata | undefined;
 
   /**
-   * When the series' counter (or histogram) started counting, in ms; 0 means not sent.
+   * The series' start ("created") timestamp in ms as senders of the specification's drafts wrote it, for
+   * all of its samples; the final specification reserves the field and carries the start timestamp on
+   * each sample instead. Read for compatibility; 0 means not sent.
    *
-   * @generated from field: int64 created_timestamp = 6;
+   * @generated from field: int64 created_timestamp = 6 [deprecated = true];
+   * @deprecated
    */
   createdTimestamp: bigint;
 };
@@ -135,6 +139,13 @@ export type Sample = Message<"io.prometheus.write.v2.Sample"> & {
    * @generated from field: int64 timestamp = 2;
    */
   timestamp: bigint;
+
+  /**
+   * When the counter this sample belongs to started counting, in ms; 0 means not sent.
+   *
+   * @generated from field: int64 start_timestamp = 3;
+   */
+  startTimestamp: bigint;
 };
 
 /**
@@ -328,6 +339,13 @@ export type Histogram = Message<"io.prometheus.write.v2.Histogram"> & {
    * @generated from field: repeated double custom_values = 16;
    */
   customValues: number[];
+
+  /**
+   * When the histogram started counting, in ms; 0 means not sent.
+   *
+   * @generated from field: int64 start_timestamp = 17;
+   */
+  startTimestamp: bigint;
 };
 
 /**
