@@ -3,6 +3,8 @@ import { Client } from "@elastic/elasticsearch";
 import type { EsConfig } from "../config.js";
 import { streamPattern } from "../http/auth.js";
 import {
+  EXEMPLAR_TEMPLATE,
+  exemplarTemplate,
   COMPONENT_MAPPINGS,
   COMPONENT_SETTINGS,
   INDEX_TEMPLATE,
@@ -12,6 +14,7 @@ import {
   metadataTemplate,
   METRICS_PATTERN,
   PRIORITY,
+  PROMGATE_PROPERTIES,
   settingsComponent,
   type TemplateOptions,
 } from "./templates.js";
@@ -55,6 +58,7 @@ export interface SetupOptions {
   /** undefined: on where the cluster supports it. */
   failureStore?: boolean;
   metadataIndex: string;
+  exemplarIndex: string;
 }
 
 export async function setup(client: Client, opts: SetupOptions): Promise<SetupReport> {
@@ -101,6 +105,15 @@ export async function setup(client: Client, opts: SetupOptions): Promise<SetupRe
   await ensure("component template", COMPONENT_MAPPINGS, mappingsComponent());
   await ensure("index template", INDEX_TEMPLATE, indexTemplate(options));
   await ensure("index template", METADATA_TEMPLATE, metadataTemplate(opts.metadataIndex));
+  await ensure("index template", EXEMPLAR_TEMPLATE, exemplarTemplate(opts.exemplarIndex, options));
+  // Streams created before promgate knew a field get it in place (a template only shapes new backing
+  // indices): without this, a histogram written to an existing stream would be mapped dynamically as text.
+  await client.indices.putMapping({
+    index: METRICS_PATTERN,
+    allow_no_indices: true,
+    expand_wildcards: ["open", "hidden"],
+    properties: { promgate: { properties: PROMGATE_PROPERTIES } } as never,
+  });
 
   notes.push(...(await shadowedTemplates(client)));
   if (!hasDataStreamsModule) {

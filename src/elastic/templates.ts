@@ -49,6 +49,20 @@ export function settingsComponent(o: TemplateOptions) {
   };
 }
 
+/**
+ * promgate's own fields beside ES's document shape (docs/storage.md):
+ * - `special`: values JSON numbers cannot carry: "stale" (Prometheus' staleness marker), "NaN", "+Inf", "-Inf";
+ * - `histogram`: a native histogram sample, the sender's `Histogram` protobuf message without its timestamps,
+ *   base64. One keyword doc value holds it exactly (arrays of numbers would come back sorted and deduplicated
+ *   from TSDS synthetic source); not indexed, since nothing searches inside it;
+ * - `start_timestamp`: when the sample's counter started (remote write 2.0), epoch ms.
+ */
+export const PROMGATE_PROPERTIES = {
+  special: { type: "keyword" },
+  histogram: { type: "keyword", index: false, doc_values: true },
+  start_timestamp: { type: "date", format: "epoch_millis" },
+} as const;
+
 export function mappingsComponent() {
   return {
     template: {
@@ -73,8 +87,7 @@ export function mappingsComponent() {
           "@timestamp": { type: "date" },
           labels: { type: "passthrough", priority: 10, time_series_dimension: true },
           metrics: { type: "passthrough", priority: 1 },
-          // Values JSON numbers cannot carry: "stale" (Prometheus staleness marker), "NaN", "+Inf", "-Inf".
-          promgate: { properties: { special: { type: "keyword" } } },
+          promgate: { properties: PROMGATE_PROPERTIES },
         },
       },
     },
@@ -94,6 +107,40 @@ export function indexTemplate(o: TemplateOptions) {
     ignore_missing_component_templates: [COMPONENT_CUSTOM],
     template,
     _meta: { managed_by: "promgate", description: "Prometheus samples written by promgate" },
+  };
+}
+
+export const EXEMPLAR_TEMPLATE = "promgate-exemplars";
+
+/**
+ * The exemplar data stream: one document per exemplar, with its series' labels (as keywords, so the same
+ * matcher queries as for samples select them), the data stream it was written to (reads are scoped by it),
+ * and the exemplar's own labels and value (a string: exact, and NaN/±Inf survive). A data stream, because
+ * the samples' `_bulk` carries the exemplars too and requires data streams, and so the samples' retention
+ * applies to exemplars as well.
+ */
+export function exemplarTemplate(index: string, o: Pick<TemplateOptions, "retention">) {
+  return {
+    index_patterns: [index],
+    data_stream: {},
+    priority: PRIORITY,
+    template: {
+      ...(o.retention ? { lifecycle: { data_retention: o.retention } } : {}),
+      settings: { index: { number_of_shards: 1, auto_expand_replicas: "0-1" } },
+      mappings: {
+        dynamic_templates: [
+          { series_labels: { path_match: "labels.*", mapping: { type: "keyword" } } },
+          { exemplar_labels: { path_match: "exemplar.labels.*", mapping: { type: "keyword", index: false } } },
+        ],
+        properties: {
+          "@timestamp": { type: "date" },
+          data_stream: { type: "keyword" },
+          labels: { type: "object", dynamic: true },
+          exemplar: { properties: { labels: { type: "object", dynamic: true }, value: { type: "keyword", index: false } } },
+        },
+      },
+    },
+    _meta: { managed_by: "promgate", description: "exemplars sent by remote_write" },
   };
 }
 

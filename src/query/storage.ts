@@ -5,6 +5,8 @@ import { matchersToQuery } from "./esquery.js";
 import { type CompiledMatcher, type Labels, matchesAll } from "./matchers.js";
 import type { ReadScope } from "./scope.js";
 import type { NativeHistogram } from "../model/histogram.js";
+import { decodeStoredHistogram } from "../ingest/histogram.js";
+import { bytesFromBase64 } from "../util/base64.js";
 
 /**
  * Reads series and samples back from the documents ingest wrote.
@@ -359,6 +361,11 @@ export class Storage {
           const p = part.get(s.key);
           if (!p) continue;
           for (const i of p.stale) merged.stale.add(merged.timestamps.length + i);
+          if (p.histograms) {
+            merged.histograms ??= [];
+            merged.histograms.length = merged.timestamps.length;
+            for (let i = 0; i < p.histograms.length; i++) if (p.histograms[i]) merged.histograms[merged.timestamps.length + i] = p.histograms[i];
+          }
           // push(...) would overflow the stack for long series.
           for (let i = 0; i < p.timestamps.length; i++) {
             merged.timestamps.push(p.timestamps[i]!);
@@ -479,22 +486,30 @@ export class Storage {
     return [...out.values()];
   }
 
-  /** Documents without a float value (stale markers, NaN, ±Inf), keyed by `series key@timestamp`: usually few. */
-  private async specialSamples(scope: ReadScope, query: BoolQuery): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
+  /**
+   * Documents without a float value — stale markers, NaN, ±Inf and native histograms — keyed by
+   * `series key@timestamp`: usually few, read as hits (a histogram's stored message is one keyword).
+   */
+  private async specialSamples(scope: ReadScope, query: BoolQuery): Promise<Map<string, Special>> {
+    const out = new Map<string, Special>();
     let after: unknown[] | undefined;
     for (;;) {
       const body = {
         size: SAMPLE_PAGE,
         track_total_hits: false,
-        _source: ["labels", "promgate"],
-        query: withFilter(query, { exists: { field: "promgate.special" } }),
+        _source: ["labels", "promgate.special", "promgate.histogram"],
+        query: withFilter(query, {
+          bool: { should: [{ exists: { field: "promgate.special" } }, { exists: { field: "promgate.histogram" } }], minimum_should_match: 1 },
+        }),
         sort: [{ "@timestamp": { order: "asc", format: "epoch_millis" } }, "_doc"],
         ...(after ? { search_after: after } : {}),
       };
-      type Hit = { _source: { labels?: Labels; promgate?: { special?: string } }; sort: unknown[] };
+      type Hit = { _source: { labels?: Labels; promgate?: { special?: string; histogram?: string } }; sort: unknown[] };
       const hits = (await this.search<{ hits?: { hits: Hit[] } }>(scope, body, "the special value lookup")).hits?.hits ?? [];
-      for (const h of hits) out.set(`${seriesKey(h._source.labels ?? {})}@${Number(h.sort[0])}`, h._source.promgate?.special ?? "NaN");
+      for (const h of hits) {
+        const p = h._source.promgate;
+        out.set(`${seriesKey(h._source.labels ?? {})}@${Number(h.sort[0])}`, p?.histogram !== undefined ? storedHistogram(p.histogram) : (p?.special ?? "NaN"));
+      }
       if (hits.length < SAMPLE_PAGE) return out;
       after = hits[hits.length - 1]!.sort;
     }
@@ -514,13 +529,13 @@ export class Storage {
     name: string,
     varying: string[],
     series: Series[],
-    specialsP: Promise<Map<string, string>>,
+    specialsP: Promise<Map<string, Special>>,
     budget: { left: number },
     emit?: (s: SeriesSamples) => void,
   ): Promise<{ ok: true; samples: SeriesSamples[] } | { ok: false; emittedUpTo: Series | undefined }> {
     type Inner = { sum_other_doc_count: number; buckets: { key: number; v: { value: number | null } }[] };
     const out = new Map<string, SeriesSamples>();
-    let specials: Map<string, string> | undefined;
+    let specials: Map<string, Special> | undefined;
     let taken = 0;
     const r = await this.pagesBySeries<Inner>(
       scope,
@@ -544,9 +559,7 @@ export class Storage {
             continue;
           }
           specials ??= await specialsP;
-          const special = specials.get(`${s.key}@${b.key}`);
-          if (special === "stale") r.stale.add(j);
-          r.values[j] = special === "+Inf" ? Infinity : special === "-Inf" ? -Infinity : Number.NaN;
+          r.values[j] = applySpecial(r, j, specials.get(`${s.key}@${b.key}`));
         }
         if (n === 0) return;
         if (emit) emit(r);
@@ -664,7 +677,7 @@ export class Storage {
     name: string,
     varying: string[],
     series: Series[],
-    specialsP: Promise<Map<string, string>>,
+    specialsP: Promise<Map<string, Special>>,
     budget: { left: number },
     onSeries: ((s: SeriesSamples) => void) | undefined,
     startAfter?: CompositeKey,
@@ -679,7 +692,7 @@ export class Storage {
       if (onSeries) onSeries(s);
       else result.set(s.key, s);
     };
-    let specials: Map<string, string> | undefined;
+    let specials: Map<string, Special> | undefined;
     let current: SeriesSamples | undefined;
     let previous: CompositeKey | undefined;
     type Bucket = { key: CompositeKey; v: { value: number | null } };
@@ -703,9 +716,7 @@ export class Storage {
         let value = b.v.value;
         if (value === null) {
           specials ??= await specialsP;
-          const special = specials.get(`${s.key}@${t}`);
-          if (special === "stale") s.stale.add(s.values.length);
-          value = special === "+Inf" ? Infinity : special === "-Inf" ? -Infinity : Number.NaN;
+          value = applySpecial(s, s.values.length, specials.get(`${s.key}@${t}`));
         }
         s.timestamps.push(t);
         s.values.push(value);
@@ -722,6 +733,28 @@ export class Storage {
  * keeps the answer exact: a series that appeared since the series lookup with another value is left out,
  * as any series missing from the lookup is.
  */
+/** What a document without a float value holds: a special float's name, or a native histogram. */
+type Special = string | NativeHistogram;
+
+function storedHistogram(b64: string): Special {
+  const bytes = bytesFromBase64(b64);
+  const h = bytes ? decodeStoredHistogram(bytes) : undefined;
+  // A stored histogram always decoded when it was written; one that does not is a corrupted document.
+  if (!h) throw new HttpError(502, "elasticsearch returned a native histogram promgate cannot read");
+  return h;
+}
+
+/** Sample `i` of `s` is a document without a float value: records what it is; returns the float to keep. */
+function applySpecial(s: SeriesSamples, i: number, special: Special | undefined): number {
+  if (typeof special === "object") {
+    s.histograms ??= [];
+    s.histograms[i] = special;
+    return Number.NaN;
+  }
+  if (special === "stale") s.stale.add(i);
+  return special === "+Inf" ? Infinity : special === "-Inf" ? -Infinity : Number.NaN;
+}
+
 export function samplePlan(series: Series[]): { constant: unknown[]; varying: string[] } {
   const names = new Set<string>();
   for (const s of series) for (const n in s.labels) names.add(n);

@@ -133,12 +133,14 @@ export const V2_CONTENT_TYPE = "application/x-protobuf;proto=io.prometheus.write
 // V8 quiets signalling NaNs when it stores them, so Prometheus' marker (0x7ff0000000000002) cannot pass
 // through a JS number: write its quiet twin, then put the real bits back into the encoded Sample.value.
 const QUIET_STALE = new Float64Array(new BigUint64Array([0x7ff8000000000002n]).buffer)[0]!;
-const QUIET_BYTES = [0x09, 0x02, 0, 0, 0, 0, 0, 0xf8, 0x7f];
+// After the tag of Sample.value (0x09) or Histogram.sum (0x19, a stale histogram).
+const QUIET_BYTES = [0x02, 0, 0, 0, 0, 0, 0xf8, 0x7f];
 
 function restoreStaleMarkers(b: Uint8Array): Uint8Array {
-  outer: for (let i = 0; i + QUIET_BYTES.length <= b.length; i++) {
+  outer: for (let i = 1; i + QUIET_BYTES.length <= b.length; i++) {
+    if (b[i - 1] !== 0x09 && b[i - 1] !== 0x19) continue;
     for (let k = 0; k < QUIET_BYTES.length; k++) if (b[i + k] !== QUIET_BYTES[k]) continue outer;
-    b[i + 7] = 0xf0;
+    b[i + 6] = 0xf0;
   }
   return b;
 }

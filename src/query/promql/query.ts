@@ -59,7 +59,7 @@ export function storageSource(storage: Storage, scope: ReadScope, maxSamples: nu
       // Series in label order, as Prometheus' blocks return them (its in-memory head keeps creation order):
       // results that depend on input order (last bits of sums, limitk, ties in topk) are then stable.
       return loaded
-        .map((s) => ({ labels: s.labels, ts: s.timestamps, vs: s.values, stale: s.stale }))
+        .map((s) => ({ labels: s.labels, ts: s.timestamps, vs: s.values, stale: s.stale, ...(s.histograms ? { hs: s.histograms } : {}) }))
         .sort((a, b) => compareLabelSets(a.labels, b.labels));
     },
     /** Pushdown (pushdown.ts): each bucket counts as one sample against the budget. */
