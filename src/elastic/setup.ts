@@ -114,6 +114,14 @@ export async function setup(client: Client, opts: SetupOptions): Promise<SetupRe
     expand_wildcards: ["open", "hidden"],
     properties: { promgate: { properties: PROMGATE_PROPERTIES } } as never,
   });
+  const exemplarMappings = exemplarTemplate(opts.exemplarIndex, options).template.mappings;
+  await client.indices.putMapping({
+    index: opts.exemplarIndex,
+    allow_no_indices: true,
+    ignore_unavailable: true,
+    expand_wildcards: ["open", "hidden"],
+    ...(exemplarMappings as object),
+  });
 
   notes.push(...(await shadowedTemplates(client)));
   if (!hasDataStreamsModule) {

@@ -135,6 +135,7 @@ export function exemplarTemplate(index: string, o: Pick<TemplateOptions, "retent
         properties: {
           "@timestamp": { type: "date" },
           data_stream: { type: "keyword" },
+          key: { type: "keyword" },
           labels: { type: "object", dynamic: true },
           exemplar: { properties: { labels: { type: "object", dynamic: true }, value: { type: "keyword", index: false } } },
         },

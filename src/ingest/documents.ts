@@ -272,11 +272,11 @@ export class BulkBodyWriter implements WriteVisitor {
     const labels: Record<string, string> = {};
     for (const [n, v] of e.labels) labels[n] = v;
     // The series' labels JSON is already built: splice it in rather than decoding it again.
-    const doc = enc.encode(
-      `{"@timestamp":${ts},"data_stream":${JSON.stringify(target.dataStream)},"labels":{${dec.decode(this.labelsOnlyView)}},"exemplar":{"labels":${JSON.stringify(labels)},"value":${exemplarValue(e.value)}}}\n`,
-    );
-    // The same exemplar sent again (a retry) gets the same _id, and `create` turns it into a duplicate.
-    const id = xxhash64(doc).toString(16).padStart(16, "0");
+    const content = `{"@timestamp":${ts},"data_stream":${JSON.stringify(target.dataStream)},"labels":{${dec.decode(this.labelsOnlyView)}},"exemplar":{"labels":${JSON.stringify(labels)},"value":${exemplarValue(e.value)}}`;
+    // The same exemplar sent again (a retry) gets the same _id, and `create` turns it into a duplicate. The id
+    // is also a field: reads page by it (sorting on _id is not allowed).
+    const id = xxhash64(enc.encode(content)).toString(16).padStart(16, "0");
+    const doc = enc.encode(`${content},"key":"${id}"}\n`);
     const action = enc.encode(`{"create":{"_index":${JSON.stringify(target.index)},"_id":"${id}"}}\n`);
     this.ensure(action.length + doc.length);
     this.out.set(action, this.len);

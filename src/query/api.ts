@@ -5,6 +5,7 @@ import { tenantOf } from "../http/auth.js";
 import { readBody } from "../http/body.js";
 import { HttpError } from "../http/errors.js";
 import { badData, type CompiledMatcher, compileMatcher, type Labels, requireNonEmptyMatcher } from "./matchers.js";
+import { readExemplars } from "./exemplars.js";
 import { readMetadata } from "./metadata.js";
 import { type OptionalRange, type Params, parseLimit, parseRange, readParams } from "./params.js";
 import { chooseResponseType, decodeReadRequest, samplesResponse, streamedResponse } from "./remote/read.js";
@@ -133,10 +134,10 @@ export function queryRoutes(config: Config, fetchFn: Fetch): Hono {
   const queryRange: Handler = async (c, scope, p) => answer(c, await rangeRequest(p, source(scope), timeoutMs));
   const formatQuery: Handler = async (c, _scope, p) => success(c, formatRequest(p));
 
-  const exemplars: Handler = async (c, _scope, p) => {
-    const text = p.get("query");
-    if (text) parsePromQL(text);
-    return success(c, []); // exemplars are not stored (yet): always none
+  const exemplars: Handler = async (c, scope, p, range) => {
+    // An empty query fails to parse, with Prometheus' message.
+    const expr = parsePromQL(p.get("query") ?? "");
+    return success(c, await readExemplars(config, fetchFn, scope, expr, range, scope.maxQuerySamples));
   };
 
   const buildinfo: Handler = async (c) =>

@@ -124,6 +124,16 @@ describe("remote write 2.0 into the real Elasticsearch", () => {
     expect(floats.values).toEqual([10, 12]);
     expect(floats.histograms).toBeUndefined();
 
+    // Exemplars come back per series through /api/v1/query_exemplars, as Prometheus answers.
+    const ex = await app.request(`/metrics/rw2/${ns}/api/v1/query_exemplars?query=${encodeURIComponent("sum(rate(http_requests_total[5m])) + histogram_quantile(0.9, rate(rpc_latency_seconds[5m]))")}&start=${(t - 1000) / 1000}&end=${(t + 20_000) / 1000}`, { headers: { authorization: AUTH } });
+    expect(ex.status).toBe(200);
+    expect(((await ex.json()) as { data: unknown }).data).toEqual([
+      { seriesLabels: { __name__: "http_requests_total", code: "200", job: "api" }, exemplars: [{ labels: { trace_id: "abc123" }, value: "1", timestamp: t / 1000 }] },
+      { seriesLabels: { __name__: "rpc_latency_seconds", job: "api" }, exemplars: [{ labels: { span_id: "1", trace_id: "def456" }, value: "0.25", timestamp: (t + 15_000) / 1000 }] },
+    ]);
+    const outside = await app.request(`/metrics/rw2/${ns}/api/v1/query_exemplars?query=http_requests_total&start=${(t + 1000) / 1000}&end=${(t + 2000) / 1000}`, { headers: { authorization: AUTH } });
+    expect(((await outside.json()) as { data: unknown }).data).toEqual([]);
+
     // Metadata 2.0 carried is served by /api/v1/metadata.
     const meta = await app.request(`/metrics/rw2/${ns}/api/v1/metadata`, { headers: { authorization: AUTH } });
     const metaJson = (await meta.json()) as { data: Record<string, { type: string; help: string; unit: string }[]> };
