@@ -5,7 +5,9 @@ import { WriteRequestSchema } from "../src/gen/prometheus/remote_pb.js";
 import { decodeWriteRequest } from "../src/ingest/decode.js";
 import { BulkBodyWriter, bulkSizeHint } from "../src/ingest/documents.js";
 import { snappyDecompress } from "../src/ingest/snappy.js";
-import { nodeExporterBody } from "./payloads.js";
+import { decodeWriteRequestV2 } from "../src/ingest/decode-v2.js";
+import { MetricMetadata_MetricType, type SeriesSpec, writeBody, writeBodyV2 } from "../test/helpers/payload.js";
+import { nodeExporterBody, nodeExporterSeries } from "./payloads.js";
 
 /**
  * Decode → `_bulk` body bytes, in one process and one run:
@@ -107,4 +109,61 @@ export function benchIngest(sizes = [2000, 10000]): IngestRow[] {
     });
   }
   return rows;
+}
+
+/** Our path for a remote write 2.0 body: the same snappy, the 2.0 hand decoder, the same document writer. */
+export function oursV2(body: Uint8Array): Uint8Array {
+  const decoded = snappyDecompress(body, DEFAULT_LIMITS.maxDecompressedBytes);
+  const writer = new BulkBodyWriter(DEFAULT_LIMITS, bulkSizeHint(decoded.length));
+  decodeWriteRequestV2(decoded, DEFAULT_LIMITS, writer);
+  return writer.body();
+}
+
+export interface ProtocolRow {
+  samples: number;
+  v1Ms: number;
+  v2Ms: number;
+  v1SamplesPerSec: number;
+  v2SamplesPerSec: number;
+  v2Bytes: number;
+  v1Bytes: number;
+}
+
+/**
+ * Remote write 1.0 vs 2.0 for the same scrape: 2.0 as Prometheus 3 sends it, with each series' metadata
+ * (type and help) and strings interned in the symbols table. Both must produce the same `_bulk` body.
+ */
+export function benchProtocols(sizes = [2000, 10000]): ProtocolRow[] {
+  const rows: ProtocolRow[] = [];
+  for (const samples of sizes) {
+    const series = nodeExporterSeries(samples, 1767268800000).map((s) => ({
+      ...s,
+      meta: { type: s.labels.__name__!.endsWith("_total") ? MetricMetadata_MetricType.COUNTER : MetricMetadata_MetricType.GAUGE, help: `Help of ${s.labels.__name__}.` },
+    }));
+    const v1 = writeBody(series);
+    const v2 = writeBodyV2(series);
+    if (new TextDecoder().decode(ours(v1)) !== new TextDecoder().decode(oursV2(v2))) throw new Error("1.0 and 2.0 bodies give different _bulk bodies");
+    const [v1Ms, v2Ms] = compare(() => ours(v1), () => oursV2(v2));
+    rows.push({ samples, v1Ms, v2Ms, v1SamplesPerSec: samples / (v1Ms / 1000), v2SamplesPerSec: samples / (v2Ms / 1000), v1Bytes: v1.length, v2Bytes: v2.length });
+  }
+  return rows;
+}
+
+/** Native histograms (schema 3, ~40 populated buckets each, as a latency histogram has) per second, 2.0. */
+export function benchHistograms(count = 1000): { histograms: number; ms: number; perSec: number } {
+  const buckets = Array.from({ length: 40 }, (_, i) => 1 + ((i * 7) % 13));
+  const total = buckets.reduce((a, b) => a + b, 0);
+  const series: SeriesSpec[] = Array.from({ length: count }, (_, i) => ({
+    labels: { __name__: "http_request_duration_seconds", handler: `/api/v${i % 20}`, instance: `10.0.0.${i % 250}:8080`, job: "api" },
+    samples: [],
+    histograms: [
+      [
+        1767268800000,
+        { float: false, schema: 3, zeroThreshold: 2.938735877055719e-39, zeroCount: 0, count: total, sum: 123.25, positiveSpans: [{ offset: -20, length: 40 }], positiveBuckets: buckets, negativeSpans: [], negativeBuckets: [], resetHint: 2, customValues: [] },
+      ],
+    ],
+  }));
+  const body = writeBodyV2(series);
+  const [ms] = compare(() => oursV2(body), () => oursV2(body), 5, 200);
+  return { histograms: count, ms, perSec: count / (ms / 1000) };
 }

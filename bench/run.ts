@@ -1,5 +1,5 @@
 import { benchE2e } from "./e2e.js";
-import { benchIngest } from "./ingest.js";
+import { benchHistograms, benchIngest, benchProtocols } from "./ingest.js";
 import { benchPromql } from "./promql.js";
 import { benchRead } from "./read.js";
 import { benchRuntimes } from "./runtimes.js";
@@ -26,6 +26,23 @@ function printIngest(): void {
       ].join(" "),
     );
   }
+  console.log("\ningest: remote write 1.0 vs 2.0, the same scrape (2.0 with per-series metadata), decode → the same _bulk body");
+  console.log("samples  1.0 body  2.0 body   1.0 ms   2.0 ms  1.0 samples/s  2.0 samples/s");
+  for (const r of benchProtocols()) {
+    console.log(
+      [
+        String(r.samples).padStart(7),
+        `${r.v1Bytes} B`.padStart(9),
+        `${r.v2Bytes} B`.padStart(9),
+        fmt(r.v1Ms, 3).padStart(8),
+        fmt(r.v2Ms, 3).padStart(8),
+        `${(r.v1SamplesPerSec / 1e6).toFixed(2)} M`.padStart(14),
+        `${(r.v2SamplesPerSec / 1e6).toFixed(2)} M`.padStart(14),
+      ].join(" "),
+    );
+  }
+  const h = benchHistograms();
+  console.log(`native histograms (2.0, schema 3, 40 buckets): ${h.histograms} in ${fmt(h.ms, 3)} ms = ${(h.perSec / 1e3).toFixed(0)} k histograms/s`);
 }
 
 async function printRuntimes(intoEs = false): Promise<void> {
