@@ -224,6 +224,19 @@ describe("request logs", () => {
     });
   });
 
+  it("logs each configuration warning once when the app is created, as a warn line without secrets", async () => {
+    const es = fakeEs();
+    const tenants = JSON.stringify({ plain: { password: "plain-secret-pw" }, ops: { password: "p", admin: true, streams: ["metrics-*.prometheus-*"], namespace: "default" } });
+    const app = createApp(testConfig({ PROMGATE_TENANTS: tenants }), es.deps);
+    expect(es.logs.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+      { ts: "2026-01-01T12:00:00.000Z", level: "warn", msg: expect.stringMatching(/^PROMGATE_TENANTS\.plain sets neither "streams" nor "namespace": .*"streams": \["metrics-\*\.prometheus-\*"\], "namespace": "default"$/) },
+    ]);
+    await app.request("/-/healthy");
+    await app.request("/-/healthy");
+    expect(es.logs.filter((l) => l.includes('"level":"warn"'))).toHaveLength(1);
+    expect(es.logs.join("\n")).not.toContain("plain-secret-pw");
+  });
+
   it("takes a safe incoming x-request-id, else cf-ray, else makes one", async () => {
     const { app, es } = setup();
     const idOf = async (headers: Record<string, string>) => (await app.request("/-/healthy", { headers })).headers.get("x-request-id");
