@@ -4,15 +4,15 @@ import { createApp } from "../../src/app.js";
 import { ReadRequest_ResponseType, ReadRequestSchema } from "../../src/gen/prometheus/remote_pb.js";
 import { basic, PRW1_HEADERS, testConfig } from "../helpers/config.js";
 import { allCreated, type Behaviour, fakeEs, type Recorded } from "../helpers/fake-es.js";
-import { snappy, writeBody } from "../helpers/payload.js";
+import { snappy, V2_CONTENT_TYPE, writeBody, writeBodyV2 } from "../helpers/payload.js";
 
 /**
- * Who may do what, route by route: every route of src/app.ts (health, /metrics, remote_write, the Prometheus
- * HTTP API under each prefix, remote_read, the status page and its files) against five callers — no
- * credentials, wrong credentials, another tenant, the tenant whose namespace the route names, and an admin —
- * with tenants configured by credentials alone (the default: each its own namespace). These are decisions made
- * before or in how Elasticsearch is asked, so Elasticsearch answers empty here; what data comes back is
- * checked against the real Elasticsearch in test/integration/isolation.test.ts.
+ * Who may do what, route by route: every route of src/app.ts (health, /metrics, remote_write 1.0 and 2.0,
+ * the Prometheus HTTP API under each prefix, remote_read, the status page and its files) against five callers
+ * — no credentials, wrong credentials, another tenant, the tenant whose namespace the route names, and an
+ * admin — with tenants configured by credentials alone (the default: each its own namespace). These are
+ * decisions made before or in how Elasticsearch is asked, so Elasticsearch answers empty here; what data comes
+ * back is checked against the real Elasticsearch in test/integration/isolation.test.ts.
  */
 
 const METRICS_TOKEN = "matrix-scrape-token-0123";
@@ -45,7 +45,9 @@ const emptyEs: Behaviour = (req, docs) => {
   return new Response(`unexpected request ${req.method} ${p}`, { status: 500 });
 };
 
-const writeBytes = writeBody([{ labels: { __name__: "up", job: "matrix" }, samples: [[1767268800000, 1]] }]);
+const matrixSeries = [{ labels: { __name__: "up", job: "matrix" }, samples: [[1767268800000, 1]] as [number, number][] }];
+const writeBytes = writeBody(matrixSeries);
+const writeV2Bytes = writeBodyV2(matrixSeries);
 const readBytes = snappy(
   toBinary(ReadRequestSchema, create(ReadRequestSchema, {
     queries: [{ startTimestampMs: 1767268000000n, endTimestampMs: 1767268800000n, matchers: [{ type: 0, name: "__name__", value: "up" }] }],
@@ -56,7 +58,7 @@ const readBytes = snappy(
 interface Route {
   method: "GET" | "POST";
   path: string;
-  body?: "write" | "read" | "form";
+  body?: "write" | "write2" | "read" | "form";
   /** Query string (GET) or form body (POST). */
   params?: string;
 }
@@ -92,8 +94,10 @@ const MATRIX: Row[] = [
   [{ method: "GET", path: "/-/static/status.css" }, row(200, 200, 200, 200, 200)],
   [{ method: "GET", path: "/metrics" }, row(401, 401, 403, 403, 200)],
   [{ method: "GET", path: "/" }, row(401, 401, 200, 200, 200)],
-  ...OPEN_PREFIXES.map((p): Row => [{ method: "POST", path: `${p}/api/v1/write`, body: "write" }, ANY_TENANT_WRITE]),
-  [{ method: "POST", path: `${ALPHA_PREFIX}/api/v1/write`, body: "write" }, ALPHA_WRITE],
+  ...(["write", "write2"] as const).flatMap((body): Row[] => [
+    ...OPEN_PREFIXES.map((p): Row => [{ method: "POST", path: `${p}/api/v1/write`, body }, ANY_TENANT_WRITE]),
+    [{ method: "POST", path: `${ALPHA_PREFIX}/api/v1/write`, body }, ALPHA_WRITE],
+  ]),
   ...OPEN_PREFIXES.map((p): Row => [{ method: "POST", path: `${p}/api/v1/read`, body: "read" }, ANY_TENANT_READ]),
   [{ method: "POST", path: `${ALPHA_PREFIX}/api/v1/read`, body: "read" }, ALPHA_READ],
   ...[...OPEN_PREFIXES, ALPHA_PREFIX].flatMap((p) =>
@@ -110,6 +114,10 @@ const MATRIX: Row[] = [
 function request(route: Route, authorization: string | undefined): RequestInit & { url: string } {
   const headers: Record<string, string> = authorization ? { authorization } : {};
   if (route.body === "write") return { url: route.path, method: "POST", body: writeBytes, headers: { ...PRW1_HEADERS, ...headers } };
+  if (route.body === "write2") {
+    const v2 = { "content-type": V2_CONTENT_TYPE, "content-encoding": "snappy", "x-prometheus-remote-write-version": "2.0.0" };
+    return { url: route.path, method: "POST", body: writeV2Bytes, headers: { ...v2, ...headers } };
+  }
   if (route.body === "read") {
     return { url: route.path, method: "POST", body: readBytes, headers: { "content-type": "application/x-protobuf", "content-encoding": "snappy", ...headers } };
   }
@@ -137,7 +145,7 @@ function setup() {
 
 describe("authorization matrix: tenants configured with credentials only", () => {
   const cases = MATRIX.flatMap(([route, expected]) =>
-    (Object.keys(CALLERS) as Caller[]).map((caller) => [`${route.method} ${route.path}${route.params && route.method === "GET" ? `?${route.params}` : ""}`, caller, route, expected[caller]] as const),
+    (Object.keys(CALLERS) as Caller[]).map((caller) => [`${route.method} ${route.path}${route.params && route.method === "GET" ? `?${route.params}` : ""}${route.body === "write2" ? " (remote write 2.0)" : ""}`, caller, route, expected[caller]] as const),
   );
 
   it.each(cases)("%s as %s", async (_name, caller, route, status) => {
@@ -161,7 +169,7 @@ describe("authorization matrix: tenants configured with credentials only", () =>
     if (own !== undefined && !(caller === "admin" && route.path === "/")) {
       for (const ns of named) expect(["*", own], `${ns} in a request of ${caller}`).toContain(ns);
     }
-    if (route.body === "write") {
+    if (route.body === "write" || route.body === "write2") {
       const bulk = es.requests.find((r) => r.url.pathname.endsWith("/_bulk"));
       const dataset = route.path.startsWith("/metrics/app") ? "app" : "generic";
       expect(bulk?.url.pathname).toBe(`/metrics-${dataset}.prometheus-${own}/_bulk`);
@@ -195,13 +203,10 @@ describe("PROMGATE_AUTH=none keeps the single-user development mode", () => {
     for (const [route] of MATRIX) {
       const { url, ...init } = request(route, undefined);
       const res = await app.request(url, init);
-      expect(res.status, `${route.method} ${url}: ${await res.text()}`).toBe(route.body === "write" ? 204 : 200);
+      expect(res.status, `${route.method} ${url}: ${await res.text()}`).toBe(route.body === "write" || route.body === "write2" ? 204 : 200);
     }
-    expect(es.requests.filter((r) => r.url.pathname.endsWith("/_bulk")).map((r) => r.url.pathname)).toEqual([
-      "/metrics-generic.prometheus-default/_bulk",
-      "/metrics-app.prometheus-default/_bulk",
-      "/metrics-app.prometheus-alpha/_bulk",
-    ]);
+    const written = ["/metrics-generic.prometheus-default/_bulk", "/metrics-app.prometheus-default/_bulk", "/metrics-app.prometheus-alpha/_bulk"];
+    expect(es.requests.filter((r) => r.url.pathname.endsWith("/_bulk")).map((r) => r.url.pathname)).toEqual([...written, ...written]);
     const page = await (await app.request("/")).text();
     expect(page).toContain('id="es-version"');
     expect(page).toContain("matrix-cluster");
