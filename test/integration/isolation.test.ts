@@ -89,6 +89,7 @@ const READS = [
   `/api/v1/query?query=${encodeURIComponent("sum by (job) (shared_name_total)")}&time=${Math.floor(T0 / 1000) + 20}`,
   `/api/v1/query_range?query=${ALL}&${T}&step=15`,
   `/api/v1/query_range?query=${encodeURIComponent(`count_values("v", ${MARK.metric})`)}&${T}&step=15`,
+  `/api/v1/query_exemplars?query=${encodeURIComponent(MARK.metric)}&${T}`,
 ];
 
 async function text(path: string, auth: string): Promise<{ status: number; body: string }> {
