@@ -9,7 +9,7 @@ import { type Config, loadConfig } from "../src/config.js";
 export const BENCH_AUTH = { authorization: `Basic ${btoa("bench:bench-password")}` };
 
 export function benchConfig(): Config {
-  return loadConfig({ ...process.env, PROMGATE_TENANTS: JSON.stringify({ bench: { password: "bench-password" } }) });
+  return loadConfig({ ...process.env, PROMGATE_TENANTS: JSON.stringify({ bench: { password: "bench-password", streams: ["metrics-*.prometheus-*"], namespace: "default" } }) });
 }
 
 export function benchApp(deps: Partial<AppDeps> = {}, config: Config = benchConfig()): Hono {

@@ -12,7 +12,8 @@ import { nodeExporterBody } from "./payloads.js";
  */
 
 const SAMPLES = 2000;
-const TENANTS = JSON.stringify({ bench: { password: "bench-password" } });
+// Every stream, as the benchmarks write to a namespace of their own per run (tenants get only theirs by default).
+const TENANTS = JSON.stringify({ bench: { password: "bench-password", streams: ["metrics-*.prometheus-*"], namespace: "default" } });
 
 export interface RuntimeRow {
   runtime: string;

@@ -41,7 +41,9 @@ node bin/promgate.js setup
   [ -n "${ES_API_KEY:-}" ] && echo "ES_API_KEY=$ES_API_KEY"
   [ -n "${ES_USERNAME:-}" ] && echo "ES_USERNAME=$ES_USERNAME"
   [ -n "${ES_PASSWORD:-}" ] && echo "ES_PASSWORD=$ES_PASSWORD"
-  echo "PROMGATE_TENANTS={\"dev\":{\"password\":\"$DEV_PASSWORD\"}}"
+  # The one local user is an operator: admin (it scrapes /metrics below) with every stream, writing to
+  # "default" like Elasticsearch's own endpoint; tenants get only their own namespace unless told otherwise.
+  echo "PROMGATE_TENANTS={\"dev\":{\"password\":\"$DEV_PASSWORD\",\"admin\":true,\"streams\":[\"metrics-*.prometheus-*\"],\"namespace\":\"default\"}}"
 } > .dev.vars
 chmod 600 .dev.vars
 
@@ -60,7 +62,7 @@ scrape_configs:
     static_configs: [{ targets: ["127.0.0.1:9090"] }]
   - job_name: node
     static_configs: [{ targets: ["127.0.0.1:9100"] }]
-  - job_name: promgate   # promgate's own /metrics, with the tenant's credentials
+  - job_name: promgate   # promgate's own /metrics, with the admin tenant's credentials
     static_configs: [{ targets: ["127.0.0.1:$PORT"] }]
     basic_auth: { username: dev, password: $DEV_PASSWORD }
 remote_write:
@@ -80,7 +82,7 @@ promgate (local development stack, loopback only)
   status page:    http://127.0.0.1:$PORT/  (sign in as the tenant below)
   health:         http://127.0.0.1:$PORT/-/ready
   Elasticsearch:  $ES_URL  (user elastic, password $DEV_PASSWORD when started here)
-  tenant:         dev / $DEV_PASSWORD (writes to every metrics-*.prometheus-* stream)
+  tenant:         dev / $DEV_PASSWORD (admin; reads and writes every metrics-*.prometheus-* stream)
 
 Add to prometheus.yml:
 

@@ -24,6 +24,8 @@ export const defaultDeps = (): AppDeps => ({
 /** The runtime-neutral app: every entry point (workerd, Bun, Deno, Node) serves exactly this. */
 export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
   const app = new Hono();
+  // Once per app: at process start on Node, Bun and Deno, once per isolate on Workers.
+  for (const msg of config.warnings) deps.log(JSON.stringify({ ts: new Date(deps.now()).toISOString(), level: "warn", msg }));
   // First, so it sees every request and every response, errors included.
   const observer = new Observer(config, deps, PROMGATE_VERSION);
   app.use(observer.middleware());

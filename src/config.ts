@@ -3,7 +3,12 @@
  * in src/config/schema.ts. Every problem names the variable and field at fault; values are never echoed back.
  */
 
+import { ConfigError } from "./config/errors.js";
 import { CHECKED_PREFIXES, FOREIGN_NAMES, type Setting, SETTING_BY_NAME, SETTINGS } from "./config/schema.js";
+import { ALL_STREAMS, parseTenants } from "./config/tenants.js";
+import { asPositiveInt } from "./config/values.js";
+
+export { ConfigError };
 
 export interface Limits {
   /** Request body as sent (snappy-compressed). */
@@ -30,10 +35,12 @@ export interface Tenant {
   password?: string;
   /** Bearer tokens. */
   tokens: string[];
-  /** Glob patterns over data stream names this tenant may write and read. */
+  /** Glob patterns over data stream names this tenant may write and read; by default its own namespace's. */
   streams: string[];
-  /** Namespace used when the URL names none (pins a tenant's default writes to its own namespace). */
+  /** Namespace used when the URL names none; by default the tenant id. */
   namespace: string;
+  /** May scrape /metrics and see cluster-wide facts on the status page; no access to other tenants' data. */
+  admin: boolean;
   limits: Limits;
 }
 
@@ -64,10 +71,15 @@ export interface Config {
    */
   auth: "tenants" | "none";
   limits: Limits;
-  /** Bearer token that may scrape `/metrics` (besides tenants' credentials). */
+  /** Bearer token that may scrape `/metrics` (besides admin tenants' credentials). */
   metricsToken?: string;
   /** promgate's own metrics written into `metrics-{dataset}.prometheus-default`; absent = off. */
   selfMetrics?: { dataset: string; intervalSeconds: number };
+  /**
+   * One line each about a configuration that works but may not do what its author expects (a tenant relying
+   * on a default that changed); logged once when the app starts. Never holds a secret.
+   */
+  warnings: string[];
 }
 
 /**
@@ -78,12 +90,6 @@ export type Env = object;
 
 const vars = (env: Env) => env as Readonly<Record<string, unknown>>;
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(`invalid configuration: ${message}`);
-    this.name = "ConfigError";
-  }
-}
 
 /** A setting's value once checked: what its kind says, or undefined when unset and without a default. */
 type Value = string | number | boolean | undefined;
@@ -214,17 +220,6 @@ function parseLimits(settings: Settings): Limits {
   return limits;
 }
 
-/** A positive safe integer from a number or its decimal text (env vars are text; TOML and JSON give numbers). */
-function asPositiveInt(value: unknown): number | undefined {
-  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-  return typeof n === "number" && Number.isSafeInteger(n) && n > 0 ? n : undefined;
-}
-
-function positiveInt(value: unknown, where: string): number {
-  const n = asPositiveInt(value);
-  if (n === undefined) throw new ConfigError(`${where} must be a positive integer`);
-  return n;
-}
 
 function parseEsAuth(settings: Settings): EsAuth {
   const apiKey = settings.text("ES_API_KEY");
@@ -237,80 +232,6 @@ function parseEsAuth(settings: Settings): EsAuth {
     return { kind: "basic", username, password };
   }
   return { kind: "none" };
-}
-
-const TENANT_ID = /^[A-Za-z0-9_.@-]{1,64}$/;
-const NAMESPACE = /^[a-z0-9_][a-z0-9_.]{0,99}$/;
-
-function parseTenant(id: string, position: number, raw: unknown, defaults: Limits): Tenant {
-  const at = `PROMGATE_TENANTS.${id}`;
-  // A malformed id is not echoed: it may be a credential pasted in the wrong place. Valid ids are user names.
-  if (!TENANT_ID.test(id)) throw new ConfigError(`PROMGATE_TENANTS: the id of tenant #${position + 1} must match ${TENANT_ID.source}`);
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError(`${at} must be an object`);
-  const t = raw as Record<string, unknown>;
-  const known = new Set(["password", "tokens", "streams", "namespace", "limits"]);
-  for (const k of Object.keys(t)) if (!known.has(k)) throw new ConfigError(`${at}.${k} is not a known field`);
-
-  const password = t.password;
-  if (password !== undefined && (typeof password !== "string" || password.length === 0)) {
-    throw new ConfigError(`${at}.password must be a non-empty string`);
-  }
-  const tokens = t.tokens ?? [];
-  if (!Array.isArray(tokens) || tokens.some((x) => typeof x !== "string" || x.length < 8)) {
-    throw new ConfigError(`${at}.tokens must be a list of strings of 8 or more characters`);
-  }
-  if (password === undefined && tokens.length === 0) throw new ConfigError(`${at} needs a password or tokens`);
-  const streams = t.streams ?? ["metrics-*.prometheus-*"];
-  if (!Array.isArray(streams) || streams.length === 0 || streams.some((x) => typeof x !== "string" || x === "")) {
-    throw new ConfigError(`${at}.streams must be a non-empty list of data stream name patterns`);
-  }
-  const namespace = t.namespace ?? "default";
-  if (typeof namespace !== "string" || !NAMESPACE.test(namespace)) {
-    throw new ConfigError(`${at}.namespace must match ${NAMESPACE.source}`);
-  }
-  const limits = { ...defaults };
-  if (t.limits !== undefined) {
-    if (typeof t.limits !== "object" || t.limits === null) throw new ConfigError(`${at}.limits must be an object`);
-    for (const [k, v] of Object.entries(t.limits)) {
-      if (!(k in limits)) throw new ConfigError(`${at}.limits.${k} is not a known limit`);
-      limits[k as keyof Limits] = positiveInt(v, `${at}.limits.${k}`);
-    }
-  }
-  return {
-    id,
-    ...(password !== undefined ? { password: password as string } : {}),
-    tokens: tokens as string[],
-    streams: streams as string[],
-    namespace,
-    limits,
-  };
-}
-
-function parseTenants(env: Env, limits: Limits): Tenant[] {
-  const raw = vars(env).PROMGATE_TENANTS;
-  if (raw === undefined || raw === null || raw === "") {
-    throw new ConfigError("PROMGATE_TENANTS is required (JSON: tenant id → credentials); PROMGATE_AUTH=none turns authentication off");
-  }
-  if (typeof raw !== "string") throw new ConfigError("PROMGATE_TENANTS must be a string (JSON)");
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigError("PROMGATE_TENANTS is not valid JSON");
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError("PROMGATE_TENANTS must be a JSON object of tenant id → settings");
-  }
-  const tenants = Object.entries(parsed).map(([id, t], i) => parseTenant(id, i, t, limits));
-  if (tenants.length === 0) throw new ConfigError("PROMGATE_TENANTS names no tenant");
-  const seen = new Set<string>();
-  for (const t of tenants) {
-    for (const token of t.tokens) {
-      if (seen.has(token)) throw new ConfigError(`PROMGATE_TENANTS.${t.id}.tokens: a token is shared with another tenant`);
-      seen.add(token);
-    }
-  }
-  return tenants;
 }
 
 /** Just the Elasticsearch connection: what `promgate setup` needs (no tenants; the other settings are still checked). */
@@ -346,8 +267,9 @@ export function loadSetupConfig(env: Env): SetupConfig {
   };
 }
 
+/** With authentication off there is one user, who may do everything (the single-user development mode). */
 function anonymousTenant(limits: Limits): Tenant {
-  return { id: "anonymous", tokens: [], streams: ["metrics-*.prometheus-*"], namespace: "default", limits };
+  return { id: "anonymous", tokens: [], streams: [ALL_STREAMS], namespace: "default", admin: true, limits };
 }
 
 export function loadConfig(env: Env): Config {
@@ -358,6 +280,7 @@ export function loadConfig(env: Env): Config {
   if (auth === "none" && tenantsVar !== undefined && tenantsVar !== "") {
     throw new ConfigError("PROMGATE_AUTH=none and PROMGATE_TENANTS cannot both be set");
   }
+  const { tenants, warnings } = auth === "none" ? { tenants: [anonymousTenant(limits)], warnings: [] } : parseTenants(tenantsVar, limits);
   return {
     ...esConfig(settings),
     auth,
@@ -366,9 +289,10 @@ export function loadConfig(env: Env): Config {
     metadataIndex: settings.text("PROMGATE_METADATA_INDEX")!,
     exemplarIndex: settings.text("PROMGATE_EXEMPLAR_INDEX")!,
     queryTimeoutMs: durationMs(settings.text("PROMGATE_QUERY_TIMEOUT")!),
-    tenants: auth === "none" ? [anonymousTenant(limits)] : parseTenants(env, limits),
+    tenants,
     limits,
     ...observeConfig(settings),
+    warnings,
   };
 }
 

@@ -2,6 +2,7 @@
  * Every setting promgate reads, in one table: the loader (src/config.ts) validates against it, and
  * `npm run docs:config` renders the README's configuration table and wrangler.toml's `[vars]` from it.
  * Adding a setting means adding a row here; the unit tests then fail until the docs are regenerated.
+ * The fields of one tenant in PROMGATE_TENANTS have a table of their own (TENANT_FIELDS), used the same way.
  */
 
 import type { Limits } from "../config.js";
@@ -86,7 +87,7 @@ export const SETTINGS: readonly Setting[] = [
     scope: "gateway",
     secret: true,
     defaultText: "required",
-    description: "JSON: tenant id → credentials, streams, namespace, limits (see below)",
+    description: "JSON: tenant id → credentials, namespace, streams, admin, limits (see below); each tenant sees only its own namespace unless given more",
   },
   { name: "PROMGATE_RETRY_AFTER_SECONDS", kind: "positive-int", scope: "gateway", secret: false, default: "5", description: "Retry-After on 429 (Elasticsearch throttling)" },
   { name: "PROMGATE_METADATA_INDEX", kind: "string", scope: "gateway", secret: false, default: "promgate-metadata", description: "index holding metric metadata" },
@@ -97,8 +98,8 @@ export const SETTINGS: readonly Setting[] = [
     kind: "secret",
     scope: "gateway",
     secret: true,
-    defaultText: "tenant credentials only",
-    description: "Bearer token (16+ characters) that may scrape /metrics, besides any tenant's credentials",
+    defaultText: "admin tenants only",
+    description: "Bearer token (16+ characters) that may scrape /metrics, besides the credentials of tenants with admin: true",
   },
   {
     name: "PROMGATE_SELF_METRICS",
@@ -136,6 +137,45 @@ export const SETTINGS: readonly Setting[] = [
   { name: "PROMGATE_FAILURE_STORE", kind: "bool", scope: "setup", secret: false, defaultText: "where supported", description: "failure store on/off" },
   { name: "HOST", kind: "string", scope: "server", secret: false, default: "127.0.0.1", description: "listen address (0.0.0.0 to listen beyond loopback)" },
   { name: "PORT", kind: "positive-int", scope: "server", secret: false, default: "8787", description: "listen port" },
+];
+
+/** One field of a tenant's object in PROMGATE_TENANTS (src/config/tenants.ts parses them). */
+export interface TenantField {
+  readonly name: string;
+  /** As the README shows it. */
+  readonly type: string;
+  readonly secret: boolean;
+  /** What applies when the field is absent, as the README shows it. */
+  readonly defaultText: string;
+  /** One line, for the README table. */
+  readonly description: string;
+}
+
+export const TENANT_FIELDS: readonly TenantField[] = [
+  { name: "password", type: "text", secret: true, defaultText: "—", description: "HTTP Basic password; the user name is the tenant id" },
+  { name: "tokens", type: "list of text", secret: true, defaultText: "none", description: "Bearer tokens, 8+ characters each, unique across tenants (a password or a token is required)" },
+  {
+    name: "namespace",
+    type: "data stream namespace",
+    secret: false,
+    defaultText: "the tenant id",
+    description: "where writes go when the URL names no namespace (/api/v1/write, /metrics/{dataset}/api/v1/write); required when the id is not a valid namespace (upper case, -, @) or is default",
+  },
+  {
+    name: "streams",
+    type: "list of globs",
+    secret: false,
+    defaultText: "`metrics-*.prometheus-{namespace}`",
+    description: "data streams the tenant may write and read (* = any characters); list more to share data",
+  },
+  {
+    name: "admin",
+    type: "true/false",
+    secret: false,
+    defaultText: "`false`",
+    description: "may scrape /metrics and sees cluster-wide facts on the status page; gives no access to other tenants' data",
+  },
+  { name: "limits", type: "object", secret: false, defaultText: "the PROMGATE_MAX_* settings", description: "per-tenant limits by camelCase name: maxCompressedBytes, maxDecompressedBytes, maxSeries, maxSamples, maxLabelsPerSeries, maxLabelNameBytes, maxLabelValueBytes, maxQuerySamples" },
 ];
 
 /** The prefixes whose every variable must be a known setting (process environments hold many others). */

@@ -27,9 +27,9 @@ function unauthorized(reason: string): HttpError {
 
 /** Digests of the configured secrets, computed once per tenant list. */
 interface SecretIndex {
-  passwords: Map<string, Uint8Array>;
+  /** By tenant id: the tenant whose password it is, so an id shared by a credential without one never answers. */
+  passwords: Map<string, { tenant: Tenant; digest: Uint8Array }>;
   tokens: { tenant: Tenant; digest: Uint8Array }[];
-  byId: Map<string, Tenant>;
 }
 const indexes = new WeakMap<Tenant[], Promise<SecretIndex>>();
 
@@ -37,13 +37,13 @@ function secretIndex(tenants: Tenant[]): Promise<SecretIndex> {
   let idx = indexes.get(tenants);
   if (!idx) {
     idx = (async () => {
-      const passwords = new Map<string, Uint8Array>();
+      const passwords: SecretIndex["passwords"] = new Map();
       const tokens: SecretIndex["tokens"] = [];
       for (const t of tenants) {
-        if (t.password !== undefined) passwords.set(t.id, await digest(t.password));
+        if (t.password !== undefined) passwords.set(t.id, { tenant: t, digest: await digest(t.password) });
         for (const tok of t.tokens) tokens.push({ tenant: t, digest: await digest(tok) });
       }
-      return { passwords, tokens, byId: new Map(tenants.map((t) => [t.id, t])) };
+      return { passwords, tokens };
     })();
     indexes.set(tenants, idx);
   }
@@ -66,10 +66,9 @@ export async function authenticate(header: string | undefined, tenants: Tenant[]
     const given = await digest(decoded.slice(colon + 1));
     const expected = idx.passwords.get(id);
     // Compare even for an unknown tenant so a miss costs the same time as a wrong password.
-    const ok = equalDigests(given, expected ?? NO_MATCH) && expected !== undefined;
-    const tenant = idx.byId.get(id);
-    if (!ok || !tenant) throw unauthorized("invalid username or password");
-    return tenant;
+    const ok = equalDigests(given, expected?.digest ?? NO_MATCH) && expected !== undefined;
+    if (!ok) throw unauthorized("invalid username or password");
+    return expected.tenant;
   }
   if (scheme === "bearer") {
     if (value === "") throw unauthorized("empty Bearer token");

@@ -2,6 +2,7 @@ import type { Context, Handler, MiddlewareHandler } from "hono";
 import type { Config, Tenant } from "../config.js";
 import { esFetch, type Fetch } from "../elastic/http.js";
 import { authenticate } from "../http/auth.js";
+import { HttpError } from "../http/errors.js";
 import { observedFetch } from "./es.js";
 import { reportTenant } from "./facts.js";
 import { PromgateMetrics } from "./metrics.js";
@@ -29,6 +30,7 @@ export class Observer {
   readonly fetch: Fetch;
   readonly selfWriter: SelfMetricsWriter | undefined;
   private readonly scrapeCredentials: Tenant[];
+  private readonly scraper: Tenant | undefined;
 
   constructor(
     private readonly config: Config,
@@ -40,9 +42,8 @@ export class Observer {
     // The scrape token joins the tenants' credentials in one list so it is checked by the same constant-time
     // code; the pseudo-tenant exists only here, never in the list the data routes authenticate against.
     const token = config.metricsToken;
-    this.scrapeCredentials = token
-      ? [...config.tenants, { id: SCRAPER_ID, tokens: [token], streams: [], namespace: "default", limits: config.limits }]
-      : config.tenants;
+    this.scraper = token ? { id: SCRAPER_ID, tokens: [token], streams: [], namespace: "default", admin: false, limits: config.limits } : undefined;
+    this.scrapeCredentials = this.scraper ? [...config.tenants, this.scraper] : config.tenants;
     this.selfWriter = config.selfMetrics
       ? new SelfMetricsWriter(config, this.fetch, this.metrics.registry, config.selfMetrics, crypto.randomUUID().slice(0, 8), deps.log)
       : undefined;
@@ -56,12 +57,19 @@ export class Observer {
     });
   }
 
-  /** `GET /metrics`: any tenant's credentials or the scrape token; open when authentication is off. */
+  /**
+   * `GET /metrics`: the scrape token or an admin tenant's credentials; open when authentication is off. The
+   * metrics name every tenant and its volumes, so an ordinary tenant's credentials get a 403.
+   */
   metricsHandler(): Handler {
     return async (c) => {
       if (this.config.auth !== "none") {
         const who = await authenticate(c.req.header("authorization"), this.scrapeCredentials);
         reportTenant(c, who.id);
+        // By identity: a tenant that happens to be called like the pseudo-tenant is not it.
+        if (who !== this.scraper && !who.admin) {
+          throw new HttpError(403, `tenant "${who.id}" may not read /metrics (needs PROMGATE_METRICS_TOKEN or a tenant with "admin": true)`);
+        }
       }
       // An isolate that has not called Elasticsearch yet asks it once, so the reachability gauge is there
       // from the first scrape on (later scrapes report what the traffic found, without a call of their own).

@@ -1,4 +1,5 @@
 import type { Config, Tenant } from "../config.js";
+import { ALL_STREAMS } from "../config/tenants.js";
 import { esFailure, esFetch, type Fetch } from "../elastic/http.js";
 import { INDEX_TEMPLATE, indexTemplate, METADATA_TEMPLATE, metadataTemplate } from "../elastic/templates.js";
 import { readScope } from "../query/scope.js";
@@ -30,11 +31,18 @@ export interface StreamRow {
   ratePerSecond: number;
 }
 
-export interface Status {
-  tenant: string;
+/** What only admins see: facts about the whole cluster rather than one tenant's data. */
+export interface ClusterFacts {
   cluster: Part<Cluster>;
   esVersion: Part<string>;
   templates: Part<{ name: string; state: TemplateState }[]>;
+}
+
+export interface Status {
+  tenant: string;
+  /** Admins only (never even asked Elasticsearch for otherwise). */
+  clusterFacts?: ClusterFacts;
+  /** An admin's: every stream; anyone else's: the tenant's own. */
   streams: Part<StreamRow[]>;
   generatedAt: number;
 }
@@ -43,14 +51,26 @@ export const RATE_WINDOW_MS = 60_000;
 /** Backing indices summarised at most; beyond that, those holding the most documents (terms order). */
 export const MAX_INDICES = 500;
 
+/**
+ * An ordinary tenant learns nothing beyond its own streams (not even the cluster's name or version: a tenant
+ * is a user of promgate, not of the cluster); an admin sees the cluster and every tenant's streams.
+ */
 export async function collectStatus(config: Config, fetchFn: Fetch, tenant: Tenant, now: number): Promise<Status> {
-  const [cluster, esVersion, templates, streams] = await Promise.all([
+  const streamsOf = tenant.admin ? { ...tenant, streams: [ALL_STREAMS] } : tenant;
+  const [streams, clusterFacts] = await Promise.all([
+    part(() => readStreams(config, fetchFn, streamsOf, now)),
+    tenant.admin ? readClusterFacts(config, fetchFn) : undefined,
+  ]);
+  return { tenant: tenant.id, ...(clusterFacts ? { clusterFacts } : {}), streams, generatedAt: now };
+}
+
+async function readClusterFacts(config: Config, fetchFn: Fetch): Promise<ClusterFacts> {
+  const [cluster, esVersion, templates] = await Promise.all([
     part(() => readCluster(config, fetchFn)),
     part(() => readVersion(config, fetchFn)),
     part(() => readTemplates(config, fetchFn)),
-    part(() => readStreams(config, fetchFn, tenant, now)),
   ]);
-  return { tenant: tenant.id, cluster, esVersion, templates, streams, generatedAt: now };
+  return { cluster, esVersion, templates };
 }
 
 async function part<T>(read: () => Promise<T>): Promise<Part<T>> {

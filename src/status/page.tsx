@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import type { Child } from "hono/jsx";
-import type { Part, Status, StreamRow, TemplateState } from "./collect.js";
+import type { ClusterFacts, Part, Status, StreamRow, TemplateState } from "./collect.js";
 import { RATE_WINDOW_MS } from "./collect.js";
 
 /**
@@ -80,6 +80,40 @@ function StreamTable({ rows, now }: { rows: StreamRow[]; now: number }) {
   );
 }
 
+/** Cluster-wide facts: shown to admins only (see collectStatus). */
+function ClusterSection({ facts }: { facts: ClusterFacts }) {
+  return (
+    <>
+      <h2>Elasticsearch</h2>
+      <dl class="facts" id="elasticsearch">
+        <dt>version</dt>
+        <dd id="es-version">{show(facts.esVersion, (ver) => ver)}</dd>
+        <dt>cluster</dt>
+        <dd id="es-health">
+          {show(facts.cluster, (c) => (
+            <>
+              <code>{c.name}</code> <b class={`state-${c.status}`}>{c.status}</b>, {c.nodes} {c.nodes === 1 ? "node" : "nodes"}
+            </>
+          ))}
+        </dd>
+        <dt>templates</dt>
+        <dd id="templates">
+          {show(facts.templates, (ts) => (
+            <>
+              {ts.map((t, i) => (
+                <>
+                  {i > 0 ? "; " : ""}
+                  <code>{t.name}</code> {templateState(t.state)}
+                </>
+              ))}
+            </>
+          ))}
+        </dd>
+      </dl>
+    </>
+  );
+}
+
 export function StatusPage({ status, version, query, range, assetsVersion }: PageProps) {
   const v = `?v=${assetsVersion}`;
   return (
@@ -98,32 +132,7 @@ export function StatusPage({ status, version, query, range, assetsVersion }: Pag
           <span class="muted">tenant <b id="tenant">{status.tenant}</b></span>
         </header>
 
-        <h2>Elasticsearch</h2>
-        <dl class="facts" id="elasticsearch">
-          <dt>version</dt>
-          <dd id="es-version">{show(status.esVersion, (ver) => ver)}</dd>
-          <dt>cluster</dt>
-          <dd id="es-health">
-            {show(status.cluster, (c) => (
-              <>
-                <code>{c.name}</code> <b class={`state-${c.status}`}>{c.status}</b>, {c.nodes} {c.nodes === 1 ? "node" : "nodes"}
-              </>
-            ))}
-          </dd>
-          <dt>templates</dt>
-          <dd id="templates">
-            {show(status.templates, (ts) => (
-              <>
-                {ts.map((t, i) => (
-                  <>
-                    {i > 0 ? "; " : ""}
-                    <code>{t.name}</code> {templateState(t.state)}
-                  </>
-                ))}
-              </>
-            ))}
-          </dd>
-        </dl>
+        {status.clusterFacts ? <ClusterSection facts={status.clusterFacts} /> : ""}
 
         <h2>Data streams</h2>
         {show(status.streams, (rows) => <StreamTable rows={rows} now={status.generatedAt} />)}

@@ -35,8 +35,9 @@ const CHROMIUM_ARGS = [
 const PASSWORD = `browser-${uniquePart("pw")}`;
 const NARROW_PASSWORD = `narrow-${uniquePart("pw")}`;
 const TENANTS = JSON.stringify({
-  dev: { password: PASSWORD },
-  narrow: { password: NARROW_PASSWORD, streams: ["metrics-browserb.prometheus-*"] },
+  // An operator: admin (the cluster facts) with every stream; narrow is an ordinary tenant of one dataset.
+  dev: { password: PASSWORD, admin: true, streams: ["metrics-*.prometheus-*"], namespace: "default" },
+  narrow: { password: NARROW_PASSWORD, streams: ["metrics-browserb.prometheus-*"], namespace: "narrow" },
 });
 const STEP_MS = 10_000;
 const MINUTES = 5;
@@ -163,12 +164,15 @@ describe.each(["node", "workerd"] as const)("status page in Chromium, promgate o
     expect(await page.evaluate(() => window.promgateChart?.points)).toBe(0);
   });
 
-  it("a tenant sees only its own streams", async () => {
+  it("a tenant that is not an admin sees only its own streams, and nothing of the cluster", async () => {
     const res = await fetch(`${base}/`, { headers: { authorization: basic("narrow", NARROW_PASSWORD) } });
     const html = await res.text();
     expect(html).toContain(`data-stream="${OTHER_STREAM}"`);
     expect(html).not.toContain(STREAM + '"');
     expect(html).not.toContain("metrics-browser.prometheus-");
+    const clusterName = (await page.locator("#es-health code").textContent()) ?? "";
+    expect(clusterName).not.toBe("");
+    for (const part of ['id="elasticsearch"', 'id="es-version"', 'id="templates"', "promgate-metadata", clusterName]) expect(html).not.toContain(part);
   });
 
   it("the browser touched no other host, and no secret reached the page or the logs", async () => {

@@ -82,7 +82,7 @@ beforeAll(async () => {
 
   writeFileSync(
     join(workDir, "promgate.env"),
-    [`ES_URL=${es.url}`, `ES_USERNAME=${es.username}`, `ES_PASSWORD=${es.password}`, `PROMGATE_TENANTS=${JSON.stringify({ [AUTH.username]: { password: AUTH.password } })}`, ""].join("\n"),
+    [`ES_URL=${es.url}`, `ES_USERNAME=${es.username}`, `ES_PASSWORD=${es.password}`, `PROMGATE_TENANTS=${JSON.stringify({ [AUTH.username]: { password: AUTH.password, namespace } })}`, ""].join("\n"),
   );
   const wrangler = start(
     process.execPath,

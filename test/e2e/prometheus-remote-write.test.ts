@@ -66,7 +66,8 @@ beforeAll(async () => {
     ES_URL: es.url,
     ES_USERNAME: es.username,
     ES_PASSWORD: es.password,
-    PROMGATE_TENANTS: JSON.stringify({ dev: { password: "promgate-dev" } }),
+    // The tenant's own namespace is this run's (it reads and writes metrics-*.prometheus-{namespace} only).
+    PROMGATE_TENANTS: JSON.stringify({ dev: { password: "promgate-dev", namespace } }),
   });
   gate = `http://127.0.0.1:${gatePort}`;
   await waitFor("wrangler dev to serve promgate", async () => ((await fetch(`${gate}/-/ready`)).ok ? true : undefined), 120_000).catch(

@@ -1,9 +1,14 @@
 import { type Config, loadConfig } from "../../src/config.js";
 
+/**
+ * `dev` is an operator: admin, and (explicitly) every stream with writes to `default`, as tenants were before
+ * they were isolated by default; `teama` and `small` keep to their own namespace. All say so explicitly, so
+ * an app built from this config logs no startup warning.
+ */
 export const TEST_TENANTS = {
-  dev: { password: "dev-password" },
+  dev: { password: "dev-password", admin: true, streams: ["metrics-*.prometheus-*"], namespace: "default" },
   teama: { password: "team-a-password", tokens: ["token-of-team-a"], streams: ["metrics-teama.prometheus-*"], namespace: "teama" },
-  small: { password: "small-password", limits: { maxCompressedBytes: 1000, maxDecompressedBytes: 2000 } },
+  small: { password: "small-password", namespace: "small", streams: ["metrics-*.prometheus-small"], limits: { maxCompressedBytes: 1000, maxDecompressedBytes: 2000 } },
 };
 
 export function testConfig(extra: Record<string, string> = {}): Config {

@@ -41,7 +41,7 @@ export async function searchDocs(index: string, query: unknown, size = 1000): Pr
 }
 
 export const INTEGRATION_TENANTS = {
-  dev: { password: "promgate-dev" },
+  dev: { password: "promgate-dev", admin: true, streams: ["metrics-*.prometheus-*"], namespace: "default" },
   teama: { tokens: ["token-of-team-a"], streams: ["metrics-teama.prometheus-*"], namespace: "teama" },
 };
 

@@ -97,7 +97,8 @@ function fail(target: string, i: number, input: unknown, problem: string) {
 beforeAll(async () => {
   const e = esEnv();
   const port = await freePort();
-  const tenants = JSON.stringify({ dev: { password: "promgate-dev" } });
+  // Both of this run's namespaces (shared explicitly: by default a tenant has only its own).
+  const tenants = JSON.stringify({ dev: { password: "promgate-dev", namespace: ns, streams: [`metrics-*.prometheus-${ns}`, `metrics-*.prometheus-${wns}`] } });
   // The engine's own limit (a request's `timeout` may only shorten it) well inside REQUEST_BOUND_MS: a
   // case that outlives the bound then has ignored its deadline, rather than merely asked for a long one.
   const env = { ES_URL: e.url, ES_USERNAME: e.username, ES_PASSWORD: e.password, PROMGATE_TENANTS: tenants, PROMGATE_QUERY_TIMEOUT: "5s" };

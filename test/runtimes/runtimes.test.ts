@@ -11,13 +11,15 @@ import { freePort, type Running, waitFor } from "../helpers/processes.js";
  * duplicate, bad input, a read.
  */
 
-const TENANTS = JSON.stringify({ dev: { password: "promgate-dev" } });
+const PLAIN_PASSWORD = `plain-${uniquePart("pw")}`;
 
 describe.each(RUNTIMES)("promgate on %s", (runtime) => {
   let server: Running | undefined;
   let base = "";
   const ns = uniquePart(runtime);
   const stream = `metrics-rt.prometheus-${ns}`;
+  // dev's namespace is this run's; plain names nothing but credentials (its own namespace, and a startup warning).
+  const TENANTS = JSON.stringify({ dev: { password: "promgate-dev", namespace: ns, streams: [`metrics-*.prometheus-${ns}`] }, plain: { password: PLAIN_PASSWORD } });
 
   beforeAll(async () => {
     const es = esEnv();
@@ -50,6 +52,18 @@ describe.each(RUNTIMES)("promgate on %s", (runtime) => {
     expect((await post(good, { authorization: basic("dev", "nope") })).status).toBe(401);
     expect((await post(good.slice(0, good.length - 2))).status).toBe(400);
     expect((await post(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x00]))).status).toBe(413);
+  });
+
+  it("logs one warning at start for the tenant that relies on the changed defaults, without its secret", () => {
+    const warnings = server!.output().split("\n").filter((l) => l.includes('"level":"warn"') && l.includes("PROMGATE_TENANTS."));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('PROMGATE_TENANTS.plain sets neither \\"streams\\" nor \\"namespace\\"');
+    expect(server!.output()).not.toContain(PLAIN_PASSWORD);
+  });
+
+  it("keeps tenants apart: another tenant may not write into this run's namespace", async () => {
+    const good = writeBody([{ labels: { __name__: "up" }, samples: [[Date.now(), 1]] }]);
+    expect((await post(good, { authorization: basic("plain", PLAIN_PASSWORD) })).status).toBe(403);
   });
 
   it("answers a read", async () => {

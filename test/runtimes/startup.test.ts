@@ -23,6 +23,7 @@ describe.each(RUNTIMES)("%s refuses to start on a bad configuration", (_runtime,
     ["misspelt settings", { PROMGATE_TENANTS: '{"dev":{"password":"pw"}}', PROMGATE_MAX_SERIE: "5", ES_PASWORD: SECRET }, "PROMGATE_MAX_SERIE is not a known setting (did you mean PROMGATE_MAX_SERIES?)"],
     ["no tenants and no PROMGATE_AUTH=none", { ES_URL: "http://127.0.0.1:9200" }, "PROMGATE_TENANTS is required"],
     ["malformed PROMGATE_TENANTS", { PROMGATE_TENANTS: `{"dev":{"password":"${SECRET}"}`, ES_PASSWORD: SECRET, ES_USERNAME: "elastic" }, "PROMGATE_TENANTS is not valid JSON"],
+    ["a tenant id that cannot be its namespace", { PROMGATE_TENANTS: `{"Team-A":{"password":"${SECRET}"}}` }, "PROMGATE_TENANTS.Team-A.namespace is required"],
     ["a port that is no number", { PROMGATE_AUTH: "none", PORT: "http" }, "PORT must be a positive integer"],
   ] as const)("%s", (_what, env, expected) => {
     const r = spawnSync(command.cmd, command.args, { cwd: ROOT, env: { ...cleanEnv(env), ...command.env }, encoding: "utf8", timeout: 60_000 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, DEFAULT_LIMITS, loadConfig, loadListen, loadSetupConfig } from "../../src/config.js";
+import { ConfigError, DEFAULT_LIMITS, loadConfig, loadListen, loadSetupConfig, type Tenant } from "../../src/config.js";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { withConfigTable } from "../../src/config/docs.js";
-import { CHECKED_PREFIXES, SETTINGS } from "../../src/config/schema.js";
+import { TENANT_TABLE_END, withConfigTable } from "../../src/config/docs.js";
+import { CHECKED_PREFIXES, SETTINGS, TENANT_FIELDS } from "../../src/config/schema.js";
 import { authenticate, mayUseStream, tenantOf } from "../../src/http/auth.js";
 import { HttpError } from "../../src/http/errors.js";
 import { basic, testConfig } from "../helpers/config.js";
@@ -57,6 +57,80 @@ function configError(f: () => unknown): string {
   }
   throw new Error("expected a ConfigError");
 }
+
+describe("tenants are isolated by default", () => {
+  const load = (t: unknown) => loadConfig({ PROMGATE_TENANTS: tenants(t) });
+
+  it("a tenant given only credentials gets namespace = its id and that namespace's streams, no admin", () => {
+    const c = load({ teama: { password: "p" }, team_b: { tokens: ["12345678"] } });
+    expect(c.tenants.map(({ id, namespace, streams, admin }) => ({ id, namespace, streams, admin }))).toEqual([
+      { id: "teama", namespace: "teama", streams: ["metrics-*.prometheus-teama"], admin: false },
+      { id: "team_b", namespace: "team_b", streams: ["metrics-*.prometheus-team_b"], admin: false },
+    ]);
+    const [a, b] = c.tenants as [Tenant, Tenant];
+    expect(mayUseStream(a, "metrics-generic.prometheus-teama")).toBe(true);
+    expect(mayUseStream(a, "metrics-node.exporter.prometheus-teama")).toBe(true);
+    for (const other of ["metrics-generic.prometheus-team_b", "metrics-generic.prometheus-default", "metrics-generic.prometheus-teama2", "metrics-teama.prometheus-x"]) {
+      expect(mayUseStream(a, other), other).toBe(false);
+    }
+    expect(mayUseStream(b, "metrics-generic.prometheus-teama")).toBe(false);
+  });
+
+  it("sharing is explicit: streams patterns and namespace are honoured as given", () => {
+    const c = load({
+      a: { password: "p", namespace: "shared" },
+      b: { password: "p", streams: ["metrics-*.prometheus-b", "metrics-*.prometheus-shared"] },
+      old: { password: "p", streams: ["metrics-*.prometheus-*"], namespace: "default", admin: true },
+    });
+    expect(c.tenants.map(({ namespace, streams, admin }) => ({ namespace, streams, admin }))).toEqual([
+      { namespace: "shared", streams: ["metrics-*.prometheus-shared"], admin: false }, // streams follow an explicit namespace
+      { namespace: "b", streams: ["metrics-*.prometheus-b", "metrics-*.prometheus-shared"], admin: false },
+      { namespace: "default", streams: ["metrics-*.prometheus-*"], admin: true },
+    ]);
+  });
+
+  it.each([
+    ["Team-A", "PROMGATE_TENANTS.Team-A.namespace is required: the tenant id would be the namespace but is not a valid one"],
+    ["team-a", "PROMGATE_TENANTS.team-a.namespace is required"],
+    ["ops@example.com", "PROMGATE_TENANTS.ops@example.com.namespace is required"],
+    [".hidden", "PROMGATE_TENANTS..hidden.namespace is required"],
+    ["default", 'PROMGATE_TENANTS.default.namespace is required: namespace "default" holds data every tenant wrote before tenants were isolated'],
+  ])("refuses tenant id %s as its own namespace, naming the field; an explicit namespace makes it valid", (id, message) => {
+    const msg = configError(() => load({ [id]: { password: "p" } }));
+    expect(msg).toContain(message);
+    expect(msg).not.toContain("\n");
+    // The same with streams given: the namespace is still the id.
+    expect(configError(() => load({ [id]: { password: "p", streams: ["metrics-*.prometheus-x"] } }))).toContain(`PROMGATE_TENANTS.${id}.namespace is required`);
+    expect(load({ [id]: { password: "p", namespace: "team_a" } }).tenants[0]!.namespace).toBe("team_a");
+  });
+
+  it("checks the admin field", () => {
+    expect(configError(() => load({ a: { password: "p", admin: "yes" } }))).toMatch(/PROMGATE_TENANTS\.a\.admin must be true or false/);
+    expect(load({ a: { password: "p", admin: true } }).tenants[0]!.admin).toBe(true);
+  });
+
+  it("warns once per tenant that relies on a changed default, saying how to keep the old behaviour, never a secret", () => {
+    const c = load({
+      plain: { password: "hunter2-secret" },
+      nsonly: { tokens: ["hunter2-token"], namespace: "team" },
+      streamsonly: { password: "p", streams: ["metrics-*.prometheus-streamsonly"] },
+      explicit: { password: "p", namespace: "explicit", streams: ["metrics-*.prometheus-explicit"] },
+    });
+    expect(c.warnings).toEqual([
+      'PROMGATE_TENANTS.plain sets neither "streams" nor "namespace": it now reads and writes only metrics-*.prometheus-plain and writes to namespace "plain" when the URL names none (before: every metrics-*.prometheus-* stream, namespace "default"); to keep the old behaviour set "streams": ["metrics-*.prometheus-*"], "namespace": "default"',
+      'PROMGATE_TENANTS.nsonly sets no "streams": it now reads and writes only metrics-*.prometheus-team (before: every metrics-*.prometheus-* stream); to keep the old behaviour set "streams": ["metrics-*.prometheus-*"]',
+      'PROMGATE_TENANTS.streamsonly sets no "namespace": writes whose URL names none now go to namespace "streamsonly" (before: "default"); to keep the old behaviour set "namespace": "default"',
+    ]);
+    expect(c.warnings.join(" ")).not.toContain("hunter2");
+    expect(testConfig().warnings).toEqual([]);
+  });
+
+  it("PROMGATE_AUTH=none is the single-user mode it was: every stream, namespace default, admin, no warning", () => {
+    const c = loadConfig({ PROMGATE_AUTH: "none" });
+    expect(c.tenants).toMatchObject([{ id: "anonymous", streams: ["metrics-*.prometheus-*"], namespace: "default", admin: true }]);
+    expect(c.warnings).toEqual([]);
+  });
+});
 
 describe("config schema", () => {
   const ok = { PROMGATE_TENANTS: tenants({ a: { password: "p" } }) };
@@ -154,9 +228,17 @@ describe("config schema", () => {
 
 describe("one source of truth", () => {
   const root = resolve(import.meta.dirname, "../..");
-  it("README's configuration table is the one the schema renders (npm run docs:config)", () => {
+  it("README's configuration and tenant field tables are the ones the schema renders (npm run docs:config)", () => {
     const readme = readFileSync(resolve(root, "README.md"), "utf8");
     expect(withConfigTable(readme), "README.md is out of date: run npm run docs:config").toBe(readme);
+  });
+
+  it("the tenant field table lists exactly the fields a tenant may have", () => {
+    const all = { password: "p", tokens: ["12345678"], namespace: "n", streams: ["metrics-*.prometheus-n"], admin: false, limits: { maxSeries: 5 } };
+    expect(TENANT_FIELDS.map((f) => f.name).sort()).toEqual(Object.keys(all).sort());
+    expect(loadConfig({ PROMGATE_TENANTS: tenants({ a: all }) }).tenants[0]).toMatchObject({ namespace: "n", admin: false });
+    const readme = readFileSync(resolve(root, "README.md"), "utf8");
+    expect(withConfigTable(readme.replace(TENANT_TABLE_END, ""))).toBeUndefined();
   });
 
   it("wrangler.toml lists every non-secret gateway setting under [vars] and no secret", () => {

@@ -155,17 +155,37 @@ describe("/metrics: counters after ingest", () => {
 });
 
 describe("/metrics: access", () => {
-  it("401 without or with wrong credentials; any tenant or the scrape token may read; text format 0.0.4", async () => {
+  it("401 without or with wrong credentials; an admin tenant or the scrape token may read; text format 0.0.4", async () => {
     const { app } = setup();
     const none = await app.request("/metrics");
     expect(none.status).toBe(401);
     expect(none.headers.get("www-authenticate")).toMatch(/Bearer/);
     expect((await app.request("/metrics", { headers: { authorization: "Bearer not-the-token-at-all" } })).status).toBe(401);
-    for (const authorization of [DEV, "Bearer token-of-team-a", `Bearer ${METRICS_TOKEN}`]) {
+    for (const authorization of [DEV, `Bearer ${METRICS_TOKEN}`]) {
       const res = await app.request("/metrics", { headers: { authorization } });
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
     }
+  });
+
+  it("403 for a tenant that is not an admin: the metrics name every tenant and its volumes", async () => {
+    const { app, write } = setup();
+    expect((await write()).status).toBe(204); // so there is a tenant="dev" series to leak
+    for (const authorization of ["Bearer token-of-team-a", basic("small", "small-password")]) {
+      const res = await app.request("/metrics", { headers: { authorization } });
+      expect(res.status).toBe(403);
+      const text = await res.text();
+      expect(text).toMatch(/^tenant "(teama|small)" may not read \/metrics \(needs PROMGATE_METRICS_TOKEN or a tenant with "admin": true\)\n$/);
+      expect(text).not.toContain("dev");
+    }
+  });
+
+  it("a tenant named like the scrape token's pseudo-tenant is not it", async () => {
+    const es = fakeEs();
+    const tenants = JSON.stringify({ "metrics-scraper": { password: "pw", namespace: "scraper" } });
+    const app = createApp(testConfig({ PROMGATE_TENANTS: tenants, PROMGATE_METRICS_TOKEN: METRICS_TOKEN }), es.deps);
+    expect((await app.request("/metrics", { headers: { authorization: basic("metrics-scraper", "pw") } })).status).toBe(403);
+    expect((await app.request("/metrics", { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).status).toBe(200);
   });
 
   it("the scrape token opens /metrics only, not the data routes", async () => {
@@ -202,6 +222,19 @@ describe("request logs", () => {
       stored: 1,
       bytes: goodBody.length,
     });
+  });
+
+  it("logs each configuration warning once when the app is created, as a warn line without secrets", async () => {
+    const es = fakeEs();
+    const tenants = JSON.stringify({ plain: { password: "plain-secret-pw" }, ops: { password: "p", admin: true, streams: ["metrics-*.prometheus-*"], namespace: "default" } });
+    const app = createApp(testConfig({ PROMGATE_TENANTS: tenants }), es.deps);
+    expect(es.logs.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+      { ts: "2026-01-01T12:00:00.000Z", level: "warn", msg: expect.stringMatching(/^PROMGATE_TENANTS\.plain sets neither "streams" nor "namespace": .*"streams": \["metrics-\*\.prometheus-\*"\], "namespace": "default"$/) },
+    ]);
+    await app.request("/-/healthy");
+    await app.request("/-/healthy");
+    expect(es.logs.filter((l) => l.includes('"level":"warn"'))).toHaveLength(1);
+    expect(es.logs.join("\n")).not.toContain("plain-secret-pw");
   });
 
   it("takes a safe incoming x-request-id, else cf-ray, else makes one", async () => {

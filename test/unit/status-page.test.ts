@@ -81,6 +81,29 @@ describe("status page: access", () => {
     expect(html).toContain('<b id="tenant">anonymous</b>');
   });
 
+  it("shows an ordinary tenant nothing of the cluster, and does not even ask Elasticsearch for it", async () => {
+    const es = fakeEs(cluster({ clusterName: "prod-cluster-eu" }));
+    const app = createApp(testConfig(), es.deps);
+    const { res, html } = await page(app, "/", TEAMA);
+    expect(res.status).toBe(200);
+    expect(es.requests.map((r) => r.url.pathname)).toEqual([encodeURI("/metrics-teama.prometheus-*/_search")]);
+    for (const part of ['id="elasticsearch"', 'id="es-version"', 'id="es-health"', 'id="templates"', "prod-cluster-eu", "9.2.0", "promgate-metadata"]) {
+      expect(html).not.toContain(part);
+    }
+    expect(html).toContain("<h2>Data streams</h2>");
+  });
+
+  it("shows an admin the cluster and every stream, not only its own", async () => {
+    const es = fakeEs(cluster({ clusterName: "prod-cluster-eu" }));
+    const app = createApp(testConfig({ PROMGATE_TENANTS: JSON.stringify({ ops: { password: "ops-pw", admin: true, namespace: "ops" } }) }), es.deps);
+    const { html } = await page(app, "/", basic("ops", "ops-pw"));
+    expect(html).toContain("<code>prod-cluster-eu</code>");
+    expect(html).toContain('<dd id="es-version">9.2.0</dd>');
+    const search = es.requests.find((r) => r.url.pathname.endsWith("/_search"))!;
+    expect(decodeURIComponent(search.url.pathname)).toBe("/metrics-*.prometheus-*/_search");
+    expect(new TextDecoder().decode(search.body)).toContain('{"wildcard":{"_index":{"value":".ds-metrics-*.prometheus-*-*"}}}');
+  });
+
   it("reads only the tenant's own streams", async () => {
     const es = fakeEs(cluster({ buckets: [bucket(".ds-metrics-teama.prometheus-teama-2026.01.01-000001", 5, NOW - 1000, 3)] }));
     const app = createApp(testConfig(), es.deps);

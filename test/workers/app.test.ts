@@ -34,7 +34,7 @@ const incoming = (r: Request) => r as unknown as Parameters<typeof worker.fetch>
 describe("promgate inside workerd", () => {
   it("turns a remote_write request into one _bulk with ES's document shape", async () => {
     const seen: { url: string; body: string; encoding: string | null }[] = [];
-    const config = loadConfig({ PROMGATE_TENANTS: JSON.stringify({ dev: { password: "pw" } }), ES_GZIP: "true" });
+    const config = loadConfig({ PROMGATE_TENANTS: JSON.stringify({ dev: { password: "pw", namespace: "prod" } }), ES_GZIP: "true" });
     const app = createApp(config, {
       now: () => 0,
       log: () => undefined,
@@ -69,6 +69,39 @@ describe("promgate inside workerd", () => {
     expect((await worker.fetch(req({ "content-type": "application/x-protobuf", "content-encoding": "snappy" }), env, ctx)).status).toBe(401);
     const bomb = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x00]);
     expect((await worker.fetch(req({ ...auth, "content-type": "application/x-protobuf", "content-encoding": "snappy" }, bomb), env, ctx)).status).toBe(413);
+  });
+
+  it("keeps a tenant out of another's namespace inside workerd", async () => {
+    const env = { PROMGATE_TENANTS: JSON.stringify({ dev: { password: "pw" } }), ES_URL: "http://127.0.0.1:9" };
+    const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined, props: {} } as unknown as ExecutionContext;
+    const res = await worker.fetch(
+      incoming(new Request("http://promgate/metrics/app/prod/api/v1/write", {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/x-protobuf", "content-encoding": "snappy", authorization: `Basic ${btoa("dev:pw")}` },
+      })),
+      env,
+      ctx,
+    );
+    expect(res.status).toBe(403);
+    expect(await res.text()).toBe('tenant "dev" may not write to metrics-app.prometheus-prod\n');
+  });
+
+  it("logs the startup warning about changed tenant defaults once per isolate, not per request", async () => {
+    const lines: string[] = [];
+    const original = console.error;
+    console.error = (line: unknown) => void lines.push(String(line));
+    try {
+      const env = { PROMGATE_TENANTS: JSON.stringify({ plain: { password: "pw-plain-secret" } }), ES_URL: "http://127.0.0.1:9" };
+      const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined, props: {} } as unknown as ExecutionContext;
+      for (let i = 0; i < 3; i++) expect((await worker.fetch(incoming(new Request("http://promgate/-/healthy")), env, ctx)).status).toBe(200);
+    } finally {
+      console.error = original;
+    }
+    const warnings = lines.filter((l) => l.includes('"level":"warn"'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!).msg).toMatch(/^PROMGATE_TENANTS\.plain sets neither "streams" nor "namespace"/);
+    expect(lines.join("\n")).not.toContain("pw-plain-secret");
   });
 
   it("reports a configuration error by field name, without values", async () => {

@@ -12,7 +12,7 @@ describe("observability inside workerd", () => {
     const calls: string[] = [];
     const logs: string[] = [];
     const config = loadConfig({
-      PROMGATE_TENANTS: JSON.stringify({ dev: { password: "pw" } }),
+      PROMGATE_TENANTS: JSON.stringify({ dev: { password: "pw", namespace: "dev", streams: ["metrics-*.prometheus-dev"] } }),
       PROMGATE_METRICS_TOKEN: "workerd-scrape-token",
       PROMGATE_SELF_METRICS: "promgate",
     });
