@@ -224,3 +224,21 @@ export function histogramString(h: FloatHistogram): string {
   for (let i = 0; i < h.positive.idx.length; i++) if (h.positive.counts[i] !== 0) parts.push(bucketText(positiveBucket(h, i)));
   return `${parts.join(", ")}}`;
 }
+
+/**
+ * How many samples a stored histogram counts as against sample limits and in stats: Prometheus weighs a
+ * histogram point by its in-memory size, (Size() + 8) / 16 (promql/value.go HPoint.size), so a histogram
+ * of a few buckets costs as much as a dozen floats.
+ */
+export function histogramSampleWeight(h: NativeHistogram): number {
+  const size = 168 + 8 * (h.positiveSpans.length + h.negativeSpans.length + h.positiveBuckets.length + h.negativeBuckets.length + h.customValues.length);
+  return Math.floor((size + 8) / 16);
+}
+
+/** Samples a loaded series counts as: one per float (stale markers included), the weight of each histogram. */
+export function seriesSampleWeight(ts: number[], hs: (NativeHistogram | undefined)[] | undefined): number {
+  if (!hs) return ts.length;
+  let n = ts.length;
+  for (const h of hs) if (h) n += histogramSampleWeight(h) - 1;
+  return n;
+}
