@@ -155,8 +155,8 @@ function extrapolated(isCounter: boolean, isRate: boolean): Impl {
         if (s.vs.length > 0) notes.mixedFloatsHistograms(ctx.annotations, metricName(s), ctx.argPos?.[0]);
         else if (s.hs!.length >= 2) {
           const h = extrapolatedHistogram(s, isCounter, isRate, ctx);
+          // No "might not be a counter" info: Prometheus gives it for float results only.
           if (h) out.push({ labels: dropName(s.labels), value: Number.NaN, h });
-          if (h && isCounter) counterNameInfo(s.labels, ctx);
         }
         continue;
       }

@@ -242,3 +242,35 @@ export function seriesSampleWeight(ts: number[], hs: (NativeHistogram | undefine
   for (const h of hs) if (h) n += histogramSampleWeight(h) - 1;
   return n;
 }
+
+/** Index list → spans (gaps become offsets, runs become lengths), the wire's and storage's form. */
+function toSpans(b: Buckets): { offset: number; length: number }[] {
+  const spans: { offset: number; length: number }[] = [];
+  let end = 0;
+  for (let i = 0; i < b.idx.length; i++) {
+    const idx = b.idx[i]!;
+    const last = spans[spans.length - 1];
+    if (last && idx === end) last.length++;
+    else spans.push({ offset: spans.length === 0 ? idx : idx - end, length: 1 });
+    end = idx + 1;
+  }
+  return spans;
+}
+
+/** The engine's histogram as a stored sample (a float histogram). */
+export function toNative(h: FloatHistogram): NativeHistogram {
+  return {
+    float: true,
+    schema: h.schema,
+    zeroThreshold: h.zeroThreshold,
+    zeroCount: h.zeroCount,
+    count: h.count,
+    sum: h.sum,
+    positiveSpans: toSpans(h.positive),
+    positiveBuckets: h.positive.counts.slice(),
+    negativeSpans: toSpans(h.negative),
+    negativeBuckets: h.negative.counts.slice(),
+    resetHint: h.hint,
+    customValues: h.customValues,
+  };
+}

@@ -1,5 +1,6 @@
 import { kahanInc } from "./arith.js";
 import { allBuckets, allBucketsReverse, type Bucket, CUSTOM, type FloatHistogram } from "./float.js";
+import { goExp2, goLog2 } from "./gomath.js";
 
 /**
  * Estimates from one native histogram: histogram_quantile, histogram_fraction and histogram_stddev/stdvar,
@@ -13,9 +14,9 @@ export type EstimateNote = "quantile-nan" | "quantile-skew" | "fraction-nan" | u
 /** Share of bucket b's width at or below v (v strictly inside b, finite bounds): Prometheus' FractionBelow. */
 function fractionBelow(b: Bucket, v: number, linear: boolean): number {
   if (linear) return (v - b.lower) / (b.upper - b.lower);
-  const logLower = Math.log2(Math.abs(b.lower));
-  const logUpper = Math.log2(Math.abs(b.upper));
-  const logV = Math.log2(Math.abs(v));
+  const logLower = goLog2(Math.abs(b.lower));
+  const logUpper = goLog2(Math.abs(b.upper));
+  const logV = goLog2(Math.abs(v));
   if (v > 0) return (logV - logLower) / (logUpper - logLower);
   return 1 - (logV - logUpper) / (logLower - logUpper);
 }
@@ -61,10 +62,10 @@ export function histogramQuantile(q: number, h: FloatHistogram): { value: number
   }
   const fraction = rank / bucket.count;
   if (custom || (bucket.lower <= 0 && bucket.upper >= 0)) return { value: bucket.lower + (bucket.upper - bucket.lower) * fraction, note };
-  const logLower = Math.log2(Math.abs(bucket.lower));
-  const logUpper = Math.log2(Math.abs(bucket.upper));
-  if (bucket.lower > 0) return { value: 2 ** (logLower + (logUpper - logLower) * fraction), note };
-  return { value: -(2 ** (logUpper + (logLower - logUpper) * (1 - fraction))), note };
+  const logLower = goLog2(Math.abs(bucket.lower));
+  const logUpper = goLog2(Math.abs(bucket.upper));
+  if (bucket.lower > 0) return { value: goExp2(logLower + (logUpper - logLower) * fraction), note };
+  return { value: -goExp2(logUpper + (logLower - logUpper) * (1 - fraction)), note };
 }
 
 /** Prometheus' HistogramFraction: the estimated share of observations in [lower, upper]. */
