@@ -686,8 +686,9 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
     const { classic, native } = splitHistograms(argVector(args[1]), ctx, 1);
     for (const s of native) {
       const { value, note } = histogramQuantile(q, s.h!);
-      if (note === "quantile-nan") notes.quantileNaNResult(ctx.annotations, metricName(s), ctx.argPos?.[1]);
-      if (note === "quantile-skew") notes.quantileNaNSkew(ctx.annotations, metricName(s), ctx.argPos?.[1]);
+      // Prometheus names the metric here only when it delays removing names (promgate does not).
+      if (note === "quantile-nan") notes.quantileNaNResult(ctx.annotations, "", ctx.argPos?.[1]);
+      if (note === "quantile-skew") notes.quantileNaNSkew(ctx.annotations, "", ctx.argPos?.[1]);
       out.push({ labels: dropName(s.labels), value });
     }
     for (const g of classic) {
@@ -708,7 +709,7 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
     const { classic, native } = splitHistograms(argVector(args[2]), ctx, 2);
     for (const s of native) {
       const { value, note } = histogramFraction(lower, upper, s.h!);
-      if (note) notes.fractionNaNs(ctx.annotations, metricName(s), ctx.argPos?.[2]);
+      if (note) notes.fractionNaNs(ctx.annotations, "", ctx.argPos?.[2]);
       out.push({ labels: dropName(s.labels), value });
     }
     for (const g of classic) out.push({ labels: dropName(g.labels), value: bucketFraction(lower, upper, g.buckets) });
