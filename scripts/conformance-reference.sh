@@ -13,6 +13,21 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VERSION="${PROMETHEUS3_MODULE_VERSION:-v0.305.0}"
 DIR="$ROOT/.cache/conformance-reference/$VERSION"
 if [ $# -eq 0 ]; then set -- "$ROOT"/test/conformance/scripts/*.test; fi
+# A script that needs a newer Prometheus names it in a comment (`# reference: v0.316.0`, the Go module version
+# of Prometheus 3.16): without an explicit PROMETHEUS3_MODULE_VERSION, each group of scripts runs against its own.
+if [ -z "${PROMETHEUS3_MODULE_VERSION:-}" ]; then
+  declare -A groups=()
+  for f in "$@"; do
+    v=$(sed -n 's/^# reference: \(v[0-9.]*\)$/\1/p' "$f" | head -n1)
+    groups[${v:-$VERSION}]+="$f"$'\n'
+  done
+  status=0
+  for v in "${!groups[@]}"; do
+    mapfile -t group < <(printf '%s' "${groups[$v]}")
+    PROMETHEUS3_MODULE_VERSION="$v" bash "$0" "${group[@]}" || status=$?
+  done
+  exit "$status"
+fi
 files=()
 for f in "$@"; do
   # Scripts of parse errors cannot run there (promqltest parses every query when it reads the script).
