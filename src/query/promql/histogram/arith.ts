@@ -167,7 +167,7 @@ function addMismatchedCustom(negate: boolean, a: Side, aBounds: number[], b: Sid
  * Prometheus' zeroCountForLargerThreshold: the zero count `h` would have with a zero bucket of (at least)
  * `larger`, and the threshold it ends up with (raised to a bucket boundary when it cut a populated bucket).
  */
-function zeroCountForLargerThreshold(h: FloatHistogram, larger: number, c?: FloatHistogram): [number, number, number] {
+export function zeroCountForLargerThreshold(h: FloatHistogram, larger: number, c?: FloatHistogram): [number, number, number] {
   let cZero = c ? c.zeroCount : 0;
   if (larger === h.zeroThreshold) return [h.zeroCount, larger, cZero];
   for (;;) {

@@ -1,7 +1,7 @@
 import { ResetHint } from "../../../model/histogram.js";
 import { bucketBound, targetIndex } from "./bounds.js";
-import { type Buckets, CUSTOM, customBoundsMatch, type FloatHistogram, negativeBuckets, positiveBuckets } from "./float.js";
-import { kahanInc } from "./arith.js";
+import { type Buckets, CUSTOM, customBoundsMatch, type FloatHistogram, positiveBuckets } from "./float.js";
+import { zeroCountForLargerThreshold } from "./arith.js";
 
 /**
  * Prometheus' FloatHistogram.DetectReset: whether `cur` follows `prev` only through a counter reset. The
@@ -19,42 +19,11 @@ export function detectReset(cur: FloatHistogram, prev: FloatHistogram): boolean 
   }
   if (cur.schema > prev.schema) return true;
   if (cur.zeroThreshold < prev.zeroThreshold) return true;
-  const [prevZero, threshold] = zeroCountFor(prev, cur.zeroThreshold);
+  const [prevZero, threshold] = zeroCountForLargerThreshold(prev, cur.zeroThreshold);
   if (threshold !== cur.zeroThreshold) return true;
   if (cur.zeroCount < prevZero) return true;
   if (bucketsReset(cur, prev, cur.positive, prev.positive)) return true;
   return bucketsReset(cur, prev, cur.negative, prev.negative);
-}
-
-/** prev's zero count for cur's (larger or equal) threshold, and the threshold it really takes. */
-function zeroCountFor(prev: FloatHistogram, threshold: number): [number, number] {
-  if (threshold === prev.zeroThreshold) return [prev.zeroCount, threshold];
-  // The same walk as in arith.ts' zeroCountForLargerThreshold, without compensation terms.
-  for (;;) {
-    let zero = prev.zeroCount;
-    let c = 0;
-    for (const b of positiveBuckets(prev)) {
-      if (b.lower >= threshold) break;
-      [zero, c] = kahanInc(b.count, zero, c);
-      if (b.upper > threshold) {
-        if (b.count !== 0) threshold = b.upper;
-        break;
-      }
-    }
-    let again = false;
-    for (const b of negativeBuckets(prev)) {
-      if (b.upper <= -threshold) break;
-      [zero, c] = kahanInc(b.count, zero, c);
-      if (b.lower < -threshold) {
-        if (b.count !== 0) {
-          threshold = -b.lower;
-          again = true;
-        }
-        break;
-      }
-    }
-    if (!again) return [zero, threshold];
-  }
 }
 
 /**
