@@ -5,12 +5,29 @@
 # 1e-6 relative tolerance where promgate's runner is exact, so this checks semantics, the runner precision.
 # Settings as in Prometheus' server defaults: experimental functions on, delayed name removal off.
 # Usage: scripts/conformance-reference.sh [script.test ...]
-#        PRINT=1 scripts/conformance-reference.sh script.test   prints Prometheus' exact answers instead
+#        PRINT=1 scripts/conformance-reference.sh script.test   prints Prometheus' exact answers instead, one
+#        line per series in the scripts' notation (native histograms as {{…}}, range points in step order)
+#        PROMETHEUS3_MODULE_VERSION=v0.316.0 …                   checks against Prometheus 3.16 instead
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VERSION="${PROMETHEUS3_MODULE_VERSION:-v0.305.0}"
 DIR="$ROOT/.cache/conformance-reference/$VERSION"
 if [ $# -eq 0 ]; then set -- "$ROOT"/test/conformance/scripts/*.test; fi
+# A script that needs a newer Prometheus names it in a comment (`# reference: v0.316.0`, the Go module version
+# of Prometheus 3.16): without an explicit PROMETHEUS3_MODULE_VERSION, each group of scripts runs against its own.
+if [ -z "${PROMETHEUS3_MODULE_VERSION:-}" ]; then
+  declare -A groups=()
+  for f in "$@"; do
+    v=$(sed -n 's/^# reference: \(v[0-9.]*\)$/\1/p' "$f" | head -n1)
+    groups[${v:-$VERSION}]+="$f"$'\n'
+  done
+  status=0
+  for v in "${!groups[@]}"; do
+    mapfile -t group < <(printf '%s' "${groups[$v]}")
+    PROMETHEUS3_MODULE_VERSION="$v" bash "$0" "${group[@]}" || status=$?
+  done
+  exit "$status"
+fi
 files=()
 for f in "$@"; do
   # Scripts of parse errors cannot run there (promqltest parses every query when it reads the script).
@@ -31,6 +48,8 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,8 +61,7 @@ import (
 )
 
 func TestScripts(t *testing.T) {
-	parser.EnableExperimentalFunctions = true
-	engine := promql.NewEngine(promql.EngineOpts{
+	engine := promql.NewEngine(withExperimentalFunctions(promql.EngineOpts{
 		MaxSamples:               50_000_000,
 		Timeout:                  100 * time.Second,
 		NoStepSubqueryIntervalFn: func(int64) int64 { return 60_000 },
@@ -51,7 +69,7 @@ func TestScripts(t *testing.T) {
 		EnableNegativeOffset:     true,
 		LookbackDelta:            5 * time.Minute,
 		EnableDelayedNameRemoval: false,
-	})
+	}))
 	for _, file := range strings.Fields(os.Getenv("SCRIPTS")) {
 		t.Run(file, func(t *testing.T) {
 			content, err := os.ReadFile(file)
@@ -98,15 +116,18 @@ func printAnswers(t *testing.T, file, content string, engine *promql.Engine) {
 		for _, line := range lines {
 			var q promql.Query
 			var err error
+			var expr string
 			if m := evalInstant.FindStringSubmatch(line); m != nil {
 				ts := "0"
 				if m[1] != "" {
 					ts = m[1]
 				}
-				q, err = engine.NewInstantQuery(context.Background(), st, nil, m[2], at(ts))
+				expr = m[2]
+				q, err = engine.NewInstantQuery(context.Background(), st, nil, expr, at(ts))
 			} else if m := evalRange.FindStringSubmatch(line); m != nil {
 				step, _ := model.ParseDuration(m[3])
-				q, err = engine.NewRangeQuery(context.Background(), st, nil, m[4], at(m[1]), at(m[2]), time.Duration(step))
+				expr = m[4]
+				q, err = engine.NewRangeQuery(context.Background(), st, nil, expr, at(m[1]), at(m[2]), time.Duration(step))
 			} else {
 				continue
 			}
@@ -119,11 +140,10 @@ func printAnswers(t *testing.T, file, content string, engine *promql.Engine) {
 			if res.Err != nil {
 				fmt.Printf("  error: %v\n", res.Err)
 			} else {
-				for _, s := range strings.Split(fmt.Sprintf("%v", res.Value), "\n") {
-					fmt.Printf("  %s\n", s)
-				}
+				printValue(res.Value)
 			}
-			w, i := res.Warnings.AsStrings("", 0, 0)
+			// With the query, as the HTTP API writes them: the text ends in the position (line:column).
+			w, i := res.Warnings.AsStrings(expr, 0, 0)
 			for _, a := range append(w, i...) {
 				fmt.Printf("  annotation: %s\n", a)
 			}
@@ -132,6 +152,75 @@ func printAnswers(t *testing.T, file, content string, engine *promql.Engine) {
 		st.Close()
 	}
 }
+
+// printValue writes a result as a script expects it: `labels value` per sample, a range series' points in
+// time order (`_` where it has none), native histograms in promqltest's {{…}} notation.
+func printValue(v parser.Value) {
+	switch r := v.(type) {
+	case promql.Scalar:
+		fmt.Printf("  %s\n", strconv.FormatFloat(r.V, 'g', -1, 64))
+	case promql.Vector:
+		for _, s := range r {
+			if s.H != nil {
+				fmt.Printf("  %s %s\n", s.Metric, s.H.TestExpression())
+			} else {
+				fmt.Printf("  %s %s\n", s.Metric, strconv.FormatFloat(s.F, 'g', -1, 64))
+			}
+		}
+	case promql.Matrix:
+		for _, s := range r {
+			points := map[int64]string{}
+			var ts []int64
+			for _, p := range s.Floats {
+				points[p.T] = strconv.FormatFloat(p.F, 'g', -1, 64)
+				ts = append(ts, p.T)
+			}
+			for _, p := range s.Histograms {
+				points[p.T] = p.H.TestExpression()
+				ts = append(ts, p.T)
+			}
+			sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
+			var vals []string
+			for _, t := range ts {
+				vals = append(vals, fmt.Sprintf("%s@%d", points[t], t/1000))
+			}
+			fmt.Printf("  %s %s\n", s.Metric, strings.Join(vals, " "))
+		}
+	default:
+		fmt.Printf("  %v\n", v)
+	}
+}
 GO
+# Experimental functions: a package flag up to Prometheus 3.5, a parser option (the engine's Parser) later.
+module_dir="$(go env GOMODCACHE)/github.com/prometheus/prometheus@$VERSION"
+if ! grep -q 'EnableExperimentalFunctions bool' "$module_dir/promql/parser/parse.go"; then
+  cat > parser_setup_test.go <<'GO'
+package reference
+
+import (
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+)
+
+func withExperimentalFunctions(o promql.EngineOpts) promql.EngineOpts {
+	parser.EnableExperimentalFunctions = true
+	return o
+}
+GO
+else
+  cat > parser_setup_test.go <<'GO'
+package reference
+
+import (
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+)
+
+func withExperimentalFunctions(o promql.EngineOpts) promql.EngineOpts {
+	o.Parser = parser.NewParser(parser.Options{EnableExperimentalFunctions: true})
+	return o
+}
+GO
+fi
 go mod tidy >/dev/null 2>&1 || go mod tidy >&2
 SCRIPTS="${files[*]}" go test -count=1 ${PRINT:+-v} ./... 2>&1

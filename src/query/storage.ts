@@ -61,6 +61,11 @@ export interface SeriesBuckets extends Series {
   counts: number[];
   /** Min or max of the bucket's values that are not NaN; NaN if none (or no statistic asked for). */
   stat: number[];
+  /**
+   * How many of the bucket's samples (in `counts`) are native histograms; absent when none is. PromQL
+   * pushdown needs it to leave histograms out of min/max_over_time exactly (see promql/pushdown.ts).
+   */
+  histograms?: number[];
   /** When asked for: the time of the bucket's latest sample, and whether that sample is a stale marker. */
   last?: number[];
   lastStale?: boolean[];
@@ -482,6 +487,7 @@ export class Storage {
         if (r.last?.[i] === t) r.lastStale![i] = true;
       }
       else if (kind === "+Inf" || kind === "-Inf") r.stat[i] = foldStat(stat, r.stat[i]!, kind === "+Inf" ? Infinity : -Infinity);
+      else if (typeof kind === "object") (r.histograms ??= new Array<number>(r.ends.length).fill(0))[i]! += 1;
     }
     return [...out.values()];
   }

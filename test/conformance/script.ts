@@ -4,9 +4,14 @@
  *   load 5m                                  series, one value per step from time 0
  *     http_requests{job="api"} 0+10x10       a+bxn: n+1 values a, a+b, …; axn: a repeated; _ missing; _xn
  *     other 1 2 _ stale NaN Inf -Inf         stale = Prometheus' staleness marker
+ *     h {{schema:0 sum:5 count:4 buckets:[1 2 1]}}x2   native histograms in promqltest's notation (keys
+ *                                            schema sum count z_bucket z_bucket_w buckets offset n_buckets
+ *                                            n_offset custom_values counter_reset_hint); {{a}}+{{b}}x3 adds b
+ *                                            three times, {{a}}-{{b}}x3 subtracts
  *   clear                                    drop everything loaded so far
  *   eval instant at 50m <expr>               then the expected result, one line per series
- *     {job="api"} 100                        (a bare number for a scalar result; nothing for empty)
+ *     {job="api"} 100                        (a bare number for a scalar result; nothing for empty; a
+ *                                            histogram in {{…}} notation where one is expected)
  *   eval range from 0 to 10m step 5m <expr>  expected lines carry one value per step (_ = no point)
  *   eval_fail / eval_warn / eval_info / eval_ordered, and below an eval:
  *     expect fail [msg: <text> | regex: <re>]   expect warn|info [msg:|regex:]   expect no_warn|no_info
@@ -18,19 +23,25 @@
  * Times are relative to the Unix epoch, as in promqltest (see conformance.test.ts for why that works here).
  */
 
+import { type NativeHistogram, ResetHint } from "../../src/model/histogram.js";
+import { add, sub } from "../../src/query/promql/histogram/arith.js";
+import { fromNative, toNative } from "../../src/query/promql/histogram/float.js";
+
 export type Labels = Record<string, string>;
-/** A sample value of a load line: a number, the staleness marker, or nothing at that step. */
-export type LoadValue = number | "stale" | undefined;
+/** A sample value of a load line: a number, the staleness marker, a native histogram, or nothing at that step. */
+export type LoadValue = number | "stale" | NativeHistogram | undefined;
+/** A value a script expects: a float or a native histogram. */
+export type ExpectedValue = number | NativeHistogram;
 
 export interface LoadedSeries {
   labels: Labels;
-  samples: [number, number | "stale"][];
+  samples: [number, number | "stale" | NativeHistogram][];
 }
 
 export interface ExpectedSeries {
   labels: Labels;
   /** Instant: one value. Range: one per step (undefined = no point expected). */
-  values: (number | undefined)[];
+  values: (ExpectedValue | undefined)[];
 }
 
 export interface Expectation {
@@ -106,13 +117,86 @@ export function labelsAndRest(line: string): [Labels, string] {
   return [labels, line.slice(i).trim()];
 }
 
+const HINTS: Record<string, ResetHint> = { unknown: ResetHint.Unknown, reset: ResetHint.Yes, not_reset: ResetHint.No, gauge: ResetHint.Gauge };
+
+/**
+ * One histogram in promqltest's notation, `{{schema:0 sum:5 count:4 z_bucket:1 z_bucket_w:0.001
+ * buckets:[1 2 1] offset:1 n_buckets:[1] n_offset:0 custom_values:[1 2] counter_reset_hint:gauge}}`: a float
+ * histogram with one span per side.
+ */
+export function histogram(text: string): NativeHistogram {
+  const m = /^\{\{(.*)\}\}$/.exec(text.trim());
+  if (!m) throw new Error(`bad histogram ${JSON.stringify(text)}`);
+  const fields = new Map<string, string>();
+  for (const f of m[1]!.matchAll(/(\w+):(\[[^\]]*\]|\S+)/g)) {
+    if (fields.has(f[1]!)) throw new Error(`duplicate key ${f[1]} in ${JSON.stringify(text)}`);
+    fields.set(f[1]!, f[2]!);
+  }
+  const list = (k: string) => (fields.get(k) ?? "[]").slice(1, -1).split(/\s+/).filter(Boolean).map(number);
+  const num = (k: string) => (fields.has(k) ? number(fields.get(k)!) : 0);
+  const spans = (buckets: number[], offset: number) => (buckets.length > 0 ? [{ offset, length: buckets.length }] : []);
+  const hint = fields.get("counter_reset_hint") ?? "unknown";
+  if (!(hint in HINTS)) throw new Error(`bad counter_reset_hint ${hint}`);
+  const known = new Set(["schema", "sum", "count", "z_bucket", "z_bucket_w", "buckets", "offset", "n_buckets", "n_offset", "custom_values", "counter_reset_hint"]);
+  for (const k of fields.keys()) if (!known.has(k)) throw new Error(`unknown histogram key ${k}`);
+  const buckets = list("buckets");
+  const nBuckets = list("n_buckets");
+  return {
+    float: true,
+    schema: num("schema"),
+    zeroThreshold: num("z_bucket_w"),
+    zeroCount: num("z_bucket"),
+    count: num("count"),
+    sum: num("sum"),
+    positiveSpans: spans(buckets, num("offset")),
+    positiveBuckets: buckets,
+    negativeSpans: spans(nBuckets, num("n_offset")),
+    negativeBuckets: nBuckets,
+    resetHint: HINTS[hint]!,
+    customValues: list("custom_values"),
+  };
+}
+
+/** `{{a}}`, `{{a}}xN` (N+1 times a), `{{a}}+{{b}}xN` / `{{a}}-{{b}}xN` (a, then b added or taken N times). */
+function histogramSeries(tok: string): NativeHistogram[] {
+  const m = /^(\{\{[^}]*\}\})(?:([+-])(\{\{[^}]*\}\}))?(?:x(\d+))?$/.exec(tok);
+  if (!m) throw new Error(`bad histogram value ${JSON.stringify(tok)}`);
+  const base = histogram(m[1]!);
+  if (m[4] === undefined) {
+    if (m[2]) throw new Error(`${JSON.stringify(tok)} needs xN`);
+    return [base];
+  }
+  const n = Number(m[4]);
+  if (!m[2]) return Array.from({ length: n + 1 }, () => base);
+  // Repeated addition (subtraction), as promqltest builds such series with FloatHistogram.Add (Sub).
+  const step = fromNative(histogram(m[3]!));
+  const out = [base];
+  let cur = fromNative(base);
+  for (let i = 0; i < n; i++) {
+    const r = m[2] === "+" ? add(cur, step) : sub(cur, step);
+    if (!r) throw new Error(`cannot combine histograms in ${JSON.stringify(tok)}`);
+    cur = r.h;
+    out.push({ ...toNative(cur), resetHint: base.resetHint });
+  }
+  return out;
+}
+
+/** Whitespace-separated tokens, a histogram's `{{…}}` (with its +{{…}} and xN) kept as one. */
+function tokens(text: string): string[] {
+  return [...text.matchAll(/\{\{[^}]*\}\}(?:[+-]\{\{[^}]*\}\})?(?:x\d+)?|\S+/g)].map((m) => m[0]);
+}
+
 const NUM = String.raw`(?:inf|nan|\d+\.?\d*(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?)`;
 const ITEM = new RegExp(String.raw`^(?<v>stale|[+-]?${NUM})(?:(?<step>[+-]${NUM})?x(?<n>\d+))?$`, "i");
 
 /** The values of a series line: `0+10x3 _ stale 1x2 _x2 NaN`. */
 export function values(text: string): LoadValue[] {
   const out: LoadValue[] = [];
-  for (const tok of text.split(/\s+/).filter(Boolean)) {
+  for (const tok of tokens(text)) {
+    if (tok.startsWith("{{")) {
+      out.push(...histogramSeries(tok));
+      continue;
+    }
     const blank = /^_(?:x(\d+))?$/.exec(tok);
     if (blank) {
       for (let i = 0; i < (blank[1] === undefined ? 1 : Number(blank[1])); i++) out.push(undefined);
@@ -175,7 +259,7 @@ export function parseScript(text: string, file: string): Section[] {
       const step = duration(load[1]!);
       for (i++; i < lines.length && lines[i]!.trim() !== "" && !lines[i]!.trim().startsWith("#"); i++) {
         const [labels, rest] = labelsAndRest(lines[i]!.trim());
-        const samples: [number, number | "stale"][] = [];
+        const samples: [number, number | "stale" | NativeHistogram][] = [];
         values(rest).forEach((v, k) => {
           if (v !== undefined) samples.push([k * step, v]);
         });

@@ -9,10 +9,15 @@ import { kParam, limitK, limitRatio, paramWarnings } from "./limits.js";
 import { duplicateOnOneSide, manyToOneNotExplicit } from "./matching.js";
 import { positionOf } from "./parse.js";
 import { dropName, formatValue, type InstantSample, labelsKey, type RangeSeries, type Value } from "./values.js";
+import type { FloatHistogram } from "./histogram/float.js";
 import { type BucketSource, PushedCall, PushedPresence, type PushdownPlan, planPresence, planPushdown } from "./pushdown.js";
 import { topK } from "./topk.js";
 import { InfoJoin, type InfoPlan, planInfo } from "./info.js";
 import { SeriesWindows } from "./window.js";
+import { histogramString, mul as histogramMul } from "./histogram/float.js";
+import { avgHistograms, sumHistograms } from "./histogram/aggregate.js";
+import { histogramNotes as notes } from "./histogram/notes.js";
+import { histogramBinary } from "./histogram/binary.js";
 
 /**
  * Evaluates a PromQL AST with Prometheus 3 semantics: 5 m lookback and range selectors left-open
@@ -165,7 +170,7 @@ export class Evaluator {
     const pushed = [...plans].map(async ([call, plan]) => {
       const data = await source.selectBuckets!(plan.selector.matchers.map(compileMatcher), plan.startMs, plan.endMs, plan.request);
       if (call.kind === "vector") this.presence.set(call, new PushedPresence(plan, data));
-      else this.pushed.set(call, new PushedCall(plan, data));
+      else this.pushed.set(call, new PushedCall(plan, data, this.annotations, positionOf((call as Extract<Expr, { kind: "call" }>).args[0]!)));
     });
     const infos = [...infoPlans].map(async ([call, plan]) => {
       // One millisecond wider than the plan: the source's lower bound may be exclusive; InfoJoin cuts exactly.
@@ -194,7 +199,7 @@ export class Evaluator {
         if (e.op === "+") return v;
         if (v.type === "scalar") return { type: "scalar", v: -v.v };
         if (v.type === "vector") {
-          const out = v.v.map((s) => ({ labels: dropName(s.labels), value: -s.value }));
+          const out = v.v.map((s): InstantSample => (s.h ? { labels: dropName(s.labels), value: Number.NaN, h: histogramMul(s.h, -1) } : { labels: dropName(s.labels), value: -s.value }));
           if (distinctNames([v]) > 1) checkUniqueLabelsets(out);
           return { type: "vector", v: out };
         }
@@ -250,6 +255,11 @@ export class Evaluator {
         const k = labelsKey(s.labels);
         let r = series.get(k);
         if (!r) series.set(k, (r = { labels: s.labels, ts: [], vs: [] }));
+        if (s.h) {
+          (r.hts ??= []).push(ts);
+          (r.hs ??= []).push(s.h);
+          continue;
+        }
         r.ts.push(ts);
         r.vs.push(s.value);
       }
@@ -312,8 +322,22 @@ export class Evaluator {
     const out: InstantSample[] = [];
     const p = param?.type === "scalar" ? param.v : Number.NaN;
     if (param?.type === "scalar") paramWarnings(e.op, p, this.annotations, positionOf(e.param!));
+    const exprPos = positionOf(e.expr);
     for (const g of groups.values()) {
-      const vs = g.members.map((m) => m.value);
+      let members = g.members;
+      if (members.some((m) => m.h)) {
+        if (e.op === "sum" || e.op === "avg") {
+          const h = this.histogramGroup(e.op, members, exprPos);
+          if (h) out.push({ labels: g.labels, value: Number.NaN, h });
+          continue;
+        }
+        if (IGNORE_HISTOGRAMS.has(e.op)) {
+          notes.ignoredInAggregation(this.annotations, e.op, e.op === "topk" || e.op === "bottomk" ? positionOf(e) : exprPos);
+          members = members.filter((m) => !m.h);
+          if (members.length === 0) continue;
+        }
+      }
+      const vs = members.map((m) => m.value);
       switch (e.op) {
         case "sum":
           out.push({ labels: g.labels, value: kahanSum(vs) });
@@ -352,7 +376,7 @@ export class Evaluator {
         case "bottomk": {
           const k = kParam(p);
           if (!(k >= 1)) break;
-          for (const m of topK(g.members, k, e.op === "topk")) out.push({ labels: m.labels, value: m.value });
+          for (const m of topK(members, k, e.op === "topk")) out.push({ labels: m.labels, value: m.value });
           break;
         }
         case "count_values": {
@@ -360,7 +384,11 @@ export class Evaluator {
           // Prometheus 3 takes any UTF-8 label name but the empty one.
           if (name === "") throw new HttpError(422, 'invalid label name ""');
           const counts = new Map<string, number>();
-          for (const v of vs) counts.set(formatValue(v), (counts.get(formatValue(v)) ?? 0) + 1);
+          for (const m of members) {
+            // A histogram's value is its text form, as Prometheus' FloatHistogram.String writes it.
+            const v = m.h ? histogramString(m.h) : formatValue(m.value);
+            counts.set(v, (counts.get(v) ?? 0) + 1);
+          }
           for (const [value, n] of counts) out.push({ labels: { ...g.labels, [name]: value }, value: n });
           break;
         }
@@ -369,6 +397,25 @@ export class Evaluator {
       }
     }
     return out;
+  }
+
+  /**
+   * sum / avg of a group holding histograms: their compensated sum or mean, or nothing (with Prometheus'
+   * warning) when the group also holds floats or mixes exponential and custom buckets.
+   */
+  private histogramGroup(op: "sum" | "avg", members: InstantSample[], pos: number | undefined): FloatHistogram | undefined {
+    if (members.some((m) => !m.h)) {
+      notes.mixedFloatsHistogramsAgg(this.annotations, pos);
+      return undefined;
+    }
+    const r = (op === "sum" ? sumHistograms : avgHistograms)(members.map((m) => m.h!));
+    if (r.reconciled) notes.mismatchedCustomBuckets(this.annotations, "aggregation", pos);
+    if (!r.value) {
+      notes.mixedExponentialCustom(this.annotations, members[r.failedAt!]!.labels.__name__ ?? "", pos);
+      return undefined;
+    }
+    if (r.collision) notes.counterResetCollision(this.annotations, "aggregation", pos);
+    return r.value;
   }
 
   private binary(e: Extract<Expr, { kind: "binary" }>, t: number): Value {
@@ -386,6 +433,14 @@ export class Evaluator {
     const s = vectorOnLeft ? (rhs as { v: number }).v : (lhs as { v: number }).v;
     const out: InstantSample[] = [];
     for (const x of samples) {
+      if (x.h) {
+        const pos = positionOf(e);
+        const r = vectorOnLeft ? histogramBinary(e.op, x.value, x.h, s, undefined, this.annotations, pos) : histogramBinary(e.op, s, undefined, x.value, x.h, this.annotations, pos);
+        if (!r) continue;
+        if (e.bool) out.push({ labels: dropName(x.labels), value: r.keep ? 1 : 0 });
+        else if (r.keep) out.push({ labels: comparison ? x.labels : dropName(x.labels), value: Number.NaN, h: r.h });
+        continue;
+      }
       const [a, b] = vectorOnLeft ? [x.value, s] : [s, x.value];
       const r = apply(e.op, a, b);
       if (comparison) {
@@ -425,11 +480,22 @@ export class Evaluator {
       const k = sig(s.labels);
       const other = oneBySig.get(k);
       if (!other) continue;
+      const [l, r] = swapped ? [other, s] : [s, other];
+      // With a histogram on either side: its own rules, and a pair they refuse counts as no match.
+      const hist = l.h || r.h ? histogramBinary(e.op, l.value, l.h, r.value, r.h, this.annotations, positionOf(e)) : undefined;
+      if ((l.h || r.h) && !hist) continue;
       if (m.card === "one-to-one") {
         if (seen.has(k)) throw manyToOneNotExplicit();
         seen.add(k);
       }
-      const [l, r] = swapped ? [other, s] : [s, other];
+      if (hist) {
+        if (comparison && !e.bool && !hist.keep) continue;
+        const labels = resultLabels(s.labels, other.labels, e.op, m, e.bool);
+        if (e.bool) out.push({ labels, value: hist.keep ? 1 : 0 });
+        else if (comparison) out.push({ labels, value: Number.NaN, h: (swapped ? r : l).h ?? hist.h });
+        else out.push({ labels, value: Number.NaN, h: hist.h });
+        continue;
+      }
       const res = apply(e.op, l.value, r.value);
       if (comparison && !e.bool && !res) continue;
       const labels = resultLabels(s.labels, other.labels, e.op, m, e.bool);
@@ -457,6 +523,8 @@ function distinctNames(args: Value[]): number {
   return names.size;
 }
 
+/** Aggregations that leave histogram samples out, with Prometheus' info. */
+const IGNORE_HISTOGRAMS = new Set(["min", "max", "stddev", "stdvar", "quantile", "topk", "bottomk"]);
 const KEEPS_NAME = new Set(["last_over_time", "sort", "sort_desc", "label_replace", "label_join"]);
 const COMPARISON = new Set(["==", "!=", ">", "<", ">=", "<="]);
 

@@ -3,6 +3,12 @@ import { type Labels, re2ToJs } from "../matchers.js";
 import { type Annotations, goG } from "./annotations.js";
 import { compareLabelSets, naturalLess } from "./order.js";
 import { dropName, formatValue, type InstantSample, labelsKey, type RangeSeries, type Value } from "./values.js";
+import { div as histogramDiv, equals as histogramEquals, type FloatHistogram, histogramString, mul as histogramMul } from "./histogram/float.js";
+import { avgHistograms, type HistogramFold, sumHistograms } from "./histogram/aggregate.js";
+import { histogramNotes as notes } from "./histogram/notes.js";
+import { histogramInstantDelta, histogramRate } from "./histogram/rate.js";
+import { detectReset } from "./histogram/reset.js";
+import { histogramFraction, histogramQuantile, histogramVariance } from "./histogram/stats.js";
 
 /**
  * Function implementations, one calling convention for all: the evaluated arguments and the context of
@@ -31,25 +37,129 @@ const argMatrix = (a: Value | undefined): RangeSeries[] => (a?.type === "matrix"
 const argScalar = (a: Value | undefined): number => (a?.type === "scalar" ? a.v : Number.NaN);
 const argString = (a: Value | undefined): string => (a?.type === "string" ? a.v : "");
 
+/** Instant functions of float samples; histogram samples are left out (Prometheus' simpleFloatFunc). */
 function mapValues(f: (x: number) => number): Impl {
-  return (args) => vec(argVector(args[0]).map((s) => ({ labels: dropName(s.labels), value: f(s.value) })));
+  return (args) => {
+    const out: InstantSample[] = [];
+    for (const s of argVector(args[0])) if (!s.h) out.push({ labels: dropName(s.labels), value: f(s.value) });
+    return vec(out);
+  };
 }
 
+const metricName = (s: { labels: Labels }): string => s.labels.__name__ ?? "";
+const hasHistograms = (s: RangeSeries): boolean => (s.hs?.length ?? 0) > 0;
+
+/**
+ * Range functions of float samples. A series without floats gives nothing; one that also holds histograms
+ * gives its floats' value and Prometheus' info that the histograms were ignored.
+ */
 function overTime(f: (vs: number[], ts: number[]) => number, keepName = false): Impl {
-  return (args) =>
-    vec(
-      argMatrix(args[0])
-        .filter((s) => s.vs.length > 0)
-        .map((s) => ({ labels: keepName ? s.labels : dropName(s.labels), value: f(s.vs, s.ts) })),
-    );
+  return (args, ctx) => {
+    const out: InstantSample[] = [];
+    for (const s of argMatrix(args[0])) {
+      if (s.vs.length === 0) continue;
+      if (hasHistograms(s)) notes.ignoredInMixedRange(ctx.annotations, metricName(s), ctx.argPos?.[0]);
+      out.push({ labels: keepName ? s.labels : dropName(s.labels), value: f(s.vs, s.ts) });
+    }
+    return vec(out);
+  };
+}
+
+/** Range functions of every sample, float or histogram (count_over_time, present_over_time, …). */
+function overAllSamples(f: (s: RangeSeries) => number): Impl {
+  return (args) => {
+    const out: InstantSample[] = [];
+    for (const s of argMatrix(args[0])) if (s.vs.length > 0 || hasHistograms(s)) out.push({ labels: dropName(s.labels), value: f(s) });
+    return vec(out);
+  };
+}
+
+/**
+ * sum_over_time / avg_over_time: floats as before; a series of histograms only gives their sum or mean; a
+ * series mixing both gives nothing and Prometheus' warning.
+ */
+function floatOrHistogramOverTime(f: (vs: number[]) => number, fold: (hs: FloatHistogram[]) => HistogramFold): Impl {
+  return (args, ctx) => {
+    const out: InstantSample[] = [];
+    const pos = ctx.argPos?.[0];
+    for (const s of argMatrix(args[0])) {
+      if (!hasHistograms(s)) {
+        if (s.vs.length > 0) out.push({ labels: dropName(s.labels), value: f(s.vs) });
+        continue;
+      }
+      if (s.vs.length > 0) {
+        notes.mixedFloatsHistograms(ctx.annotations, metricName(s), pos);
+        continue;
+      }
+      const r = fold(s.hs!);
+      if (r.collision) notes.counterResetCollision(ctx.annotations, "aggregation", pos);
+      if (r.reconciled) notes.mismatchedCustomBuckets(ctx.annotations, "aggregation", pos);
+      if (!r.value) {
+        notes.mixedExponentialCustom(ctx.annotations, metricName(s), pos);
+        continue;
+      }
+      out.push({ labels: dropName(s.labels), value: Number.NaN, h: r.value });
+    }
+    return vec(out);
+  };
+}
+
+/** last_over_time / first_over_time: the latest (earliest) sample, float or histogram. */
+function edgeOverTime(last: boolean): Impl {
+  return (args) => {
+    const out: InstantSample[] = [];
+    for (const s of argMatrix(args[0])) {
+      const nf = s.vs.length;
+      const nh = s.hts?.length ?? 0;
+      if (nf === 0 && nh === 0) continue;
+      const tf = nf === 0 ? undefined : last ? s.ts[nf - 1]! : s.ts[0]!;
+      const th = nh === 0 ? undefined : last ? s.hts![nh - 1]! : s.hts![0]!;
+      const takeFloat = th === undefined || (tf !== undefined && (last ? th < tf : tf < th));
+      if (takeFloat) out.push({ labels: s.labels, value: last ? s.vs[nf - 1]! : s.vs[0]! });
+      else out.push({ labels: s.labels, value: Number.NaN, h: last ? s.hs![nh - 1]! : s.hs![0]! });
+    }
+    return vec(out);
+  };
+}
+
+/** Float and histogram samples of a range series merged in time order (resets, changes). */
+function* samplesInOrder(s: RangeSeries): Generator<{ v: number; h: FloatHistogram | undefined }> {
+  const hts = s.hts ?? [];
+  let i = 0;
+  let j = 0;
+  while (i < s.ts.length || j < hts.length) {
+    if (j >= hts.length || (i < s.ts.length && s.ts[i]! < hts[j]!)) yield { v: s.vs[i++]!, h: undefined };
+    else yield { v: Number.NaN, h: s.hs![j++]! };
+  }
+}
+
+/** resets() and changes() over floats and histograms (a switch between the two counts as one). */
+function transitions(counts: (prev: { v: number; h: FloatHistogram | undefined }, cur: { v: number; h: FloatHistogram | undefined }) => boolean): Impl {
+  return overAllSamples((s) => {
+    let n = 0;
+    let prev: { v: number; h: FloatHistogram | undefined } | undefined;
+    for (const cur of samplesInOrder(s)) {
+      if (prev && counts(prev, cur)) n++;
+      prev = cur;
+    }
+    return n;
+  });
 }
 
 /** Prometheus' extrapolatedRate: rate, increase, delta. */
 function extrapolated(isCounter: boolean, isRate: boolean): Impl {
   return (args, ctx) => {
     const out: InstantSample[] = [];
-    const rangeSeconds = (ctx.rangeEnd - ctx.rangeStart) / 1000;
     for (const s of argMatrix(args[0])) {
+      if (hasHistograms(s)) {
+        if (s.vs.length > 0) notes.mixedFloatsHistograms(ctx.annotations, metricName(s), ctx.argPos?.[0]);
+        else if (s.hs!.length >= 2) {
+          const h = extrapolatedHistogram(s, isCounter, isRate, ctx);
+          // No "might not be a counter" info: Prometheus gives it for float results only.
+          if (h) out.push({ labels: dropName(s.labels), value: Number.NaN, h });
+        }
+        continue;
+      }
       const n = s.vs.length;
       if (n < 2) continue;
       const first = s.vs[0]!;
@@ -58,22 +168,7 @@ function extrapolated(isCounter: boolean, isRate: boolean): Impl {
       if (isCounter) {
         for (let i = 1; i < n; i++) if (s.vs[i]! < s.vs[i - 1]!) result += s.vs[i - 1]!;
       }
-      let durationToStart = (s.ts[0]! - ctx.rangeStart) / 1000;
-      let durationToEnd = (ctx.rangeEnd - s.ts[n - 1]!) / 1000;
-      const sampled = (s.ts[n - 1]! - s.ts[0]!) / 1000;
-      const avgBetween = sampled / (n - 1);
-      const threshold = avgBetween * 1.1;
-      let interval = sampled;
-      if (durationToStart >= threshold) durationToStart = avgBetween / 2;
-      if (isCounter && result > 0 && first >= 0) {
-        const durationToZero = sampled * (first / result);
-        if (durationToZero < durationToStart) durationToStart = durationToZero;
-      }
-      interval += durationToStart;
-      if (durationToEnd >= threshold) durationToEnd = avgBetween / 2;
-      interval += durationToEnd;
-      let factor = interval / sampled;
-      if (isRate) factor /= rangeSeconds;
+      const factor = extrapolationFactor(s.ts, ctx, isCounter, isRate, isCounter && result > 0 && first >= 0 ? first / result : undefined);
       out.push({ labels: dropName(s.labels), value: result * factor });
       if (isCounter) counterNameInfo(s.labels, ctx);
     }
@@ -81,21 +176,68 @@ function extrapolated(isCounter: boolean, isRate: boolean): Impl {
   };
 }
 
+/**
+ * Prometheus' extrapolation of a range's increase to the range's bounds: to a bound when the first/last
+ * sample lies within 1.1 average sample distances of it, else half a distance; for counters never below the
+ * point where the counter would be zero (`zeroShare`: first value / increase, when that applies).
+ */
+function extrapolationFactor(ts: number[], ctx: CallContext, isCounter: boolean, isRate: boolean, zeroShare: number | undefined): number {
+  const n = ts.length;
+  let durationToStart = (ts[0]! - ctx.rangeStart) / 1000;
+  let durationToEnd = (ctx.rangeEnd - ts[n - 1]!) / 1000;
+  const sampled = (ts[n - 1]! - ts[0]!) / 1000;
+  const avgBetween = sampled / (n - 1);
+  const threshold = avgBetween * 1.1;
+  let interval = sampled;
+  if (durationToStart >= threshold) durationToStart = avgBetween / 2;
+  if (isCounter && zeroShare !== undefined) {
+    const durationToZero = sampled * zeroShare;
+    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  }
+  interval += durationToStart;
+  if (durationToEnd >= threshold) durationToEnd = avgBetween / 2;
+  interval += durationToEnd;
+  let factor = interval / sampled;
+  if (isRate) factor /= (ctx.rangeEnd - ctx.rangeStart) / 1000;
+  return factor;
+}
+
+/** rate / increase / delta of a series of histograms only (Prometheus' histogramRate, then extrapolated). */
+function extrapolatedHistogram(s: RangeSeries, isCounter: boolean, isRate: boolean, ctx: CallContext): FloatHistogram | undefined {
+  const hs = s.hs!;
+  const result = histogramRate(hs, isCounter, metricName(s), ctx.annotations, ctx.argPos?.[0]);
+  if (!result) return undefined;
+  const zeroShare = result.count > 0 && hs[0]!.count >= 0 ? hs[0]!.count / result.count : undefined;
+  return histogramMul(result, extrapolationFactor(s.hts!, ctx, isCounter, isRate, zeroShare));
+}
+
+/**
+ * irate / idelta: from the last two samples of the range, floats or histograms; a float next to a histogram
+ * gives nothing but Prometheus' warning.
+ */
 function instantDelta(isRate: boolean): Impl {
-  return (args) => {
+  return (args, ctx) => {
     const out: InstantSample[] = [];
     for (const s of argMatrix(args[0])) {
-      const n = s.vs.length;
-      if (n < 2) continue;
-      const last = s.vs[n - 1]!;
-      const prev = s.vs[n - 2]!;
-      let value = isRate && last < prev ? last : last - prev; // irate: a counter reset restarts from 0
-      if (isRate) {
-        const dt = (s.ts[n - 1]! - s.ts[n - 2]!) / 1000;
-        if (dt === 0) continue;
-        value /= dt;
-      }
-      out.push({ labels: dropName(s.labels), value });
+      const nf = s.vs.length;
+      const nh = s.hts?.length ?? 0;
+      if (nf + nh < 2) continue;
+      // The last two samples of either kind, in time order.
+      const last2: { t: number; v: number; h?: FloatHistogram }[] = [];
+      for (let i = Math.max(0, nf - 2); i < nf; i++) last2.push({ t: s.ts[i]!, v: s.vs[i]! });
+      for (let i = Math.max(0, nh - 2); i < nh; i++) last2.push({ t: s.hts![i]!, v: Number.NaN, h: s.hs![i]! });
+      last2.sort((a, b) => a.t - b.t);
+      const [earlier, later] = last2.slice(-2) as [(typeof last2)[0], (typeof last2)[0]];
+      const dt = (later.t - earlier.t) / 1000;
+      if (dt === 0) continue;
+      if (!earlier.h && !later.h) {
+        let value = isRate && later.v < earlier.v ? later.v : later.v - earlier.v; // irate: a counter reset restarts from 0
+        if (isRate) value /= dt;
+        out.push({ labels: dropName(s.labels), value });
+      } else if (earlier.h && later.h) {
+        const h = histogramInstantDelta(earlier.h, later.h, isRate, metricName(s), ctx.annotations, ctx.argPos?.[0]);
+        if (h) out.push({ labels: dropName(s.labels), value: Number.NaN, h: isRate ? histogramDiv(h, dt) : h });
+      } else notes.mixedFloatsHistograms(ctx.annotations, metricName(s), ctx.argPos?.[0]);
     }
     return vec(out);
   };
@@ -223,9 +365,60 @@ function withLabel(labels: Labels, name: string, value: string): Labels {
 
 function dateFn(f: (d: Date) => number): Impl {
   return (args, ctx) => {
-    const input = args.length === 0 ? [{ labels: {}, value: ctx.t / 1000 }] : argVector(args[0]);
+    const input = args.length === 0 ? [{ labels: {}, value: ctx.t / 1000 }] : floats(argVector(args[0]));
     return vec(input.map((s) => ({ labels: dropName(s.labels), value: f(new Date(s.value * 1000)) })));
   };
+}
+
+/** The float samples of a vector (histogram samples left out). */
+function floats(v: InstantSample[]): InstantSample[] {
+  return v.filter((s) => !s.h);
+}
+
+/**
+ * deriv / predict_linear: at least two floats needed; histograms in the range are ignored with Prometheus'
+ * info (also when they leave a single float and so no result).
+ */
+function regression(f: (s: RangeSeries) => number): Impl {
+  return (args, ctx) => {
+    const out: InstantSample[] = [];
+    for (const s of argMatrix(args[0])) {
+      if (hasHistograms(s) && s.vs.length >= 1) notes.ignoredInMixedRange(ctx.annotations, metricName(s), ctx.argPos?.[0]);
+      if (s.vs.length >= 2) out.push({ labels: dropName(s.labels), value: f(s) });
+    }
+    return vec(out);
+  };
+}
+
+/** histogram_count and kin: a number from each histogram sample; float samples are left out. */
+function histogramProperty(f: (h: FloatHistogram) => number): Impl {
+  return (args) => {
+    const out: InstantSample[] = [];
+    for (const s of argVector(args[0])) if (s.h) out.push({ labels: dropName(s.labels), value: f(s.h) });
+    return vec(out);
+  };
+}
+
+/**
+ * histogram_quantile / histogram_fraction input: native histogram samples, and classic histograms from the
+ * float samples' `le` buckets. A native histogram whose labels equal a classic histogram's (but for `le`)
+ * at the same step is ambiguous: both are dropped with Prometheus' warning.
+ */
+function splitHistograms(v: InstantSample[], ctx: CallContext, arg: number): { classic: ClassicHistogram[]; native: InstantSample[] } {
+  const native = v.filter((s) => s.h);
+  const classic = classicHistograms(floats(v), ctx, arg);
+  if (native.length === 0 || classic.length === 0) return { classic, native };
+  const classicKeys = new Map(classic.map((g) => [labelsKey(g.labels), g]));
+  const conflicting = new Set<ClassicHistogram>();
+  const kept = native.filter((s) => {
+    const g = classicKeys.get(labelsKey(s.labels));
+    if (!g) return true;
+    // Prometheus names no metric here unless it delays removing names (promgate does not).
+    notes.mixedClassicNative(ctx.annotations, "", ctx.argPos?.[arg]);
+    conflicting.add(g);
+    return false;
+  });
+  return { classic: classic.filter((g) => !conflicting.has(g)), native: kept };
 }
 
 interface ClassicHistogram {
@@ -402,47 +595,60 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
   delta: extrapolated(false, false),
   irate: instantDelta(true),
   idelta: instantDelta(false),
-  avg_over_time: overTime(average),
+  avg_over_time: floatOrHistogramOverTime(average, avgHistograms),
   min_over_time: overTime((vs) => vs.reduce((m, v) => (v < m || Number.isNaN(m) ? v : m))),
   max_over_time: overTime((vs) => vs.reduce((m, v) => (v > m || Number.isNaN(m) ? v : m))),
-  sum_over_time: overTime(kahanSum),
-  count_over_time: overTime((vs) => vs.length),
-  last_over_time: overTime((vs) => vs[vs.length - 1]!, true),
-  present_over_time: overTime(() => 1),
+  sum_over_time: floatOrHistogramOverTime(kahanSum, sumHistograms),
+  count_over_time: overAllSamples((s) => s.vs.length + (s.hs?.length ?? 0)),
+  last_over_time: edgeOverTime(true),
+  first_over_time: edgeOverTime(false),
+  present_over_time: overAllSamples(() => 1),
   stddev_over_time: overTime((vs) => Math.sqrt(varianceOverTime(vs))),
   stdvar_over_time: overTime(varianceOverTime),
   quantile_over_time: (args, ctx) => {
     const q = argScalar(args[0]);
     if (argMatrix(args[1]).some((s) => s.vs.length > 0)) quantileWarning(q, ctx);
-    return vec(argMatrix(args[1]).filter((s) => s.vs.length > 0).map((s) => ({ labels: dropName(s.labels), value: quantile(q, s.vs) })));
+    const out: InstantSample[] = [];
+    for (const s of argMatrix(args[1])) {
+      if (s.vs.length === 0) continue;
+      if (hasHistograms(s)) notes.ignoredInMixedRange(ctx.annotations, metricName(s), ctx.argPos?.[1]);
+      out.push({ labels: dropName(s.labels), value: quantile(q, s.vs) });
+    }
+    return vec(out);
   },
-  changes: overTime((vs) => vs.slice(1).filter((v, i) => v !== vs[i] && !(Number.isNaN(v) && Number.isNaN(vs[i]!))).length),
-  resets: overTime((vs) => vs.slice(1).filter((v, i) => v < vs[i]!).length),
-  deriv: (args) =>
-    vec(argMatrix(args[0]).filter((s) => s.vs.length >= 2).map((s) => ({ labels: dropName(s.labels), value: linearRegression(s.ts, s.vs, s.ts[0]!)[0] }))),
+  changes: transitions((prev, cur) => {
+    if (prev.h && cur.h) return !histogramEquals(cur.h, prev.h);
+    if (prev.h || cur.h) return true;
+    return cur.v !== prev.v && !(Number.isNaN(cur.v) && Number.isNaN(prev.v));
+  }),
+  resets: transitions((prev, cur) => {
+    if (prev.h && cur.h) return detectReset(cur.h, prev.h);
+    if (prev.h || cur.h) return true;
+    return cur.v < prev.v;
+  }),
+  deriv: regression((s) => linearRegression(s.ts, s.vs, s.ts[0]!)[0]),
   predict_linear: (args, ctx) => {
     const duration = argScalar(args[1]);
-    return vec(
-      argMatrix(args[0])
-        .filter((s) => s.vs.length >= 2)
-        .map((s) => {
-          const [slope, intercept] = linearRegression(s.ts, s.vs, ctx.t);
-          return { labels: dropName(s.labels), value: slope * duration + intercept };
-        }),
-    );
+    return regression((s) => {
+      const [slope, intercept] = linearRegression(s.ts, s.vs, ctx.t);
+      return slope * duration + intercept;
+    })(args, ctx);
   },
-  absent_over_time: (args, ctx) => (argMatrix(args[0]).some((s) => s.vs.length > 0) ? vec([]) : vec([{ labels: ctx.absentLabels, value: 1 }])),
+  absent_over_time: (args, ctx) =>
+    argMatrix(args[0]).some((s) => s.vs.length > 0 || hasHistograms(s)) ? vec([]) : vec([{ labels: ctx.absentLabels, value: 1 }]),
   absent: (args, ctx) => (argVector(args[0]).length > 0 ? vec([]) : vec([{ labels: ctx.absentLabels, value: 1 }])),
   time: (_args, ctx) => scalar(ctx.t / 1000),
   pi: () => scalar(Math.PI),
   vector: (args) => vec([{ labels: {}, value: argScalar(args[0]) }]),
+  // The one float sample's value (histograms do not count), else NaN.
   scalar: (args) => {
-    const v = argVector(args[0]);
+    const v = argVector(args[0]).filter((s) => !s.h);
     return scalar(v.length === 1 ? v[0]!.value : Number.NaN);
   },
   timestamp: (args, ctx) => vec(argVector(args[0]).map((s) => ({ labels: dropName(s.labels), value: (s.t ?? ctx.t) / 1000 }))),
-  sort: (args) => vec([...argVector(args[0])].sort((a, b) => (Number.isNaN(a.value) ? 1 : Number.isNaN(b.value) ? -1 : a.value - b.value))),
-  sort_desc: (args) => vec([...argVector(args[0])].sort((a, b) => (Number.isNaN(a.value) ? 1 : Number.isNaN(b.value) ? -1 : b.value - a.value))),
+  // sort and sort_desc leave histogram samples out, as Prometheus does.
+  sort: (args) => vec(floats(argVector(args[0])).sort((a, b) => (Number.isNaN(a.value) ? 1 : Number.isNaN(b.value) ? -1 : a.value - b.value))),
+  sort_desc: (args) => vec(floats(argVector(args[0])).sort((a, b) => (Number.isNaN(a.value) ? 1 : Number.isNaN(b.value) ? -1 : b.value - a.value))),
   label_replace: (args) => {
     const [dst, replacement, src, regex] = [argString(args[1]), argString(args[2]), argString(args[3]), argString(args[4])];
     let re: RegExp;
@@ -457,7 +663,7 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
       argVector(args[0]).map((s) => {
         const m = re.exec(s.labels[src] ?? "");
         if (!m) return s;
-        return { labels: withLabel(s.labels, dst, expandTemplate(replacement, m)), value: s.value };
+        return { ...s, labels: withLabel(s.labels, dst, expandTemplate(replacement, m)) };
       }),
     );
   },
@@ -469,7 +675,7 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
     if (dst === "") throw new HttpError(422, "invalid destination label name in label_join(): ");
     return vec(
       argVector(args[0]).map((s) => {
-        return { labels: withLabel(s.labels, dst, srcs.map((l) => s.labels[l] ?? "").join(sep)), value: s.value };
+        return { ...s, labels: withLabel(s.labels, dst, srcs.map((l) => s.labels[l] ?? "").join(sep)) };
       }),
     );
   },
@@ -477,7 +683,15 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
     const q = argScalar(args[0]);
     quantileWarning(q, ctx);
     const out: InstantSample[] = [];
-    for (const g of classicHistograms(argVector(args[1]), ctx, 1)) {
+    const { classic, native } = splitHistograms(argVector(args[1]), ctx, 1);
+    for (const s of native) {
+      const { value, note } = histogramQuantile(q, s.h!);
+      // Prometheus names the metric here only when it delays removing names (promgate does not).
+      if (note === "quantile-nan") notes.quantileNaNResult(ctx.annotations, "", ctx.argPos?.[1]);
+      if (note === "quantile-skew") notes.quantileNaNSkew(ctx.annotations, "", ctx.argPos?.[1]);
+      out.push({ labels: dropName(s.labels), value });
+    }
+    for (const g of classic) {
       const { value, forced } = bucketQuantile(q, g.buckets);
       if (forced) {
         // Prometheus' text also points to its documentation's histogram_quantile section; we leave the link
@@ -489,10 +703,16 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
     checkUniqueLabelsets(out);
     return vec(out);
   },
-  // Over classic buckets since Prometheus 3.5 (native histograms are not stored by promgate).
   histogram_fraction: (args, ctx) => {
     const [lower, upper] = [argScalar(args[0]), argScalar(args[1])];
-    const out = classicHistograms(argVector(args[2]), ctx, 2).map((g) => ({ labels: dropName(g.labels), value: bucketFraction(lower, upper, g.buckets) }));
+    const out: InstantSample[] = [];
+    const { classic, native } = splitHistograms(argVector(args[2]), ctx, 2);
+    for (const s of native) {
+      const { value, note } = histogramFraction(lower, upper, s.h!);
+      if (note) notes.fractionNaNs(ctx.annotations, "", ctx.argPos?.[2]);
+      out.push({ labels: dropName(s.labels), value });
+    }
+    for (const g of classic) out.push({ labels: dropName(g.labels), value: bucketFraction(lower, upper, g.buckets) });
     checkUniqueLabelsets(out);
     return vec(out);
   },
@@ -503,19 +723,19 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
   // The time of the last maximum / minimum (>= / <=), as Prometheus' compareOverTime picks it.
   ts_of_max_over_time: overTime((vs, ts) => ts[extremeIndex(vs, (cur, best) => cur >= best)]! / 1000),
   ts_of_min_over_time: overTime((vs, ts) => ts[extremeIndex(vs, (cur, best) => cur <= best)]! / 1000),
-  ts_of_last_over_time: overTime((_vs, ts) => ts[ts.length - 1]! / 1000),
+  ts_of_last_over_time: overAllSamples((s) => Math.max(s.ts[s.ts.length - 1] ?? -Infinity, s.hts?.[s.hts.length - 1] ?? -Infinity) / 1000),
   double_exponential_smoothing: doubleExponentialSmoothing,
   // Prometheus 2.x name of the same function (Prometheus 3 only knows the new one); kept for old dashboards.
   holt_winters: doubleExponentialSmoothing,
   sort_by_label: (args) => vec(sortByLabel(argVector(args[0]), args.slice(1).map(argString), 1)),
   sort_by_label_desc: (args) => vec(sortByLabel(argVector(args[0]), args.slice(1).map(argString), -1)),
-  // Native-histogram functions: promgate stores float samples only, and Prometheus skips float samples
-  // in these functions, so their answer is always empty (histogram_fraction also reads classic buckets).
-  histogram_count: () => vec([]),
-  histogram_sum: () => vec([]),
-  histogram_avg: () => vec([]),
-  histogram_stddev: () => vec([]),
-  histogram_stdvar: () => vec([]),
+  // Properties of native histogram samples; float samples are left out.
+  histogram_count: histogramProperty((h) => h.count),
+  histogram_sum: histogramProperty((h) => h.sum),
+  histogram_avg: histogramProperty((h) => h.sum / h.count),
+  histogram_stddev: histogramProperty((h) => Math.sqrt(histogramVariance(h))),
+  histogram_stdvar: histogramProperty(histogramVariance),
+  ts_of_first_over_time: overAllSamples((s) => Math.min(s.ts[0] ?? Infinity, s.hts?.[0] ?? Infinity) / 1000),
   day_of_month: dateFn((d) => d.getUTCDate()),
   day_of_week: dateFn((d) => d.getUTCDay()),
   day_of_year: dateFn((d) => Math.floor((d.getTime() - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1),
@@ -549,7 +769,7 @@ function extremeIndex(vs: number[], better: (cur: number, best: number) => boole
 }
 
 /** Prometheus' double_exponential_smoothing (Holt's linear trend): smoothing factor sf, trend factor tf. */
-function doubleExponentialSmoothing(args: Value[]): Value {
+function doubleExponentialSmoothing(args: Value[], ctx: CallContext): Value {
   const sf = argScalar(args[1]);
   const tf = argScalar(args[2]);
   if (!(sf > 0 && sf < 1)) throw new HttpError(422, `invalid smoothing factor. Expected: 0 < sf < 1, got: ${sf.toFixed(6)}`);
@@ -557,6 +777,7 @@ function doubleExponentialSmoothing(args: Value[]): Value {
   const out: InstantSample[] = [];
   for (const s of argMatrix(args[0])) {
     const n = s.vs.length;
+    if (hasHistograms(s) && n >= 1) notes.ignoredInMixedRange(ctx.annotations, metricName(s), ctx.argPos?.[0]);
     if (n < 2) continue;
     let s0 = 0;
     let s1 = s.vs[0]!;

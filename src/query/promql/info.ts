@@ -161,7 +161,7 @@ export class InfoJoin {
         }
       }
       if (!any && needsData) return;
-      out.push(any ? { labels: { ...s.labels, ...added }, value: s.value } : s);
+      out.push(any ? { ...s, labels: { ...s.labels, ...added } } : s);
     });
     checkUniqueLabelsets(out);
     return out;

@@ -2,6 +2,8 @@ import type { CompiledMatcher, Labels } from "../matchers.js";
 import type { Expr, VectorSelector } from "./ast.js";
 import { checkUniqueLabelsets } from "./functions.js";
 import { dropName, type InstantSample } from "./values.js";
+import type { Annotations } from "./annotations.js";
+import { histogramNotes } from "./histogram/notes.js";
 import { SeriesWindows } from "./window.js";
 
 /**
@@ -24,6 +26,14 @@ import { SeriesWindows } from "./window.js";
  *   aggregation (`top_metrics` is not in the distribution; `top_hits` per bucket costs more than samples)
  *   — except under `count` / `group`, which need only presence (see planPresence);
  * - anything inside a subquery (its steps are not the query's grid).
+ *
+ * Native histograms. A histogram sample is a sample for count_over_time, present_over_time and presence
+ * (Prometheus counts it like a float), so bucket `counts` include histogram samples and those answers stay
+ * exact. min/max_over_time read floats only: a window whose samples are all histograms gives no result
+ * (not NaN), and one mixing both gives Prometheus' "ignored histograms" info. Both need to know how many
+ * samples of a bucket are histograms: BucketSeries.histograms. A source whose series may hold histograms
+ * must fill it; one that leaves it out declares its buckets float-only (the float-only storage of before).
+ * Every other function stays unpushed, so whatever it does with histograms is computed from the samples.
  */
 
 export interface BucketRequest {
@@ -41,8 +51,13 @@ export interface BucketSeries {
   labels: Labels;
   /** Bucket ends (ms), ascending; a bucket holds (end − g, end]. */
   ends: number[];
-  /** Samples per bucket, stale markers not counted. */
+  /** Samples per bucket (native histograms included), stale markers not counted. */
   counts: number[];
+  /**
+   * How many of each bucket's samples are native histograms (not in `stat`). Required from a source whose
+   * series may hold histograms; absent means every sample is a float.
+   */
+  histograms?: number[];
   /** The statistic of the bucket's non-NaN values; NaN when there are none. */
   stat: number[];
   /** With `last`: time of the bucket's latest sample (stale markers included), and whether it is stale. */
@@ -149,6 +164,9 @@ export class PushedCall {
   constructor(
     private readonly plan: PushdownPlan,
     private readonly data: BucketSeries[],
+    /** Where min/max_over_time report a window that mixes floats and histograms (and the argument's position). */
+    private readonly annotations?: Annotations,
+    private readonly argPos?: number,
   ) {
     this.fn = PUSHABLE[plan.func]!;
     this.windows = new SeriesWindows(data.map((s) => ({ labels: s.labels, ts: s.ends, vs: s.counts, stale: new Set() })));
@@ -167,14 +185,22 @@ export class PushedCall {
       const [lo, hi] = this.windows.bounds(k);
       const s = this.data[k]!;
       let count = 0;
+      let histograms = 0;
       let stat = Number.NaN;
       for (let i = lo; i <= hi; i++) {
         count += s.counts[i]!;
+        histograms += s.histograms?.[i] ?? 0;
         const v = s.stat[i]!;
         if (Number.isNaN(v)) continue;
         if (Number.isNaN(stat) || (this.fn.stat === "min" ? v < stat : v > stat)) stat = v;
       }
-      if (count > 0) out.push({ labels: dropName(s.labels), value: this.fn.value(count, stat) });
+      if (count === 0) continue;
+      if (this.fn.stat && histograms > 0) {
+        // min/max: floats only; no floats, no result.
+        if (count === histograms) continue;
+        histogramNotes.ignoredInMixedRange(this.annotations, s.labels.__name__ ?? "", this.argPos);
+      }
+      out.push({ labels: dropName(s.labels), value: this.fn.value(count, stat) });
     }
     if (this.manyNames) checkUniqueLabelsets(out);
     return out;

@@ -9,7 +9,9 @@ import { checkDeadline } from "./deadline.js";
 import { DEFAULT_SUBQUERY_STEP_MS, Evaluator, type SampleSource, type SeriesData } from "./engine.js";
 import { compareLabelSets, labelsByName } from "./order.js";
 import { typeOf } from "./parse.js";
-import { formatValue, labelsKey, type Value } from "./values.js";
+import { formatValue, type InstantSample, labelsKey, type Value } from "./values.js";
+import { histogramJSON, type HistogramJSON } from "./histogram/json.js";
+import { seriesSampleWeight } from "./histogram/float.js";
 
 /** Instant and range queries → Prometheus' JSON `data` objects, with annotations, limit and stats. */
 
@@ -53,7 +55,7 @@ export function storageSource(storage: Storage, scope: ReadScope, maxSamples: nu
       checkDeadline(deadline, "query preparation");
       const range = { startMs, endMs };
       const loaded = await storage.snapshot(scope, async (at) => storage.samples(at, matchers, range, await storage.series(at, matchers, range), budget.left));
-      for (const s of loaded) budget.left -= s.timestamps.length;
+      for (const s of loaded) budget.left -= seriesSampleWeight(s.timestamps, s.histograms);
       // Selectors load concurrently, each within what was left when it started: check the total too.
       if (budget.left < 0) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
       // Series in label order, as Prometheus' blocks return them (its in-memory head keeps creation order):
@@ -80,7 +82,7 @@ function counting(source: SampleSource): { source: SampleSource; count: () => nu
     source: {
       async select(matchers, startMs, endMs) {
         const data = await source.select(matchers, startMs, endMs);
-        for (const s of data) n += s.ts.length;
+        for (const s of data) n += seriesSampleWeight(s.ts, s.hs);
         return data;
       },
       // Pushdown stays available through the count (buckets are not samples: not counted).
@@ -143,16 +145,25 @@ function render(v: Value, timeMs: number, limit: number | undefined, warnings: s
     case "string":
       return { resultType: "string", result: [sec(timeMs), v.v] };
     case "vector":
-      return {
-        resultType: "vector",
-        result: truncate(v.v, limit, warnings).map((s) => ({ metric: labelsByName(s.labels), value: [sec(timeMs), formatValue(s.value)] })),
-      };
+      return { resultType: "vector", result: truncate(v.v, limit, warnings).map((s) => instantJSON(s, timeMs)) };
     case "matrix":
+      // Prometheus writes `values` only for series with float points and `histograms` only for those with
+      // histogram points (util/jsonutil, web/api/v1/json_codec.go).
       return {
         resultType: "matrix",
-        result: truncate(v.v, limit, warnings).map((s) => ({ metric: labelsByName(s.labels), values: s.ts.map((t, i) => [sec(t), formatValue(s.vs[i]!)]) })),
+        result: truncate(v.v, limit, warnings).map((s) => ({
+          metric: labelsByName(s.labels),
+          ...(s.ts.length > 0 ? { values: s.ts.map((t, i) => [sec(t), formatValue(s.vs[i]!)]) } : {}),
+          ...(s.hts?.length ? { histograms: s.hts.map((t, i) => [sec(t), histogramJSON(s.hs![i]!)]) } : {}),
+        })),
       };
   }
+}
+
+/** One sample of an instant vector: `value` for a float, `histogram` for a native histogram. */
+function instantJSON(s: InstantSample, timeMs: number): { metric: Record<string, string>; value?: [number, string]; histogram?: [number, HistogramJSON] } {
+  if (s.h) return { metric: labelsByName(s.labels), histogram: [sec(timeMs), histogramJSON(s.h)] };
+  return { metric: labelsByName(s.labels), value: [sec(timeMs), formatValue(s.value)] };
 }
 
 /** Checks Prometheus makes before a range query runs (bad_data). */
@@ -166,6 +177,13 @@ export function checkRange(expr: Expr, startMs: number, endMs: number, stepMs: n
   }
 }
 
+/** A range query's series with only histogram points has no `values` field (as Prometheus writes it). */
+function dropEmptyValues<T extends { values: unknown[]; histograms?: unknown[] }>(s: T): T | Omit<T, "values"> {
+  if (s.values.length > 0 || !s.histograms) return s;
+  const { values: _, ...rest } = s;
+  return rest;
+}
+
 export async function rangeQuery(expr: Expr, startMs: number, endMs: number, stepMs: number, source: SampleSource, opts: QueryOptions = {}): Promise<QueryOutcome> {
   checkRange(expr, startMs, endMs, stepMs);
   const clock = new Clock();
@@ -177,7 +195,7 @@ export async function rangeQuery(expr: Expr, startMs: number, endMs: number, ste
   const counted = counting(source);
   await ev.load(expr, counted.source);
   const prep = clock.lap();
-  const series = new Map<string, { metric: Record<string, string>; values: [number, string][] }>();
+  const series = new Map<string, { metric: Record<string, string>; values: [number, string][]; histograms?: [number, HistogramJSON][] }>();
   for (let ts = startMs; ts <= endMs; ts += stepMs) {
     checkDeadline(deadline);
     const v = ev.eval(expr, ts);
@@ -186,11 +204,12 @@ export async function rangeQuery(expr: Expr, startMs: number, endMs: number, ste
       const k = labelsKey(s.labels);
       let r = series.get(k);
       if (!r) series.set(k, (r = { metric: labelsByName(s.labels), values: [] }));
-      r.values.push([sec(ts), formatValue(s.value)]);
+      if ("h" in s && s.h) (r.histograms ??= []).push([sec(ts), histogramJSON(s.h)]);
+      else r.values.push([sec(ts), formatValue(s.value)]);
     }
   }
   const inner = clock.lap();
-  const sorted = [...series.values()].sort((a, b) => compareLabelSets(a.metric, b.metric));
+  const sorted = [...series.values()].map(dropEmptyValues).sort((a, b) => compareLabelSets(a.metric, b.metric));
   const sort = clock.lap();
   const warnings = annotations.warnings;
   const data: QueryOutcome["data"] = { resultType: "matrix", result: truncate(sorted, opts.limit, warnings) };

@@ -45,6 +45,8 @@ export const FUNCTIONS: Record<string, FunctionSignature> = {
   changes: range, resets: range, deriv: range, absent_over_time: range,
   mad_over_time: experimentalRange,
   ts_of_max_over_time: experimentalRange, ts_of_min_over_time: experimentalRange, ts_of_last_over_time: experimentalRange,
+  ts_of_first_over_time: experimentalRange,
+  first_over_time: range,
   quantile_over_time: { args: [s, m], ret: v },
   predict_linear: { args: [m, s], ret: v },
   double_exponential_smoothing: smoothing,

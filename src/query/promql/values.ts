@@ -1,16 +1,26 @@
 import type { Labels } from "../matchers.js";
+import type { FloatHistogram } from "./histogram/float.js";
 
-/** Values flowing through the evaluator. */
+/**
+ * Values flowing through the evaluator. A sample is a float or a native histogram: `h` set means a
+ * histogram, and `value` is then NaN and not a value. A range series keeps its float points and its
+ * histogram points apart, each in time order, as Prometheus' Series does (Floats, Histograms): functions
+ * that read floats only never see a histogram, and the float path carries no extra field.
+ */
 export interface InstantSample {
   labels: Labels;
   value: number;
   /** For samples straight from a selector: the sample's own time in ms (timestamp() reports it). */
   t?: number;
+  h?: FloatHistogram;
 }
 export interface RangeSeries {
   labels: Labels;
   ts: number[];
   vs: number[];
+  /** Histogram points: their times and histograms (absent when the series has none in the range). */
+  hts?: number[];
+  hs?: FloatHistogram[];
 }
 export type Value =
   | { type: "scalar"; v: number }

@@ -1,12 +1,14 @@
 import type { InstantSample, RangeSeries } from "./values.js";
 import type { SeriesData } from "./engine.js";
+import { type FloatHistogram, fromNative } from "./histogram/float.js";
 
 /**
  * A selector's loaded series, read step by step as Prometheus does: each series keeps cursors into its
  * sorted arrays that move forward as the evaluation time grows, so a range query costs one pass over the
  * samples instead of two binary searches per series and step. Time going backwards (subqueries, `@`)
  * falls back to a binary search. A window is handed out as a slice of the loaded arrays (a native copy)
- * unless it holds a stale marker, the rare case where samples are copied one by one to skip it.
+ * unless it holds a stale marker or a native histogram, where samples are copied one by one (stale markers
+ * skipped, histograms put apart from the floats).
  */
 export class SeriesWindows {
   /** Per series: index of the first sample after the window's start, and of the last one at or before its end. */
@@ -14,6 +16,8 @@ export class SeriesWindows {
   private readonly hi: Int32Array;
   /** Per series with stale markers: how many of them lie before each index. */
   private readonly staleBefore: (Int32Array | undefined)[];
+  /** Per series with native histograms: the engine's form of each (converted once per load). */
+  private readonly histograms: ((FloatHistogram | undefined)[] | undefined)[];
   private lastStart = -Infinity;
   private lastEnd = -Infinity;
 
@@ -21,6 +25,7 @@ export class SeriesWindows {
     this.lo = new Int32Array(data.length);
     this.hi = new Int32Array(data.length).fill(-1);
     this.staleBefore = data.map((s) => (s.stale.size === 0 ? undefined : staleCounts(s)));
+    this.histograms = data.map((s) => (s.hs?.some((h) => h !== undefined) ? s.hs.map((h) => (h ? fromNative(h) : undefined)) : undefined));
   }
 
   /** Series k's window after `seek`: indices [lo, hi] (empty when hi < lo). */
@@ -58,6 +63,12 @@ export class SeriesWindows {
       const hi = this.hi[k]!;
       if (hi < lo) continue;
       const s = this.data[k]!;
+      const hist = this.histograms[k];
+      if (hist) {
+        const r = splitRange(s, hist, lo, hi);
+        if (r) out.push(r);
+        continue;
+      }
       const stale = this.staleBefore[k];
       if (!stale || stale[hi + 1]! - stale[lo]! === 0) {
         out.push({ labels: s.labels, ts: s.ts.slice(lo, hi + 1), vs: s.vs.slice(lo, hi + 1) });
@@ -84,10 +95,29 @@ export class SeriesWindows {
       if (i < this.lo[k]!) continue;
       const s = this.data[k]!;
       if (s.stale.has(i)) continue;
-      out.push({ labels: s.labels, value: s.vs[i]!, t: s.ts[i]! });
+      const h = this.histograms[k]?.[i];
+      if (h) out.push({ labels: s.labels, value: Number.NaN, t: s.ts[i]!, h });
+      else out.push({ labels: s.labels, value: s.vs[i]!, t: s.ts[i]! });
     }
     return out;
   }
+}
+
+/** Samples lo…hi of a series holding histograms: floats and histograms apart, stale markers left out. */
+function splitRange(s: SeriesData, hist: (FloatHistogram | undefined)[], lo: number, hi: number): RangeSeries | undefined {
+  const r: RangeSeries = { labels: s.labels, ts: [], vs: [] };
+  for (let i = lo; i <= hi; i++) {
+    if (s.stale.has(i)) continue;
+    const h = hist[i];
+    if (!h) {
+      r.ts.push(s.ts[i]!);
+      r.vs.push(s.vs[i]!);
+      continue;
+    }
+    (r.hts ??= []).push(s.ts[i]!);
+    (r.hs ??= []).push(h);
+  }
+  return r.ts.length > 0 || r.hts ? r : undefined;
 }
 
 function staleCounts(s: SeriesData): Int32Array {

@@ -1,0 +1,38 @@
+import type { Annotations } from "../annotations.js";
+
+/**
+ * The warnings and infos Prometheus gives around native histograms (util/annotations), word for word.
+ * `name` is the series' metric name as the sample carries it ("" once dropped).
+ */
+
+type Pos = number | undefined;
+const q = (s: string) => JSON.stringify(s);
+
+export const histogramNotes = {
+  mixedFloatsHistograms: (a: Annotations | undefined, name: string, pos: Pos) =>
+    a?.warn(`encountered a mix of histograms and floats for metric name ${q(name)}`, pos),
+  mixedFloatsHistogramsAgg: (a: Annotations | undefined, pos: Pos) => a?.warn("encountered a mix of histograms and floats for aggregation", pos),
+  mixedExponentialCustom: (a: Annotations | undefined, name: string, pos: Pos) =>
+    a?.warn(`vector contains a mix of histograms with exponential and custom buckets schemas for metric name ${q(name)}`, pos),
+  mixedClassicNative: (a: Annotations | undefined, name: string, pos: Pos) =>
+    a?.warn(`vector contains a mix of classic and native histograms${name === "" ? "" : ` for metric name ${q(name)}`}`, pos),
+  notCounter: (a: Annotations | undefined, name: string, pos: Pos) => a?.warn(`this native histogram metric is not a counter: ${q(name)}`, pos),
+  notGauge: (a: Annotations | undefined, name: string, pos: Pos) => a?.warn(`this native histogram metric is not a gauge: ${q(name)}`, pos),
+  incompatibleLayout: (a: Annotations | undefined, op: string, pos: Pos) => a?.warn(`incompatible bucket layout encountered for binary operator ${op}`, pos),
+  counterResetCollision: (a: Annotations | undefined, operation: Operation, pos: Pos) => a?.warn(`conflicting counter resets during histogram ${operation}`, pos),
+  mismatchedCustomBuckets: (a: Annotations | undefined, operation: Operation, pos: Pos) =>
+    a?.info(`mismatched custom buckets were reconciled during ${operation}`, pos),
+  incompatibleTypes: (a: Annotations | undefined, lhs: string, op: string, rhs: string, pos: Pos) =>
+    a?.info(`incompatible sample types encountered for binary operator ${q(op)}: ${lhs} ${op} ${rhs}`, pos),
+  ignoredInAggregation: (a: Annotations | undefined, op: string, pos: Pos) => a?.info(`ignored histogram in ${op} aggregation`, pos),
+  ignoredInMixedRange: (a: Annotations | undefined, name: string, pos: Pos) =>
+    a?.info(`ignored histograms in a range containing both floats and histograms for metric name ${q(name)}`, pos),
+  quantileNaNResult: (a: Annotations | undefined, name: string, pos: Pos) =>
+    a?.info(`input to histogram_quantile has NaN observations, result is NaN${name === "" ? "" : ` for metric name ${q(name)}`}`, pos),
+  quantileNaNSkew: (a: Annotations | undefined, name: string, pos: Pos) =>
+    a?.info(`input to histogram_quantile has NaN observations, result is skewed higher${name === "" ? "" : ` for metric name ${q(name)}`}`, pos),
+  fractionNaNs: (a: Annotations | undefined, name: string, pos: Pos) =>
+    a?.info(`input to histogram_fraction has NaN observations, which are excluded from all fractions${name === "" ? "" : ` for metric name ${q(name)}`}`, pos),
+};
+
+export type Operation = "addition" | "subtraction" | "aggregation";
