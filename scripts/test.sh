@@ -78,6 +78,11 @@ PROMETHEUS3_BIN=$(bash scripts/prometheus3.sh install)
 export PROMETHEUS3_BIN
 "$PROMETHEUS3_BIN" --version 2>&1 | head -n1
 
+step "Prometheus 3.16 (remote write 2.0 and native histogram sender and reference, built from the Go module proxy)"
+PROMETHEUS316_BIN=$(PROMETHEUS3_MODULE_VERSION=v0.316.0 bash scripts/prometheus3.sh install)
+export PROMETHEUS316_BIN
+"$PROMETHEUS316_BIN" --version 2>&1 | head -n1
+
 step "conformance scripts through Prometheus 3.5's own promqltest engine (our expected values are Prometheus')"
 bash scripts/conformance-reference.sh
 
