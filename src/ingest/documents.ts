@@ -312,7 +312,11 @@ export class BulkBodyWriter implements WriteVisitor {
       const v0 = pos[4 * i + 2]!;
       const v1 = pos[4 * i + 3]!;
       // An empty value means "no such label" in Prometheus; storing it would split one series into two.
-      if (v0 === v1) continue;
+      // Its name must still be a valid name: a malformed label is refused, not silently dropped.
+      if (v0 === v1) {
+        if (!isName(buf, pos[4 * i]!, pos[4 * i + 1]!)) return "invalid label name";
+        continue;
+      }
       if (p > 0) l[p++] = 0x2c; // ,
       l[p++] = 0x22;
       // Names must be [a-zA-Z_][a-zA-Z0-9_]*, so once checked there is nothing to escape.
@@ -376,6 +380,13 @@ function copy(out: Uint8Array, p: number, src: Uint8Array, start: number, end: n
   }
   for (let i = 0; i < n; i++) out[p + i] = src[start + i]!;
   return p + n;
+}
+
+/** Whether the bytes are a classic label name ([a-zA-Z_][a-zA-Z0-9_]*). */
+function isName(src: Uint8Array, start: number, end: number): boolean {
+  if (start === end || (NAME_BYTE[src[start]!]! & 1) === 0) return false;
+  for (let i = start + 1; i < end; i++) if ((NAME_BYTE[src[i]!]! & 2) === 0) return false;
+  return true;
 }
 
 /** Copies a name whose bytes must all be in `cls` of NAME_BYTE (and start with a letter or `_`); -1 if not. */

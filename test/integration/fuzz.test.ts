@@ -5,10 +5,11 @@ import SnappyJS from "snappyjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReadRequest_ResponseType, ReadRequestSchema, WriteRequestSchema } from "../../src/gen/prometheus/remote_pb.js";
 import { LabelMatcher_Type } from "../../src/gen/prometheus/types_pb.js";
+import * as v2 from "../../src/gen/io/prometheus/write/v2/types_pb.js";
 import { basic, PRW1_HEADERS } from "../helpers/config.js";
 import { es, esEnv, uniquePart } from "../helpers/es.js";
 import { launchPromgate, ROOT } from "../helpers/launch.js";
-import { fixture, FIXTURES, type SeriesSpec, snappy, writeRequestBytes } from "../helpers/payload.js";
+import { fixture, FIXTURES, type SeriesSpec, snappy, V2_CONTENT_TYPE, writeRequestBytes, writeRequestV2Bytes } from "../helpers/payload.js";
 import { freePort, type Running, waitFor } from "../helpers/processes.js";
 
 /**
@@ -340,11 +341,14 @@ interface WriteCase {
 
 function writeCase(r: Rng, k: number, fixtures: Uint8Array[]): WriteCase {
   const headers: Record<string, string> = { ...PRW1_HEADERS };
-  const gen = () => snappy(writeRequestBytes(generatedSeries(r, k)));
+  // A third of the cases speak remote write 2.0 (generated bodies; the captured ones are 1.0).
+  const v2 = r.next() < 0.33;
+  if (v2) headers["content-type"] = V2_CONTENT_TYPE;
+  const gen = () => snappy(v2 ? writeRequestV2Bytes(generatedSeries(r, k)) : writeRequestBytes(generatedSeries(r, k)));
   let body: Uint8Array;
   let what: string;
   const op = r.int(14);
-  const src = r.next() < 0.25 ? r.pick(fixtures) : gen();
+  const src = !v2 && r.next() < 0.25 ? r.pick(fixtures) : gen();
   switch (op) {
     case 0: {
       body = src.slice();
@@ -428,15 +432,28 @@ function writeCase(r: Rng, k: number, fixtures: Uint8Array[]): WriteCase {
         c.close();
       },
     });
-    return { body: stream, raw: body, headers, what: `${what}, chunked` };
+    return { body: stream, raw: body, headers, what: `${v2 ? "2.0 " : ""}${what}, chunked` };
   }
-  return { body, raw: body, headers, what };
+  return { body, raw: body, headers, what: `${v2 ? "2.0 " : ""}${what}` };
 }
 
-/** What Prometheus' own decoder (the generated reference) reads from an accepted body. */
-function referenceSamples(raw: Uint8Array): Map<string, string> | undefined {
+/** What the generated reference decoder reads from an accepted body (1.0 or 2.0, as its Content-Type says). */
+function referenceSamples(raw: Uint8Array, contentType: string | undefined): Map<string, string> | undefined {
   try {
-    const req = fromBinary(WriteRequestSchema, SnappyJS.uncompress(raw));
+    const decoded = SnappyJS.uncompress(raw);
+    const req =
+      contentType === V2_CONTENT_TYPE
+        ? (() => {
+            const q = fromBinary(v2.RequestSchema, decoded);
+            const sym = (i: number) => q.symbols[i] ?? "";
+            return {
+              timeseries: q.timeseries.map((ts) => ({
+                labels: Array.from({ length: ts.labelsRefs.length / 2 }, (_, i) => ({ name: sym(ts.labelsRefs[2 * i]!), value: sym(ts.labelsRefs[2 * i + 1]!) })),
+                samples: ts.samples,
+              })),
+            };
+          })()
+        : fromBinary(WriteRequestSchema, decoded);
     const out = new Map<string, string>();
     const view = new DataView(new ArrayBuffer(8));
     for (const ts of req.timeseries) {
@@ -592,7 +609,7 @@ describe(`fuzzing the HTTP surface (seed ${SEED})`, () => {
       if (![204, 400, 413, 415].includes(o.status)) local.push(`[seed ${SEED} write #${i} ${c.what}] status ${o.status}: ${o.text.slice(0, 300)}`);
       else if (o.status !== 204 && (o.text.length === 0 || o.text.trim().includes("\n"))) local.push(`[seed ${SEED} write #${i} ${c.what}] ${o.status} without a one-line reason: ${JSON.stringify(o.text.slice(0, 300))}`);
       if (o.status === 204 && c.raw) {
-        const want = referenceSamples(c.raw);
+        const want = referenceSamples(c.raw, c.headers["content-type"]);
         if (!want) local.push(`[seed ${SEED} write #${i} ${c.what}] 204 for a body the reference decoder refuses`);
         else for (const [k, v] of want) acknowledged.set(k, v);
       }

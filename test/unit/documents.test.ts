@@ -108,6 +108,8 @@ describe("per-series validation", () => {
     ["empty label name", { __name__: "x", "": "v" }, "empty label name"],
     ["invalid label name", { __name__: "x", "a.b": "v" }, "invalid label name"],
     ["label name starting with a digit", { __name__: "x", "1a": "v" }, "invalid label name"],
+    // Regression: a label with an empty value is dropped, but a malformed name is refused even then.
+    ["invalid label name with an empty value", { __name__: "x", "a.b": "" }, "invalid label name"],
     ["invalid metric name", { __name__: "x.y" }, "invalid metric name"],
     ["label name too long", { __name__: "x", ["n".repeat(257)]: "v" }, "label name too long"],
     ["label value too long", { __name__: "x", a: "v".repeat(4097) }, "label value too long"],
