@@ -6,6 +6,9 @@
  */
 import { type BucketSpan, type NativeHistogram, ResetHint } from "../../../src/model/histogram.js";
 import type { SeriesSamples } from "../../../src/query/storage.js";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ChunkSchema, LabelSchema } from "../../../src/gen/prometheus/types_pb.js";
+import { seriesChunks } from "../../../src/query/remote/series-chunks.js";
 
 export interface Case {
   name: string;
@@ -366,6 +369,28 @@ function randomCase(seed: number): Case {
   return series(`random_${seed}`, points);
 }
 
+/**
+ * Series whose labels and first five chunks fill a 1 MiB frame exactly, leave one byte, or overrun by one
+ * (Prometheus closes a frame once no byte is left):
+ * the frame limit's edge (sizes as protobuf-es encodes the messages).
+ */
+function frameEdgeCases(): Case[] {
+  const points = Array.from({ length: 2000 }, (_, i): Point => [at(i), Math.cos(i) * 1e6]);
+  const base = series("frame_edge", points);
+  const chunkBytes = seriesChunks(base.series)
+    .slice(0, 5)
+    .reduce((n, c) => n + toBinary(ChunkSchema, create(ChunkSchema, { minTimeMs: BigInt(c.minT), maxTimeMs: BigInt(c.maxT), type: c.encoding as number, data: c.data })).length, 0);
+  const labelBytes = (labels: Record<string, string>) =>
+    Object.entries(labels).reduce((n, [name, value]) => n + toBinary(LabelSchema, create(LabelSchema, { name, value })).length, 0);
+  const out: Case[] = [];
+  for (const slack of [-1, 0, 1]) {
+    let pad = 1024 * 1024 - chunkBytes - labelBytes(base.series.labels);
+    while (labelBytes({ ...base.series.labels, pad: "p".repeat(pad) }) + chunkBytes > 1024 * 1024 - slack) pad--;
+    out.push({ ...series("frame_edge", points, { pad: "p".repeat(pad) }), name: `frame_edge_left_${slack}` });
+  }
+  return out;
+}
+
 export function referenceCases(randomCount = 150): Case[] {
-  return [...handPicked(), ...Array.from({ length: randomCount }, (_, i) => randomCase(1000 + i))];
+  return [...handPicked(), ...frameEdgeCases(), ...Array.from({ length: randomCount }, (_, i) => randomCase(1000 + i))];
 }
