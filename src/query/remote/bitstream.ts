@@ -139,18 +139,17 @@ function writeSigned(w: BitWriter, v: number, n: number): void {
 /** Varbit buckets: prefix of k ones and a zero (k = 0…7) or eight ones, then that many value bits. */
 const VARBIT_WIDTHS = [3, 6, 9, 12, 18, 25, 56];
 
-/** chunkenc's putVarbitInt for an integer (safe range). */
-export function putVarbitInt(w: BitWriter, v: number): void {
+/** Writes `v` in the first varbit bucket `fits` accepts (or the 64-bit one). */
+function putVarbit(w: BitWriter, v: number, fits: (bits: number) => boolean): void {
   if (v === 0) {
     w.write(0, 1);
     return;
   }
   for (let k = 0; k < VARBIT_WIDTHS.length; k++) {
     const n = VARBIT_WIDTHS[k]!;
-    const half = 2 ** (n - 1);
-    if (v >= -(half - 1) && v <= half) {
+    if (fits(n)) {
       // k+1 ones then a zero: 0b10, 0b110, … 0b11111110.
-      w.write((((1 << (k + 1)) - 1) << 1) & 0xff, k + 2);
+      w.write(((1 << (k + 1)) - 1) << 1, k + 2);
       writeSigned(w, v, n);
       return;
     }
@@ -159,20 +158,12 @@ export function putVarbitInt(w: BitWriter, v: number): void {
   writeSigned(w, v, 64);
 }
 
-/** chunkenc's putVarbitUint for a non-negative integer (safe range). */
+/** chunkenc's putVarbitInt for an integer (safe range): bucket n holds -(2^(n-1) - 1) … 2^(n-1). */
+export function putVarbitInt(w: BitWriter, v: number): void {
+  putVarbit(w, v, (n) => v >= 1 - 2 ** (n - 1) && v <= 2 ** (n - 1));
+}
+
+/** chunkenc's putVarbitUint for a non-negative integer (safe range): bucket n holds 0 … 2^n - 1. */
 export function putVarbitUint(w: BitWriter, v: number): void {
-  if (v === 0) {
-    w.write(0, 1);
-    return;
-  }
-  for (let k = 0; k < VARBIT_WIDTHS.length; k++) {
-    const n = VARBIT_WIDTHS[k]!;
-    if (v < 2 ** n) {
-      w.write((((1 << (k + 1)) - 1) << 1) & 0xff, k + 2);
-      writeSigned(w, v, n);
-      return;
-    }
-  }
-  w.write(0xff, 8);
-  writeSigned(w, v, 64);
+  putVarbit(w, v, (n) => v < 2 ** n);
 }
