@@ -71,11 +71,11 @@ function ctz64(hi: number, lo: number): number {
   return lo !== 0 ? ctz32(lo) : 32 + ctz32(hi);
 }
 
-/** hi:lo >>> s for 0 ≤ s < 64, as [hi, lo]. */
-function shr64(hi: number, lo: number, s: number): [number, number] {
-  if (s === 0) return [hi >>> 0, lo >>> 0];
-  if (s >= 32) return [0, hi >>> (s - 32)];
-  return [hi >>> s, ((lo >>> s) | (hi << (32 - s))) >>> 0];
+/** Writes the low `n` bits of hi:lo >>> s (0 ≤ s < 64). */
+function writeShifted(w: BitWriter, hi: number, lo: number, s: number, n: number): void {
+  if (s >= 32) w.write64(0, hi >>> (s - 32), n);
+  else if (s === 0) w.write64(hi, lo, n);
+  else w.write64(hi >>> s, ((lo >>> s) | (hi << (32 - s))) >>> 0, n);
 }
 
 /** The previous value of a Gorilla-XORed stream and its leading/trailing-zero window (0xff: none yet). */
@@ -108,8 +108,7 @@ export function xorWrite(w: BitWriter, st: XorState, hi: number, lo: number): vo
   if (leading >= 32) leading = 31;
   if (st.leading !== 0xff && leading >= st.leading && trailing >= st.trailing) {
     w.write(0, 1);
-    const [sh, sl] = shr64(dHi, dLo, st.trailing);
-    w.write64(sh, sl, 64 - st.leading - st.trailing);
+    writeShifted(w, dHi, dLo, st.trailing, 64 - st.leading - st.trailing);
     return;
   }
   st.leading = leading;
@@ -118,8 +117,13 @@ export function xorWrite(w: BitWriter, st: XorState, hi: number, lo: number): vo
   w.write(leading, 5);
   const sig = 64 - leading - trailing;
   w.write(sig & 63, 6);
-  const [sh, sl] = shr64(dHi, dLo, trailing);
-  w.write64(sh, sl, sig);
+  writeShifted(w, dHi, dLo, trailing, sig);
+}
+
+/** xorWrite of a double's bits (the common case: no NaN payload to keep). */
+export function xorWriteFloat(w: BitWriter, st: XorState, v: number): void {
+  f64[0] = v;
+  xorWrite(w, st, u32[1]!, u32[0]!);
 }
 
 const TWO32 = 2 ** 32;
@@ -139,31 +143,40 @@ function writeSigned(w: BitWriter, v: number, n: number): void {
 /** Varbit buckets: prefix of k ones and a zero (k = 0…7) or eight ones, then that many value bits. */
 const VARBIT_WIDTHS = [3, 6, 9, 12, 18, 25, 56];
 
-/** Writes `v` in the first varbit bucket `fits` accepts (or the 64-bit one). */
-function putVarbit(w: BitWriter, v: number, fits: (bits: number) => boolean): void {
-  if (v === 0) {
-    w.write(0, 1);
+/** Each bucket's prefix (k+1 ones then a zero: 0b10, 0b110, … 0b11111110) and its range. */
+const VARBIT_PREFIX = VARBIT_WIDTHS.map((_, k) => ((1 << (k + 1)) - 1) << 1);
+const VARBIT_INT_MIN = VARBIT_WIDTHS.map((n) => 1 - 2 ** (n - 1));
+const VARBIT_INT_MAX = VARBIT_WIDTHS.map((n) => 2 ** (n - 1));
+const VARBIT_UINT_MAX = VARBIT_WIDTHS.map((n) => 2 ** n - 1);
+
+function putVarbitIn(w: BitWriter, v: number, k: number): void {
+  if (k === VARBIT_WIDTHS.length) {
+    w.write(0xff, 8);
+    writeSigned(w, v, 64);
     return;
   }
-  for (let k = 0; k < VARBIT_WIDTHS.length; k++) {
-    const n = VARBIT_WIDTHS[k]!;
-    if (fits(n)) {
-      // k+1 ones then a zero: 0b10, 0b110, … 0b11111110.
-      w.write(((1 << (k + 1)) - 1) << 1, k + 2);
-      writeSigned(w, v, n);
-      return;
-    }
-  }
-  w.write(0xff, 8);
-  writeSigned(w, v, 64);
+  w.write(VARBIT_PREFIX[k]!, k + 2);
+  writeSigned(w, v, VARBIT_WIDTHS[k]!);
 }
 
 /** chunkenc's putVarbitInt for an integer (safe range): bucket n holds -(2^(n-1) - 1) … 2^(n-1). */
 export function putVarbitInt(w: BitWriter, v: number): void {
-  putVarbit(w, v, (n) => v >= 1 - 2 ** (n - 1) && v <= 2 ** (n - 1));
+  if (v === 0) {
+    w.write(0, 1);
+    return;
+  }
+  let k = 0;
+  while (k < VARBIT_WIDTHS.length && (v < VARBIT_INT_MIN[k]! || v > VARBIT_INT_MAX[k]!)) k++;
+  putVarbitIn(w, v, k);
 }
 
 /** chunkenc's putVarbitUint for a non-negative integer (safe range): bucket n holds 0 … 2^n - 1. */
 export function putVarbitUint(w: BitWriter, v: number): void {
-  putVarbit(w, v, (n) => v < 2 ** n);
+  if (v === 0) {
+    w.write(0, 1);
+    return;
+  }
+  let k = 0;
+  while (k < VARBIT_WIDTHS.length && v > VARBIT_UINT_MAX[k]!) k++;
+  putVarbitIn(w, v, k);
 }

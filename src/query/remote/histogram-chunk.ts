@@ -18,7 +18,7 @@
  * marker followed by a sample, and a switch between gauge and counter histograms.
  */
 import { type BucketSpan, CUSTOM_BUCKETS_SCHEMA, ResetHint } from "../../model/histogram.js";
-import { BitWriter, floatBits, newXorState, putVarbitInt, putVarbitUint, STALE_HI, STALE_LO, type XorState, xorWrite } from "./bitstream.js";
+import { BitWriter, floatBits, newXorState, putVarbitInt, putVarbitUint, STALE_HI, STALE_LO, type XorState, xorWrite, xorWriteFloat } from "./bitstream.js";
 import { adjustForInserts, bucketDeltas, countBuckets, expandBothWays, expandForCounter, type Insert, insertBuckets } from "./spans.js";
 
 /** The top two bits of a histogram chunk's flags byte. */
@@ -225,11 +225,11 @@ class FloatStream implements SampleStream {
     } else {
       tDelta = t - this.t;
       putVarbitInt(w, tDelta - this.tDelta);
-      xorWrite(w, this.cnt, ...floatBits(h.count));
-      xorWrite(w, this.zCnt, ...floatBits(h.zeroCount));
+      xorWriteFloat(w, this.cnt, h.count);
+      xorWriteFloat(w, this.zCnt, h.zeroCount);
       xorWrite(w, this.sum, sHi, sLo);
-      for (let i = 0; i < h.positiveBuckets.length; i++) xorWrite(w, this.pBuckets[i]!, ...floatBits(h.positiveBuckets[i]!));
-      for (let i = 0; i < h.negativeBuckets.length; i++) xorWrite(w, this.nBuckets[i]!, ...floatBits(h.negativeBuckets[i]!));
+      for (let i = 0; i < h.positiveBuckets.length; i++) xorWriteFloat(w, this.pBuckets[i]!, h.positiveBuckets[i]!);
+      for (let i = 0; i < h.negativeBuckets.length; i++) xorWriteFloat(w, this.nBuckets[i]!, h.negativeBuckets[i]!);
     }
     this.t = t;
     this.tDelta = tDelta;

@@ -110,38 +110,32 @@ export function expandForCounter(
   let bOK = bi.next();
   let aN = 0;
   let bN = 0;
-  const advanceA = () => {
-    fwd.advance();
-    aOK = ai.next();
-    aN++;
-  };
-  const advanceB = () => {
-    back.advance();
-    bOK = bi.next();
-    bN++;
-  };
+  // No closures here: this runs per sample and per bucket (and bundlers wrap closures in naming helpers).
   for (;;) {
-    if (aOK && bOK) {
-      if (ai.idx === bi.idx) {
-        if (aCounts[aN]! > bCounts[bN]!) return undefined;
-        advanceA();
-        advanceB();
-      } else if (ai.idx < bi.idx) {
-        if (aCounts[aN] !== 0) return undefined;
-        back.add(ai.idx);
-        advanceA();
-      } else {
-        fwd.add(bi.idx);
-        advanceB();
-      }
-    } else if (aOK) {
+    let advanceA = false;
+    let advanceB = false;
+    if (aOK && bOK && ai.idx === bi.idx) {
+      if (aCounts[aN]! > bCounts[bN]!) return undefined;
+      advanceA = advanceB = true;
+    } else if (aOK && (!bOK || ai.idx < bi.idx)) {
+      // b lacks a bucket of a: fine only while a's count there is 0 (b gets it back, empty).
       if (aCounts[aN] !== 0) return undefined;
       back.add(ai.idx);
-      advanceA();
+      advanceA = true;
     } else if (bOK) {
       fwd.add(bi.idx);
-      advanceB();
+      advanceB = true;
     } else break;
+    if (advanceA) {
+      fwd.advance();
+      aOK = ai.next();
+      aN++;
+    }
+    if (advanceB) {
+      back.advance();
+      bOK = bi.next();
+      bN++;
+    }
   }
   fwd.flush();
   back.flush();
@@ -165,6 +159,13 @@ class SpanBuilder {
   }
 }
 
+/** Ends a run of inserts, if one is open. */
+function flush(run: Insert, into: Insert[]): void {
+  if (run.num === 0) return;
+  into.push({ ...run });
+  run.num = 0;
+}
+
 /**
  * For gauge histograms (no counter resets): inserts both ways between any two layouts, and the merged
  * spans that cover both.
@@ -176,11 +177,6 @@ export function expandBothWays(a: BucketSpan[], b: BucketSpan[]): { forward: Ins
   const backward: Insert[] = [];
   const f: Insert = { pos: 0, num: 0, bucketIdx: 0 };
   const bk: Insert = { pos: 0, num: 0, bucketIdx: 0 };
-  const flush = (run: Insert, into: Insert[]) => {
-    if (run.num === 0) return;
-    into.push({ ...run });
-    run.num = 0;
-  };
   const merged = new SpanBuilder();
   let aOK = ai.next();
   let bOK = bi.next();
