@@ -239,6 +239,8 @@ function handPicked(): Case[] {
     [1, hist({ pos: [[0, [big * 64, big * 2]]], zeroCount: big * 2 })],
     [2, hist({ pos: [[0, [big * 64, big * 2]]], zeroCount: big * 2 })],
     [4_000_000_000_000, hist({ pos: [[0, [big * 100, big * 2 + 1]]], zeroCount: big * 9 })],
+    // Deltas past 2^52 (the SAMPLES answer's zig-zag needs 64-bit arithmetic there).
+    [4_000_000_015_000, hist({ pos: [[0, [big * 100, big * 2 + 1, 2 ** 52 + 2 ** 47]]], zeroCount: big * 9 })],
   ]);
 
   // Many buckets of noisy counts: chunks large enough that a series spans several 1 MiB frames.
