@@ -86,7 +86,7 @@ beforeAll(async () => {
   const es = esEnv();
   const dir = mkdtempSync(join(tmpdir(), "promgate-rrh-"));
   const gatePort = await freePort();
-  gate = launchPromgate("node", gatePort, { ...process.env, ES_URL: es.url, ES_USERNAME: es.username, ES_PASSWORD: es.password, PROMGATE_TENANTS: JSON.stringify({ dev: { password: "promgate-dev" } }) });
+  gate = launchPromgate("node", gatePort, { ...process.env, ES_URL: es.url, ES_USERNAME: es.username, ES_PASSWORD: es.password, PROMGATE_TENANTS: JSON.stringify({ dev: { password: "promgate-dev", streams: ["metrics-rrh.prometheus-*"] } }) });
   const gateUrl = `http://127.0.0.1:${gatePort}`;
   await waitFor("promgate", async () => ((await fetch(`${gateUrl}/-/ready`)).ok ? true : undefined), 60_000).catch((e: Error) => {
     throw new Error(`${e.message}\n${gate?.output()}`);
