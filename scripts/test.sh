@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: everything, on a fresh machine too. Installs what is missing (npm packages, Elasticsearch via
 # mvn, Debian's prometheus and prometheus-node-exporter, Prometheus 3 and promtool 3 via go), then runs
-# typecheck → unit → integration (real ES) → e2e (real Prometheus → promgate under wrangler dev → real ES).
+# typecheck → unit → integration (real ES) → checks against Prometheus' own Go code → e2e (real Prometheus →
+# promgate under wrangler dev → real ES).
 # Stops what it started, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,6 +83,9 @@ step "Prometheus 3.16 (remote write 2.0 and native histogram sender and referenc
 PROMETHEUS316_BIN=$(PROMETHEUS3_MODULE_VERSION=v0.316.0 bash scripts/prometheus3.sh install)
 export PROMETHEUS316_BIN
 "$PROMETHEUS316_BIN" --version 2>&1 | head -n1
+
+step "remote_read encoders against Prometheus' Go code (chunks, frames and SAMPLES byte-identical)"
+bash scripts/remote-read-reference.sh
 
 step "conformance scripts through Prometheus 3.5's own promqltest engine (our expected values are Prometheus')"
 bash scripts/conformance-reference.sh

@@ -55,6 +55,52 @@ export class ProtoWriter {
     this.uvarint(n);
   }
 
+  /** A varint field written even when 0 (a oneof member is present whatever its value). */
+  uvarintFieldAlways(field: number, n: number): void {
+    this.tag(field, 0);
+    this.uvarint(n);
+  }
+
+  /** sint32/sint64 (zig-zag), omitted when 0. */
+  sintField(field: number, n: number): void {
+    if (n === 0) return;
+    this.tag(field, 0);
+    this.zigzag(n);
+  }
+
+  private zigzag(n: number): void {
+    if (Math.abs(n) < 2 ** 52) this.uvarint(n >= 0 ? n * 2 : -n * 2 - 1);
+    else {
+      let v = BigInt.asUintN(64, (BigInt(n) << 1n) ^ (BigInt(n) >> 63n));
+      this.ensure(10);
+      while (v >= 0x80n) {
+        this.buf[this.len++] = Number(v & 0x7fn) | 0x80;
+        v >>= 7n;
+      }
+      this.buf[this.len++] = Number(v);
+    }
+  }
+
+  /** repeated sint64, packed; nothing when empty. */
+  packedSint(field: number, values: number[]): void {
+    if (values.length === 0) return;
+    this.message(field, (w) => {
+      for (const v of values) w.zigzag(v);
+    });
+  }
+
+  /** repeated double, packed; nothing when empty. */
+  packedDouble(field: number, values: number[]): void {
+    if (values.length === 0) return;
+    this.tag(field, 2);
+    this.uvarint(values.length * 8);
+    this.ensure(values.length * 8);
+    for (const v of values) {
+      this.view.setFloat64(this.len, v, true);
+      this.len += 8;
+    }
+  }
+
   /** A double given as its two 32-bit halves, written exactly. */
   doubleBits(field: number, lo: number, hi: number): void {
     this.tag(field, 1);
@@ -94,7 +140,3 @@ export class ProtoWriter {
     return this.buf.slice(0, this.len);
   }
 }
-
-/** Prometheus' staleness marker, 0x7ff0000000000002, as little-endian halves. */
-export const STALE_LO = 0x00000002;
-export const STALE_HI = 0x7ff00000;

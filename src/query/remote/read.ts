@@ -8,14 +8,17 @@ import { snappyDecompress } from "../../ingest/snappy.js";
 import { type CompiledMatcher, compileMatcher, type MatchType } from "../matchers.js";
 import type { ReadScope } from "../scope.js";
 import type { SeriesSamples, Storage, TimeRange } from "../storage.js";
+import { STALE_HI, STALE_LO } from "./bitstream.js";
 import { crc32c } from "./crc32c.js";
-import { ProtoWriter, STALE_HI, STALE_LO } from "./protowrite.js";
-import { XorChunk } from "./xor.js";
+import { writeHistogram } from "./histogram-proto.js";
+import { ProtoWriter } from "./protowrite.js";
+import { type EncodedChunk, SampleKind, sampleKinds, seriesChunks } from "./series-chunks.js";
 
 /**
  * remote_read (`/api/v1/read`): a snappy `prometheus.ReadRequest` in; per query either one snappy
- * `ReadResponse` with raw samples (SAMPLES) or a stream of `ChunkedReadResponse` frames — uvarint length,
- * big-endian CRC32C, message — with XOR chunks of at most 120 samples (STREAMED_XOR_CHUNKS).
+ * `ReadResponse` with raw samples and native histograms (SAMPLES) or a stream of `ChunkedReadResponse`
+ * frames — uvarint length, big-endian CRC32C, message — with XOR, histogram and float-histogram chunks cut
+ * as Prometheus cuts them (STREAMED_XOR_CHUNKS; see series-chunks.ts).
  */
 
 const MATCH_TYPES: Record<number, MatchType> = {
@@ -25,9 +28,7 @@ const MATCH_TYPES: Record<number, MatchType> = {
   [LabelMatcher_Type.NRE]: "!~",
 };
 
-/** Prometheus' own chunk size: 120 samples. */
-const SAMPLES_PER_CHUNK = 120;
-/** Frames stay under 1 MiB (Prometheus' default for the streamed response). */
+/** Prometheus' default `--storage.remote.read-max-bytes-in-frame`: 1 MiB. */
 const MAX_FRAME_BYTES = 1024 * 1024;
 
 export function decodeReadRequest(body: Uint8Array, tenant: Tenant): ReadRequest {
@@ -46,6 +47,9 @@ export function chooseResponseType(req: ReadRequest): ReadRequest_ResponseType {
   }
   throw new HttpError(400, `unsupported response types ${JSON.stringify(req.acceptedResponseTypes)}: this server answers SAMPLES (0) or STREAMED_XOR_CHUNKS (1)`);
 }
+
+/** What the read handler needs of storage (tests stand in for it). */
+export type ReadStorage = Pick<Storage, "snapshot" | "series" | "samples">;
 
 interface PlannedQuery {
   matchers: CompiledMatcher[];
@@ -71,7 +75,7 @@ function planQueries(req: ReadRequest): PlannedQuery[] {
   });
 }
 
-async function runQuery(storage: Storage, scope: ReadScope, q: PlannedQuery, budget: { left: number }): Promise<SeriesSamples[]> {
+async function runQuery(storage: ReadStorage, scope: ReadScope, q: PlannedQuery, budget: { left: number }): Promise<SeriesSamples[]> {
   return storage.snapshot(scope, async (at) => {
     const series = await storage.series(at, q.matchers, q.range);
     if (q.seriesOnly) return series.map((s) => ({ ...s, timestamps: [], values: [], stale: new Set<number>() }));
@@ -92,47 +96,41 @@ function writeSeriesLabels(w: ProtoWriter, s: SeriesSamples): void {
   }
 }
 
+/**
+ * One series of the SAMPLES answer, as Prometheus' ToQueryResult builds it: float samples (and float-typed
+ * staleness markers) in `samples`, native histograms (and histogram-typed markers) in `histograms`.
+ */
+function writeTimeSeries(ts: ProtoWriter, s: SeriesSamples): void {
+  writeSeriesLabels(ts, s);
+  const kinds = s.histograms ? sampleKinds(s) : undefined;
+  for (let i = 0; i < s.timestamps.length; i++) {
+    if (kinds && kinds[i] !== SampleKind.Float) continue;
+    ts.message(2, (sample) => {
+      if (s.stale.has(i)) sample.doubleBits(1, STALE_LO, STALE_HI);
+      else if (s.values[i] !== 0) sample.double(1, s.values[i]!);
+      sample.int64Field(2, s.timestamps[i]!);
+    });
+  }
+  if (!kinds) return;
+  for (let i = 0; i < s.timestamps.length; i++) {
+    if (kinds[i] === SampleKind.Float) continue;
+    writeHistogram(ts, s.timestamps[i]!, kinds[i] === SampleKind.FloatHistogram, s.histograms![i], s.stale.has(i));
+  }
+}
+
 /** SAMPLES: one snappy-compressed ReadResponse. */
-export async function samplesResponse(storage: Storage, scope: ReadScope, req: ReadRequest, maxSamples: number): Promise<Response> {
+export async function samplesResponse(storage: ReadStorage, scope: ReadScope, req: ReadRequest, maxSamples: number): Promise<Response> {
   const budget = { left: maxSamples };
   const out = new ProtoWriter();
   for (const q of planQueries(req)) {
     const series = await runQuery(storage, scope, q, budget);
     out.message(1, (result) => {
-      for (const s of series) {
-        result.message(1, (ts) => {
-          writeSeriesLabels(ts, s);
-          for (let i = 0; i < s.timestamps.length; i++) {
-            ts.message(2, (sample) => {
-              if (s.stale.has(i)) sample.doubleBits(1, STALE_LO, STALE_HI);
-              else if (s.values[i] !== 0) sample.double(1, s.values[i]!);
-              sample.int64Field(2, s.timestamps[i]!);
-            });
-          }
-        });
-      }
+      for (const s of series) result.message(1, (ts) => writeTimeSeries(ts, s));
     });
   }
   return new Response(SnappyJS.compress(out.finish()) as Uint8Array<ArrayBuffer>, {
     headers: { "content-type": "application/x-protobuf", "content-encoding": "snappy" },
   });
-}
-
-const f64 = new Float64Array(1);
-const u32 = new Uint32Array(f64.buffer);
-
-function chunksOf(s: SeriesSamples): XorChunk[] {
-  const chunks: XorChunk[] = [];
-  let c: XorChunk | undefined;
-  for (let i = 0; i < s.timestamps.length; i++) {
-    if (!c || c.count === SAMPLES_PER_CHUNK) chunks.push((c = new XorChunk()));
-    if (s.stale.has(i)) c.appendBits(s.timestamps[i]!, STALE_HI, STALE_LO);
-    else {
-      f64[0] = s.values[i]!;
-      c.appendBits(s.timestamps[i]!, u32[1]!, u32[0]!);
-    }
-  }
-  return chunks;
 }
 
 function frame(message: Uint8Array): Uint8Array<ArrayBuffer> {
@@ -146,31 +144,67 @@ function frame(message: Uint8Array): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-/** One ChunkedReadResponse per frame: a series (or part of one, past the frame limit) of one query. */
+const enc = new TextEncoder();
+function varintSize(n: number): number {
+  if (n < 0) return 10;
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    size++;
+  }
+  return size;
+}
+const lengthDelimited = (n: number) => 1 + varintSize(n) + n;
+
+/** gogoproto's Size() of a Label / Chunk message body: what Prometheus counts against the frame limit. */
+function labelSize(name: string, value: string): number {
+  const n = enc.encode(name).length;
+  const v = enc.encode(value).length;
+  return (n > 0 ? lengthDelimited(n) : 0) + (v > 0 ? lengthDelimited(v) : 0);
+}
+
+function chunkSize(c: EncodedChunk): number {
+  return (c.minT !== 0 ? 1 + varintSize(c.minT) : 0) + (c.maxT !== 0 ? 1 + varintSize(c.maxT) : 0) + 1 + varintSize(c.encoding) + lengthDelimited(c.data.length);
+}
+
+function chunkedSeriesFrame(s: SeriesSamples, chunks: EncodedChunk[], queryIndex: number): Uint8Array<ArrayBuffer> {
+  const msg = new ProtoWriter();
+  msg.message(1, (cs) => {
+    writeSeriesLabels(cs, s);
+    for (const c of chunks) {
+      cs.message(2, (chunk) => {
+        chunk.int64Field(1, c.minT);
+        chunk.int64Field(2, c.maxT);
+        chunk.enumField(3, c.encoding);
+        chunk.bytes(4, c.data);
+      });
+    }
+  });
+  msg.int64Field(2, queryIndex);
+  return frame(msg.finish());
+}
+
+/**
+ * One ChunkedReadResponse per frame: a series of one query, split over frames as Prometheus'
+ * StreamChunkedReadResponses splits it — chunks join a frame until their sizes plus the labels' reach the
+ * frame limit (the chunk that crosses it still goes in). A series without samples is one frame of labels.
+ */
 function seriesFrames(s: SeriesSamples, queryIndex: number): Uint8Array<ArrayBuffer>[] {
+  const chunks = seriesChunks(s);
+  if (chunks.length === 0) return [chunkedSeriesFrame(s, [], queryIndex)];
+  let maxData = MAX_FRAME_BYTES;
+  for (const [name, value] of Object.entries(s.labels)) maxData -= labelSize(name, value);
   const frames: Uint8Array<ArrayBuffer>[] = [];
-  const encoded = chunksOf(s).map((c) => ({ c, data: c.bytes() }));
-  let i = 0;
-  do {
-    const msg = new ProtoWriter();
-    let bytes = 0;
-    msg.message(1, (cs) => {
-      writeSeriesLabels(cs, s);
-      for (; i < encoded.length; i++) {
-        const { c, data } = encoded[i]!;
-        if (bytes > 0 && bytes + data.length > MAX_FRAME_BYTES) break;
-        bytes += data.length + 32;
-        cs.message(2, (chunk) => {
-          chunk.int64Field(1, c.minT);
-          chunk.int64Field(2, c.maxT);
-          chunk.enumField(3, 1); // XOR
-          chunk.bytes(4, data);
-        });
-      }
-    });
-    msg.int64Field(2, queryIndex);
-    frames.push(frame(msg.finish()));
-  } while (i < encoded.length);
+  let pending: EncodedChunk[] = [];
+  let left = maxData;
+  for (let i = 0; i < chunks.length; i++) {
+    pending.push(chunks[i]!);
+    left -= chunkSize(chunks[i]!);
+    if (left > 0 && i + 1 < chunks.length) continue;
+    frames.push(chunkedSeriesFrame(s, pending, queryIndex));
+    pending = [];
+    left = maxData;
+  }
   return frames;
 }
 
@@ -180,7 +214,7 @@ function seriesFrames(s: SeriesSamples, queryIndex: number): Uint8Array<ArrayBuf
  * once the first frame exists or the answer is known to be empty, so a failing first Elasticsearch request is
  * still an HTTP error and not a cut-off stream; a later failure aborts the stream (the client sees an error).
  */
-export async function streamedResponse(storage: Storage, scope: ReadScope, req: ReadRequest, maxSamples: number): Promise<Response> {
+export async function streamedResponse(storage: ReadStorage, scope: ReadScope, req: ReadRequest, maxSamples: number): Promise<Response> {
   const queries = planQueries(req);
   const budget = { left: maxSamples };
   let controller!: ReadableStreamDefaultController<Uint8Array>;

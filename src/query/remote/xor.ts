@@ -5,61 +5,7 @@
  * values XORed with the previous one, reusing the previous leading/trailing-zero window when it fits.
  * Values are handled as two 32-bit halves (JS has no 64-bit integers without BigInt on the hot path).
  */
-
-class BitWriter {
-  bytes = new Uint8Array(64);
-  /** Bits written so far. */
-  bits = 0;
-
-  private ensure(extraBits: number): void {
-    const need = (this.bits + extraBits + 7) >>> 3;
-    if (need <= this.bytes.length) return;
-    const next = new Uint8Array(Math.max(need, this.bytes.length * 2));
-    next.set(this.bytes);
-    this.bytes = next;
-  }
-
-  /** Writes the low `n` (≤ 32) bits of `v`, most significant first. */
-  write(v: number, n: number): void {
-    this.ensure(n);
-    for (let i = n - 1; i >= 0; i--) {
-      if ((v >>> i) & 1) this.bytes[this.bits >>> 3]! |= 0x80 >>> (this.bits & 7);
-      this.bits++;
-    }
-  }
-
-  /** Writes the low `n` (≤ 64) bits of the 64-bit value hi:lo. */
-  write64(hi: number, lo: number, n: number): void {
-    if (n > 32) {
-      this.write(hi, n - 32);
-      this.write(lo, 32);
-    } else this.write(lo, n);
-  }
-
-  byte(b: number): void {
-    this.write(b, 8);
-  }
-}
-
-const f64 = new Float64Array(1);
-const u32 = new Uint32Array(f64.buffer);
-
-function clz64(hi: number, lo: number): number {
-  return hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(lo);
-}
-function ctz32(x: number): number {
-  return x === 0 ? 32 : 31 - Math.clz32(x & -x);
-}
-function ctz64(hi: number, lo: number): number {
-  return lo !== 0 ? ctz32(lo) : 32 + ctz32(hi);
-}
-
-/** hi:lo >>> s for 0 ≤ s < 64, as [hi, lo]. */
-function shr64(hi: number, lo: number, s: number): [number, number] {
-  if (s === 0) return [hi >>> 0, lo >>> 0];
-  if (s >= 32) return [0, hi >>> (s - 32)];
-  return [hi >>> s, ((lo >>> s) | (hi << (32 - s))) >>> 0];
-}
+import { BitWriter, floatBits, newXorState, type XorState, xorWrite } from "./bitstream.js";
 
 function varintBytes(w: BitWriter, n: number, signed: boolean): void {
   let v = BigInt(n);
@@ -85,10 +31,7 @@ export class XorChunk {
   maxT = 0;
   private t = 0;
   private tDelta = 0;
-  private vHi = 0;
-  private vLo = 0;
-  private leading = 0xff;
-  private trailing = 0;
+  private readonly v: XorState = newXorState();
 
   constructor() {
     this.w.write(0, 16); // sample count, filled in by bytes()
@@ -100,11 +43,13 @@ export class XorChunk {
     if (this.count === 0) {
       varintBytes(w, t, true);
       w.write64(hi, lo, 64);
+      this.v.hi = hi >>> 0;
+      this.v.lo = lo >>> 0;
       this.minT = t;
     } else if (this.count === 1) {
       const delta = t - this.t;
       varintBytes(w, delta, false);
-      this.writeValue(hi, lo);
+      xorWrite(w, this.v, hi, lo);
       this.tDelta = delta;
     } else {
       const delta = t - this.t;
@@ -124,51 +69,21 @@ export class XorChunk {
         const v = BigInt.asUintN(64, BigInt(dod));
         w.write64(Number(v >> 32n), Number(v & 0xffffffffn), 64);
       }
-      this.writeValue(hi, lo);
+      xorWrite(w, this.v, hi, lo);
       this.tDelta = delta;
     }
     this.t = t;
     this.maxT = t;
-    this.vHi = hi;
-    this.vLo = lo;
     this.count++;
   }
 
   append(t: number, v: number): void {
-    f64[0] = v;
-    this.appendBits(t, u32[1]!, u32[0]!);
-  }
-
-  private writeValue(hi: number, lo: number): void {
-    const w = this.w;
-    const dHi = (hi ^ this.vHi) >>> 0;
-    const dLo = (lo ^ this.vLo) >>> 0;
-    if (dHi === 0 && dLo === 0) {
-      w.write(0, 1);
-      return;
-    }
-    w.write(1, 1);
-    let leading = clz64(dHi, dLo);
-    const trailing = ctz64(dHi, dLo);
-    if (leading >= 32) leading = 31; // the count is stored in 5 bits
-    if (this.leading !== 0xff && leading >= this.leading && trailing >= this.trailing) {
-      w.write(0, 1);
-      const [sh, sl] = shr64(dHi, dLo, this.trailing);
-      w.write64(sh, sl, 64 - this.leading - this.trailing);
-      return;
-    }
-    this.leading = leading;
-    this.trailing = trailing;
-    w.write(1, 1);
-    w.write(leading, 5);
-    const sig = 64 - leading - trailing;
-    w.write(sig & 63, 6); // 64 significant bits are written as 0; readers know
-    const [sh, sl] = shr64(dHi, dLo, trailing);
-    w.write64(sh, sl, sig);
+    const [hi, lo] = floatBits(v);
+    this.appendBits(t, hi, lo);
   }
 
   bytes(): Uint8Array<ArrayBuffer> {
-    const out = this.w.bytes.slice(0, (this.w.bits + 7) >>> 3);
+    const out = this.w.finish();
     out[0] = this.count >>> 8;
     out[1] = this.count & 0xff;
     return out;
