@@ -165,6 +165,7 @@ describe("Prometheus 3.16 â†’ remote write 2.0 and 1.0 with native histograms â†
       `histogram_fraction(0, 0.1, sum(rate(${name}[1m])))`,
     ]) {
       const theirs = await promApi(promUrl, q, cutoff);
+      expect(theirs.result.length, q).toBeGreaterThan(0);
       for (const stream of ["v2", "v1"] as const) {
         const ours = await promApi(`${gate}/metrics/nh/${run}_${stream}`, q, cutoff, auth);
         expect(ours.result.length, `${q} (${stream})`).toBe(theirs.result.length);
@@ -186,6 +187,7 @@ describe("Prometheus 3.16 â†’ remote write 2.0 and 1.0 with native histograms â†
     const name = "prometheus_http_request_duration_seconds";
     for (const q of [`histogram_count(${name})`, `histogram_quantile(0.5, rate(${name}[1m]))`, `${name}`]) {
       const theirs = await promApi(promUrl, q, cutoff);
+      expect(theirs.result.length, q).toBeGreaterThan(0);
       const viaRead = await promApi(url, q, cutoff);
       expect(viaRead.result.length, q).toBe(theirs.result.length);
       expect(viaRead, q).toEqual(alignedAnswer(viaRead, theirs));
