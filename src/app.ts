@@ -11,21 +11,28 @@ import { statusRoutes } from "./status/routes.js";
 export interface AppDeps {
   fetch: Fetch;
   now: () => number;
-  /** Where the JSON request log lines (one per request) and failures go; never given credentials or bodies. */
-  log: (line: string) => void;
+  /**
+   * Where the JSON log lines (one per request, warnings, failures) go, with the level the line carries;
+   * never given credentials or bodies.
+   */
+  log: (line: string, level: LogLevel) => void;
 }
+
+export type LogLevel = "info" | "warn" | "error";
 
 export const defaultDeps = (): AppDeps => ({
   fetch: (input, init) => fetch(input, init),
   now: () => Date.now(),
-  log: (line) => console.error(line),
+  // Through the console method of the line's level: Workers Logs, `wrangler tail` filters and `wrangler dev`
+  // classify lines by it (an info line sent to console.error shows as an error).
+  log: (line, level) => (level === "error" ? console.error(line) : level === "warn" ? console.warn(line) : console.log(line)),
 });
 
 /** The runtime-neutral app: every entry point (workerd, Bun, Deno, Node) serves exactly this. */
 export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
   const app = new Hono();
   // Once per app: at process start on Node, Bun and Deno, once per isolate on Workers.
-  for (const msg of config.warnings) deps.log(JSON.stringify({ ts: new Date(deps.now()).toISOString(), level: "warn", msg }));
+  for (const msg of config.warnings) deps.log(JSON.stringify({ ts: new Date(deps.now()).toISOString(), level: "warn", msg }), "warn");
   // First, so it sees every request and every response, errors included.
   const observer = new Observer(config, deps, PROMGATE_VERSION);
   app.use(observer.middleware());
@@ -52,7 +59,7 @@ export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
     }
     reportError(c, `internal error: ${err instanceof Error ? err.message : String(err)}`);
     // A bug: the stack is worth its own line.
-    deps.log(JSON.stringify({ ts: new Date().toISOString(), level: "error", msg: "unhandled error", stack: err instanceof Error ? err.stack : String(err) }));
+    deps.log(JSON.stringify({ ts: new Date().toISOString(), level: "error", msg: "unhandled error", stack: err instanceof Error ? err.stack : String(err) }), "error");
     return c.text("internal error\n", 500);
   });
   return app;

@@ -1,3 +1,4 @@
+import type { LogLevel } from "../app.js";
 import type { Context, Handler, MiddlewareHandler } from "hono";
 import type { Config, Tenant } from "../config.js";
 import { esFetch, type Fetch } from "../elastic/http.js";
@@ -18,7 +19,7 @@ import { SelfMetricsWriter } from "./self-write.js";
 export interface ObserveDeps {
   fetch: Fetch;
   now: () => number;
-  log: (line: string) => void;
+  log: (line: string, level: LogLevel) => void;
 }
 
 /** The pseudo-tenant a PROMGATE_METRICS_TOKEN authenticates as: it may scrape /metrics, nothing else. */

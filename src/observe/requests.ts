@@ -1,3 +1,4 @@
+import type { LogLevel } from "../app.js";
 import type { Context, MiddlewareHandler } from "hono";
 import { attachFacts, type IngestFacts, type RequestFacts } from "./facts.js";
 import type { PromgateMetrics } from "./metrics.js";
@@ -21,7 +22,7 @@ export function requestIdOf(headers: Headers): string {
 
 export interface RequestObserverOptions {
   metrics: PromgateMetrics;
-  log: (line: string) => void;
+  log: (line: string, level: LogLevel) => void;
   /** Called after each request is counted (the self-remote-write's chance to run). */
   afterRequest?: (c: Context) => void;
 }
@@ -49,7 +50,7 @@ export function observeRequests(o: RequestObserverOptions): MiddlewareHandler {
     if (endpoint !== undefined) o.metrics.queryDuration.observe({ endpoint }, seconds);
     if (facts.ingest) recordIngest(o.metrics, facts.tenant ?? "", facts.ingest, status);
 
-    o.log(logLine(c, facts, route, status, seconds));
+    o.log(logLine(c, facts, route, status, seconds), levelOf(status));
     o.afterRequest?.(c);
   };
 }
@@ -90,10 +91,12 @@ function recordIngest(m: PromgateMetrics, tenant: string, f: IngestFacts, status
   for (const [itemStatus, n] of f.bulkItemFailures) m.bulkItemFailures.inc({ status: String(itemStatus) }, n);
 }
 
+const levelOf = (status: number): LogLevel => (status >= 500 ? "error" : status >= 400 ? "warn" : "info");
+
 function logLine(c: Context, facts: RequestFacts, route: string, status: number, seconds: number): string {
   const line: Record<string, string | number> = {
     ts: new Date().toISOString(),
-    level: status >= 500 ? "error" : status >= 400 ? "warn" : "info",
+    level: levelOf(status),
     msg: "request",
     request_id: facts.requestId,
     tenant: facts.tenant ?? "",

@@ -1,3 +1,4 @@
+import type { LogLevel } from "../app.js";
 import type { Config } from "../config.js";
 import type { Fetch } from "../elastic/http.js";
 import { dataStreamName } from "../ingest/streams.js";
@@ -57,7 +58,7 @@ export class SelfMetricsWriter {
     private readonly options: SelfWriteOptions,
     /** Identifies this process or isolate among the fleet. */
     readonly instance: string,
-    private readonly log: (line: string) => void,
+    private readonly log: (line: string, level: LogLevel) => void,
   ) {
     this.dataStream = dataStreamName(options.dataset, "default");
   }
@@ -72,7 +73,7 @@ export class SelfMetricsWriter {
     this.running = true;
     return this.write(nowMs)
       .catch((e: unknown) => {
-        this.log(JSON.stringify({ ts: new Date(nowMs).toISOString(), level: "warn", msg: "self metrics write failed", data_stream: this.dataStream, error: e instanceof Error ? e.message : String(e) }));
+        this.log(JSON.stringify({ ts: new Date(nowMs).toISOString(), level: "warn", msg: "self metrics write failed", data_stream: this.dataStream, error: e instanceof Error ? e.message : String(e) }), "warn");
       })
       .finally(() => {
         this.running = false;
