@@ -28,7 +28,7 @@ export const METADATA_TEMPLATE = "promgate-metadata";
 /** Above the 100–200 used by Elasticsearch's built-in templates, so ours wins on every version. */
 export const PRIORITY = 500;
 
-/** Counter suffixes of Prometheus naming conventions (DESIGN.md: type inference). */
+/** Counter suffixes of Prometheus naming conventions (the fallback of docs/storage.md: counter or gauge). */
 export const COUNTER_SUFFIXES = ["_total", "_sum", "_count", "_bucket"];
 
 export function settingsComponent(o: TemplateOptions) {

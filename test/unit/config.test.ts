@@ -11,7 +11,7 @@ import { basic, testConfig } from "../helpers/config.js";
 const tenants = (t: unknown) => JSON.stringify(t);
 
 describe("config", () => {
-  it("parses the defaults of DESIGN.md and per-tenant limit overrides", () => {
+  it("parses the default limits and per-tenant limit overrides", () => {
     const c = testConfig();
     expect(c.limits).toEqual(DEFAULT_LIMITS);
     expect(c.limits.maxCompressedBytes).toBe(10 * 1024 * 1024);
