@@ -97,13 +97,6 @@ function readTimeSeries(r: WireReader, end: number, limits: Limits, stats: Decod
   let exemplars = 0;
   let meta: MetadataEntry | undefined;
   let createdMs = 0;
-  const addRef = (ref: number) => {
-    if (ref >= table.count) malformed(`label ref ${ref} is past the symbols table (${table.count} symbols)`);
-    if (2 * refs + 2 > labelPos.length) labelPos = grow(labelPos);
-    labelPos[2 * refs] = symbolPos[2 * ref]!;
-    labelPos[2 * refs + 1] = symbolPos[2 * ref + 1]!;
-    refs++;
-  };
   while (r.pos < end) {
     const tag = r.uint32();
     const field = tag >>> 3;
@@ -112,11 +105,11 @@ function readTimeSeries(r: WireReader, end: number, limits: Limits, stats: Decod
       case 1:
         if (wire === WIRE_LEN) {
           const refsEnd = r.lengthEnd();
-          while (r.pos < refsEnd) addRef(r.uint32());
+          while (r.pos < refsEnd) addRef(r.uint32(), refs++, table);
           if (r.pos !== refsEnd) malformed("TimeSeries.labels_refs runs past its length");
         } else {
           expectWire(wire, WIRE_VARINT, "TimeSeries.labels_refs");
-          addRef(r.uint32());
+          addRef(r.uint32(), refs++, table);
         }
         break;
       case 2:
@@ -164,6 +157,17 @@ function readTimeSeries(r: WireReader, end: number, limits: Limits, stats: Decod
     visitor.histogram(h);
   }
   for (const e of exemplarViews) visitor.exemplar(e);
+}
+
+/**
+ * Resolves label ref number `i` of the current series to its symbol's byte range. A plain function, not a
+ * closure per series: this runs for every label of every series.
+ */
+function addRef(ref: number, i: number, table: Symbols): void {
+  if (ref >= table.count) malformed(`label ref ${ref} is past the symbols table (${table.count} symbols)`);
+  if (2 * i + 2 > labelPos.length) labelPos = grow(labelPos);
+  labelPos[2 * i] = symbolPos[2 * ref]!;
+  labelPos[2 * i + 1] = symbolPos[2 * ref + 1]!;
 }
 
 /** Records the [start, end) of a length-delimited field at slot i and skips over it. */
