@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
 import { basic, PRW1_HEADERS, testConfig } from "../helpers/config.js";
 import { allCreated, type Behaviour, bulkItems, fakeEs } from "../helpers/fake-es.js";
-import { fixture, MetricMetadata_MetricType, snappy, writeBody, writeRequestBytes } from "../helpers/payload.js";
+import { fixture, MetricMetadata_MetricType, snappy, V2_CONTENT_TYPE, writeBody, writeBodyV2, writeRequestBytes } from "../helpers/payload.js";
 import { parseBulk } from "../helpers/reference.js";
 
 const DEV = basic("dev", "dev-password");
@@ -266,5 +266,54 @@ describe("remote_write route: Elasticsearch failures map to retryable or final s
   it("502 when the bulk answer does not account for every document", async () => {
     const { post } = setup(() => bulkItems([]));
     expect((await post("/api/v1/write")).status).toBe(502);
+  });
+});
+
+describe("remote write 2.0: written-count headers on every answer", () => {
+  const t = 1767268800000;
+  const v2body = writeBodyV2([
+    { labels: { __name__: "up", job: "a" }, samples: [[t, 1], [t + 1000, 1]] },
+    { labels: { __name__: "lat" }, samples: [], histograms: [[t, { float: false, schema: 0, zeroThreshold: 0, zeroCount: 0, count: 1, sum: 1, positiveSpans: [{ offset: 0, length: 1 }], positiveBuckets: [1], negativeSpans: [], negativeBuckets: [], resetHint: 0, customValues: [] }]], exemplars: [{ labels: { trace_id: "x" }, value: 1, timestampMs: t }] },
+  ]);
+  const written = (res: Response) => ["samples", "histograms", "exemplars"].map((k) => res.headers.get(`x-prometheus-remote-write-${k}-written`));
+  const v2 = { "content-type": V2_CONTENT_TYPE };
+
+  it("204 counts what was stored, duplicates included", async () => {
+    const { post } = setup((_r, docs) => bulkItems([201, 409, 201, 201].slice(0, docs)));
+    const res = await post("/api/v1/write", v2body, v2);
+    expect(res.status).toBe(204);
+    expect(written(res)).toEqual(["2", "1", "1"]);
+  });
+
+  it("a partial failure is a 4xx, never a 2xx, and says what was stored", async () => {
+    const { post } = setup(() => bulkItems([201, [400, "mapper_parsing_exception", "bad"], 201, 201]));
+    const res = await post("/api/v1/write", v2body, v2);
+    expect(res.status).toBe(400);
+    expect(written(res)).toEqual(["1", "1", "1"]);
+  });
+
+  it("5xx from Elasticsearch: nothing written", async () => {
+    const { post } = setup(() => new Response("{}", { status: 503 }));
+    const res = await post("/api/v1/write", v2body, v2);
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    expect(written(res)).toEqual(["0", "0", "0"]);
+  });
+
+  it("401 and 413 carry them too", async () => {
+    const { post } = setup();
+    const unauth = await post("/api/v1/write", v2body, { ...v2, authorization: "" });
+    expect(unauth.status).toBe(401);
+    expect(written(unauth)).toEqual(["0", "0", "0"]);
+    const large = writeBodyV2(Array.from({ length: 200 }, (_, i) => ({ labels: { __name__: `m${i}`, instance: `host-${i}` }, samples: [[t, i]] as [number, number][] })));
+    const big = await post("/api/v1/write", large, { ...v2, authorization: basic("small", "small-password") });
+    expect(big.status).toBe(413);
+    expect(written(big)).toEqual(["0", "0", "0"]);
+  });
+
+  it("a 1.0 answer carries none of them", async () => {
+    const { post } = setup();
+    const res = await post("/api/v1/write");
+    expect(res.status).toBe(204);
+    expect(written(res)).toEqual([null, null, null]);
   });
 });
