@@ -1,6 +1,6 @@
 import type { Limits } from "../config.js";
 import { tooLarge } from "../http/errors.js";
-import { countSamples, type DecodeStats, decodeUtf8, type ExemplarView, type MetadataEntry, type SeriesView, type WriteVisitor } from "./decode.js";
+import { countSamples, type DecodeStats, decodeUtf8, type ExemplarView, type MetadataEntry, readSample, type SeriesView, type WriteVisitor } from "./decode.js";
 import { readHistogram } from "./histogram.js";
 import { expectWire, grow, malformed, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from "./protowire.js";
 
@@ -149,7 +149,7 @@ function readTimeSeries(r: WireReader, end: number, limits: Limits, stats: Decod
   const exemplarViews: ExemplarView[] = [];
   for (let i = 0; i < exemplars; i++) exemplarViews.push(readExemplar(r, exemplarPos[2 * i]!, exemplarPos[2 * i + 1]!, table));
   if (!visitor.series(view)) return;
-  for (let i = 0; i < samples; i++) readSample(r, samplePos[2 * i]!, samplePos[2 * i + 1]!, createdMs, visitor);
+  for (let i = 0; i < samples; i++) readSample(r, samplePos[2 * i]!, samplePos[2 * i + 1]!, visitor, true, createdMs);
   for (let i = 0; i < histograms; i++) {
     r.pos = histogramPos[2 * i]!;
     const h = readHistogram(r, histogramPos[2 * i + 1]!);
@@ -178,39 +178,6 @@ function record(r: WireReader, positions: Int32Array, i: number): Int32Array {
   p[2 * i + 1] = end;
   r.pos = end;
   return p;
-}
-
-function readSample(r: WireReader, start: number, end: number, createdMs: number, visitor: WriteVisitor): void {
-  // message Sample { double value = 1; int64 timestamp = 2; int64 start_timestamp = 3; }
-  r.pos = start;
-  let value = 0;
-  let timestamp = 0;
-  let startMs = createdMs;
-  let stale = false;
-  while (r.pos < end) {
-    const tag = r.uint32();
-    const field = tag >>> 3;
-    const wire = tag & 7;
-    if (field === 1) {
-      expectWire(wire, WIRE_FIXED64, "Sample.value");
-      const at = r.pos;
-      value = r.double();
-      stale = value !== value && r.isStaleNaN(at);
-    } else if (field === 2) {
-      expectWire(wire, WIRE_VARINT, "Sample.timestamp");
-      timestamp = r.int64();
-    } else if (field === 3) {
-      expectWire(wire, WIRE_VARINT, "Sample.start_timestamp");
-      const s = r.int64();
-      if (s !== 0) startMs = s;
-    } else if (field === 0) {
-      malformed("field number 0 in Sample");
-    } else {
-      r.skip(wire);
-    }
-  }
-  if (r.pos !== end) malformed("Sample runs past its length");
-  visitor.sample(timestamp, value, stale, startMs);
 }
 
 function symbol(r: WireReader, table: Symbols, ref: number, what: string): string {

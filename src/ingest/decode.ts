@@ -268,11 +268,16 @@ function readLabel(r: WireReader, end: number, out: Int32Array, at: number): voi
   if (r.pos !== end) malformed("Label runs past its length");
 }
 
-function readSample(r: WireReader, start: number, end: number, visitor: WriteVisitor): void {
-  // message Sample { double value = 1; int64 timestamp = 2; }
+/**
+ * One `Sample` message: 1.0's `{ double value = 1; int64 timestamp = 2; }`, and with `v2` also 2.0's
+ * `int64 start_timestamp = 3` (0 = not sent, then `defaultStartMs`: the series-level created timestamp of
+ * the specification's drafts).
+ */
+export function readSample(r: WireReader, start: number, end: number, visitor: WriteVisitor, v2 = false, defaultStartMs = 0): void {
   r.pos = start;
   let value = 0;
   let timestamp = 0;
+  let startMs = defaultStartMs;
   let stale = false;
   while (r.pos < end) {
     const tag = r.uint32();
@@ -287,6 +292,10 @@ function readSample(r: WireReader, start: number, end: number, visitor: WriteVis
     } else if (field === 2) {
       expectWire(wire, WIRE_VARINT, "Sample.timestamp");
       timestamp = r.int64();
+    } else if (field === 3 && v2) {
+      expectWire(wire, WIRE_VARINT, "Sample.start_timestamp");
+      const s = r.int64();
+      if (s !== 0) startMs = s;
     } else if (field === 0) {
       malformed("field number 0 in Sample");
     } else {
@@ -294,7 +303,7 @@ function readSample(r: WireReader, start: number, end: number, visitor: WriteVis
     }
   }
   if (r.pos !== end) malformed("Sample runs past its length");
-  visitor.sample(timestamp, value, stale, 0);
+  visitor.sample(timestamp, value, stale, startMs);
 }
 
 function readMetadata(r: WireReader, end: number): MetadataEntry {
