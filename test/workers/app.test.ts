@@ -89,14 +89,15 @@ describe("promgate inside workerd", () => {
 
   it("logs the startup warning about changed tenant defaults once per isolate, not per request", async () => {
     const lines: string[] = [];
-    const original = console.error;
-    console.error = (line: unknown) => void lines.push(String(line));
+    // Every console method: each line goes out through the one of its level.
+    const original = { log: console.log, warn: console.warn, error: console.error };
+    console.log = console.warn = console.error = (line: unknown) => void lines.push(String(line));
     try {
       const env = { PROMGATE_TENANTS: JSON.stringify({ plain: { password: "pw-plain-secret" } }), ES_URL: "http://127.0.0.1:9" };
       const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined, props: {} } as unknown as ExecutionContext;
       for (let i = 0; i < 3; i++) expect((await worker.fetch(incoming(new Request("http://promgate/-/healthy")), env, ctx)).status).toBe(200);
     } finally {
-      console.error = original;
+      Object.assign(console, original);
     }
     const warnings = lines.filter((l) => l.includes('"level":"warn"'));
     expect(warnings).toHaveLength(1);
