@@ -107,11 +107,7 @@ export function queryRoutes(config: Config, fetchFn: Fetch): Hono {
     const sels = selectors(p, false);
     const set = new Set<string>();
     for (const matchers of sels.length === 0 ? [[]] : sels) {
-      if (storage.query(scope, matchers, range).exact) {
-        for (const v of await storage.labelValues(scope, name, matchers, range)) set.add(v);
-      } else {
-        for (const s of await storage.series(scope, matchers, range)) if (s.labels[name] !== undefined) set.add(s.labels[name]!);
-      }
+      for (const v of await storage.labelValues(scope, name, matchers, range)) set.add(v);
     }
     const values = [...set].sort();
     const warnings = limit !== undefined && values.length > limit ? ["results truncated due to limit"] : [];

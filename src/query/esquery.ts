@@ -3,12 +3,14 @@ import { type CompiledMatcher, matchesEmpty } from "./matchers.js";
 /**
  * Label matchers → an Elasticsearch bool query over `labels.*`.
  *
- * Elasticsearch's `regexp` is Lucene syntax, not RE2. We translate only a subset whose meaning is provably
- * the same (literals, `.`, classes without RE2-only features, groups, alternation, greedy quantifiers, `\d`
- * `\w` `\s`, a leading `(?i)` before ASCII text without classes; other inline flags never); anything else
- * only narrows the query (label must exist, or nothing) and the storage layer post-filters every series with
- * the compiled RE2-equivalent regex. Callers that need ES's answer to be exact (aggregations over label
- * values) check `exact`.
+ * A regex that is only a list of literal strings (Grafana's multi-value variables) becomes a `terms` query,
+ * of any length. Otherwise Elasticsearch's `regexp` is Lucene syntax, not RE2: we translate only a subset
+ * whose meaning is provably the same (literals, `.`, classes without RE2-only features, groups,
+ * alternation, greedy quantifiers, `\d` `\w` `\s`, a leading `(?i)` before ASCII text without classes;
+ * other inline flags never) and only up to Elasticsearch's `index.max_regex_length`; anything else only
+ * narrows the query (label must exist, or nothing) and the storage layer post-filters every series with
+ * the RE2 matcher itself. Callers that need ES's answer to be exact (aggregations over label values) check
+ * `exact`.
  */
 
 export type EsQuery = Record<string, unknown>;
@@ -123,19 +125,79 @@ function translateClass(s: string, start: number): { text: string; end: number }
   return undefined;
 }
 
-function regexpQuery(name: string, source: string): EsQuery | undefined {
-  const t = re2ToLucene(source);
-  if (!t) return undefined;
-  return {
-    regexp: {
-      [field(name)]: { value: t.regexp, flags: "NONE", ...(t.caseInsensitive ? { case_insensitive: true } : {}) },
-    },
-  };
+/**
+ * Elasticsearch's default `index.max_regex_length`: a longer `regexp` fails the whole search (an internal
+ * error, where Prometheus answers). Counted in UTF-16 code units, as JavaScript's `length`.
+ */
+export const MAX_REGEX_LENGTH = 1000;
+
+/** Elasticsearch's default `index.max_terms_count`: values one `terms` query may list. */
+export const MAX_TERMS = 65_536;
+
+/** At most this many `regexp` clauses for one case-insensitive list of literals; more stay in promgate. */
+const MAX_REGEXP_CLAUSES = 64;
+
+const regexp = (name: string, value: string, caseInsensitive: boolean): EsQuery => ({
+  regexp: { [field(name)]: { value, flags: "NONE", ...(caseInsensitive ? { case_insensitive: true } : {}) } },
+});
+
+/** Text as a Lucene regexp of itself: a backslash makes any character literal there. */
+const luceneQuote = (text: string) => text.replace(/[^0-9A-Za-z_]/g, "\\$&");
+
+/**
+ * A list of literal strings as one `terms` query (no length limit). The empty string is left out: no stored
+ * label has it (the caller handles the missing label).
+ */
+function termsQuery(name: string, values: string[]): EsQuery | undefined {
+  const stored = [...new Set(values)].filter((v) => v !== "");
+  if (stored.length === 0) return { match_none: {} };
+  return stored.length <= MAX_TERMS ? { terms: { [field(name)]: stored } } : undefined;
+}
+
+/**
+ * A case-insensitive list of literal strings as `regexp` alternations of at most MAX_REGEX_LENGTH
+ * characters each, with `case_insensitive` — whose folding equals RE2's for ASCII text only (`k` ~ KELVIN
+ * SIGN, `s` ~ LONG S included; `term`'s own `case_insensitive` lacks those two). Undefined when the list
+ * does not fit.
+ */
+function caseInsensitiveQuery(name: string, values: string[]): EsQuery | undefined {
+  const stored = [...new Set(values)].filter((v) => v !== "");
+  if (stored.length === 0) return { match_none: {} };
+  if (stored.some((v) => /[^\x20-\x7e]/.test(v))) return undefined;
+  const clauses: EsQuery[] = [];
+  let chunk = "";
+  for (const v of stored) {
+    const quoted = luceneQuote(v);
+    if (quoted.length > MAX_REGEX_LENGTH) return undefined;
+    if (chunk !== "" && chunk.length + 1 + quoted.length > MAX_REGEX_LENGTH) {
+      clauses.push(regexp(name, chunk, true));
+      chunk = "";
+    }
+    chunk = chunk === "" ? quoted : `${chunk}|${quoted}`;
+  }
+  clauses.push(regexp(name, chunk, true));
+  if (clauses.length > MAX_REGEXP_CLAUSES) return undefined;
+  return clauses.length === 1 ? clauses[0] : { bool: { should: clauses, minimum_should_match: 1 } };
+}
+
+/**
+ * The query that selects the values a regex matcher's pattern matches, or undefined if none is exact.
+ * `pushRegexps` false: only `terms`, no `regexp` (Elasticsearch refused one of the selector's).
+ */
+function regexQuery(m: CompiledMatcher, pushRegexps: boolean): EsQuery | undefined {
+  if (m.literals && !m.literals.caseInsensitive) return termsQuery(m.name, m.literals.values);
+  if (!pushRegexps) return undefined;
+  if (m.literals) return caseInsensitiveQuery(m.name, m.literals.values);
+  const t = re2ToLucene(m.value);
+  // Longer than Elasticsearch allows: promgate filters alone rather than have the search refused.
+  if (!t || t.regexp.length > MAX_REGEX_LENGTH) return undefined;
+  return regexp(m.name, t.regexp, t.caseInsensitive);
 }
 
 const exists = (name: string): EsQuery => ({ exists: { field: field(name) } });
 
-export function matchersToQuery(matchers: CompiledMatcher[]): MatcherQuery {
+/** `pushRegexps` false: no `regexp` clause, those matchers are left to promgate's post-filter. */
+export function matchersToQuery(matchers: CompiledMatcher[], pushRegexps = true): MatcherQuery {
   const q: MatcherQuery = { filter: [], mustNot: [], exact: true };
   for (const m of matchers) {
     const empty = matchesEmpty(m);
@@ -149,7 +211,7 @@ export function matchersToQuery(matchers: CompiledMatcher[]): MatcherQuery {
         else q.mustNot.push({ term: { [field(m.name)]: m.value } });
         break;
       case "=~": {
-        const re = regexpQuery(m.name, m.value);
+        const re = regexQuery(m, pushRegexps);
         if (!re) {
           q.exact = false;
           if (!empty) q.filter.push(exists(m.name));
@@ -160,7 +222,7 @@ export function matchersToQuery(matchers: CompiledMatcher[]): MatcherQuery {
       }
       case "!~": {
         // A series without the label has value "": it is selected only if the matcher accepts "".
-        const re = regexpQuery(m.name, m.value);
+        const re = regexQuery(m, pushRegexps);
         if (!empty) q.filter.push(exists(m.name));
         if (re) q.mustNot.push(re);
         else q.exact = false;

@@ -3,6 +3,7 @@ import { esFailure, esFetch, type Fetch } from "../elastic/http.js";
 import { HttpError } from "../http/errors.js";
 import { matchersToQuery } from "./esquery.js";
 import { type CompiledMatcher, type Labels, matchesAll } from "./matchers.js";
+import { isRegexpRefusal, RefusedRegexps, RegexpRefused } from "./regexp-refusal.js";
 import type { ReadScope } from "./scope.js";
 import type { NativeHistogram } from "../model/histogram.js";
 import { decodeStoredHistogram } from "../ingest/histogram.js";
@@ -139,8 +140,17 @@ function labelsOfKey(key: CompositeKey, names: string[]): Labels {
 
 const withFilter = (q: BoolQuery, extra: unknown): BoolQuery => ({ bool: { ...q.bool, filter: [...q.bool.filter, extra] } });
 
+/** Per-series time buckets asked of `Storage.buckets`. */
+export interface BucketSpec {
+  bucketMs: number;
+  alignMs: number;
+  stat: "min" | "max" | undefined;
+  last?: boolean;
+}
+
 export class Storage {
   private readonly fetchFn: Fetch;
+  private readonly refused = new RefusedRegexps();
 
   constructor(
     private readonly config: Config,
@@ -165,7 +175,11 @@ export class Storage {
         : `/${scope.indices}/_search?ignore_unavailable=true&allow_no_indices=true&filter_path=${filterPath}`,
       body: JSON.stringify(scope.pit ? { ...(body as object), pit: { id: scope.pit, keep_alive: PIT_KEEP_ALIVE } } : body),
     });
-    if (!res.ok) throw await esFailure(res, what, this.config.retryAfterSeconds);
+    if (!res.ok) {
+      const refused = await isRegexpRefusal(res);
+      const failure = await esFailure(res, what, this.config.retryAfterSeconds);
+      throw refused ? new RegexpRefused(failure.status, failure.message) : failure;
+    }
     return (await res.json()) as T;
   }
 
@@ -228,9 +242,9 @@ export class Storage {
     }
   }
 
-  /** The ES query for matchers, time range and scope. */
-  query(scope: ReadScope, matchers: CompiledMatcher[], range: PartialRange | undefined): { query: BoolQuery; exact: boolean } {
-    const q = matchersToQuery(matchers);
+  /** The ES query for matchers, time range and scope; `pushRegexps` false keeps `regexp` clauses out. */
+  private query(scope: ReadScope, matchers: CompiledMatcher[], range: PartialRange | undefined, pushRegexps = true): { query: BoolQuery; exact: boolean } {
+    const q = matchersToQuery(matchers, pushRegexps);
     const filter: unknown[] = [scope.filter, ...q.filter, ...rangeFilter(range)];
     return { query: { bool: { filter, must_not: q.mustNot } }, exact: q.exact };
   }
@@ -274,7 +288,11 @@ export class Storage {
   async series(scope: ReadScope, matchers: CompiledMatcher[], range: PartialRange | undefined, limit = Infinity): Promise<Series[]> {
     // The label names and the aggregation over them must see the same documents (see snapshot).
     if (!scope.pit) return this.snapshot(scope, (at) => this.series(at, matchers, range, limit));
-    const { query } = this.query(scope, matchers, range);
+    return this.refused.retry(matchers, (push) => this.seriesWith(push, scope, matchers, range, limit));
+  }
+
+  private async seriesWith(pushRegexps: boolean, scope: ReadScope, matchers: CompiledMatcher[], range: PartialRange | undefined, limit: number): Promise<Series[]> {
+    const { query } = this.query(scope, matchers, range, pushRegexps);
     const names = await this.presentLabelNames(scope, query, range);
     if (names.length === 0) return [];
     const out: Series[] = [];
@@ -291,11 +309,24 @@ export class Storage {
   }
 
   /**
-   * Values of one label over the documents the matchers select, by a composite terms aggregation — only
-   * valid when ES evaluates the matchers exactly (the caller checks `query().exact`).
+   * Values of one label over the documents the matchers select: a composite terms aggregation where ES
+   * evaluates the matchers exactly, else the values of the series that pass promgate's own matching.
    */
   async labelValues(scope: ReadScope, name: string, matchers: CompiledMatcher[], range: PartialRange | undefined, limit = Infinity): Promise<string[]> {
-    const { query } = this.query(scope, matchers, range);
+    return this.refused.retry(matchers, (push) => this.labelValuesWith(push, scope, name, matchers, range, limit));
+  }
+
+  private async labelValuesWith(pushRegexps: boolean, scope: ReadScope, name: string, matchers: CompiledMatcher[], range: PartialRange | undefined, limit: number): Promise<string[]> {
+    const { query, exact } = this.query(scope, matchers, range, pushRegexps);
+    if (!exact) {
+      const set = new Set<string>();
+      for (const s of await this.series(scope, matchers, range)) {
+        const v = s.labels[name];
+        if (v !== undefined) set.add(v);
+        if (set.size >= limit) break;
+      }
+      return [...set];
+    }
     const values: string[] = [];
     const sources = [{ v: { terms: { field: `labels.${name}` } } }];
     for await (const buckets of this.compositePages<{ key: { v: string } }>(scope, query, sources, SERIES_PAGE, "the label value lookup")) {
@@ -323,7 +354,19 @@ export class Storage {
     onSeries?: (s: SeriesSamples) => void,
   ): Promise<SeriesSamples[]> {
     if (series.length === 0) return [];
-    const { query, exact } = this.query(scope, matchers, range);
+    return this.refused.retry(matchers, (push) => this.samplesWith(push, scope, matchers, range, series, maxSamples, onSeries));
+  }
+
+  private async samplesWith(
+    pushRegexps: boolean,
+    scope: ReadScope,
+    matchers: CompiledMatcher[],
+    range: TimeRange,
+    series: Series[],
+    maxSamples: number,
+    onSeries?: (s: SeriesSamples) => void,
+  ): Promise<SeriesSamples[]> {
+    const { query, exact } = this.query(scope, matchers, range, pushRegexps);
     // Runs alongside the sample pages; awaited only when a sample without a float value turns up.
     const specials = this.specialSamples(scope, query);
     specials.catch(() => undefined);
@@ -397,13 +440,25 @@ export class Storage {
     matchers: CompiledMatcher[],
     range: TimeRange,
     series: Series[],
-    bucket: { bucketMs: number; alignMs: number; stat: "min" | "max" | undefined; last?: boolean },
+    bucket: BucketSpec,
     maxBuckets: number,
   ): Promise<SeriesBuckets[]> {
     if (series.length === 0) return [];
+    return this.refused.retry(matchers, (push) => this.bucketsWith(push, scope, matchers, range, series, bucket, maxBuckets));
+  }
+
+  private async bucketsWith(
+    pushRegexps: boolean,
+    scope: ReadScope,
+    matchers: CompiledMatcher[],
+    range: TimeRange,
+    series: Series[],
+    bucket: BucketSpec,
+    maxBuckets: number,
+  ): Promise<SeriesBuckets[]> {
     const { bucketMs, alignMs, stat } = bucket;
     const offset = (((alignMs + 1) % bucketMs) + bucketMs) % bucketMs;
-    const { query, exact } = this.query(scope, matchers, range);
+    const { query, exact } = this.query(scope, matchers, range, pushRegexps);
     const specials = this.specialSamples(scope, query);
     specials.catch(() => undefined);
     // The latest sample's time per bucket (a costly sub-aggregation) only matters where a stale marker could

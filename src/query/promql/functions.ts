@@ -1,5 +1,6 @@
 import { HttpError } from "../../http/errors.js";
-import { type Labels, re2ToJs } from "../matchers.js";
+import type { Labels } from "../matchers.js";
+import { type Replacer, replaceRegex, type Submatch } from "../regex/re2.js";
 import { type Annotations, goG } from "./annotations.js";
 import { compareLabelSets, naturalLess } from "./order.js";
 import { dropName, formatValue, type InstantSample, labelsKey, type RangeSeries, type Value } from "./values.js";
@@ -651,9 +652,9 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
   sort_desc: (args) => vec(floats(argVector(args[0])).sort((a, b) => (Number.isNaN(a.value) ? 1 : Number.isNaN(b.value) ? -1 : b.value - a.value))),
   label_replace: (args) => {
     const [dst, replacement, src, regex] = [argString(args[1]), argString(args[2]), argString(args[3]), argString(args[4])];
-    let re: RegExp;
+    let re: Replacer;
     try {
-      re = re2ToJs(regex);
+      re = replaceRegex(regex);
     } catch {
       throw new HttpError(422, `invalid regular expression in label_replace(): ${regex}`);
     }
@@ -751,7 +752,7 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
  * (so `$1x` names group "1x", which is empty), `${name}` delimits it, digits refer to numbered groups,
  * `$$` is a literal `$`, and a `$` not followed by a name stays as it is.
  */
-function expandTemplate(template: string, m: RegExpExecArray): string {
+function expandTemplate(template: string, m: Submatch): string {
   return template.replace(/\$(?:\$|(\w+)|\{(\w+)\})?/g, (whole, bare: string | undefined, braced: string | undefined) => {
     if (whole === "$$") return "$";
     const name = bare ?? braced;

@@ -1,7 +1,8 @@
 import { parser } from "@prometheus-io/lezer-promql";
 import type { SyntaxNode } from "@lezer/common";
 import { HttpError } from "../../http/errors.js";
-import { type Matcher, type MatchType, re2ToJs } from "../matchers.js";
+import type { Matcher, MatchType } from "../matchers.js";
+import { labelRegex, RegexError } from "../regex/re2.js";
 import { unquote } from "../selector.js";
 import { lineColumn } from "./annotations.js";
 import { MAX_NESTING, tooDeepAt } from "./nesting.js";
@@ -95,23 +96,13 @@ function positiveDuration(text: string, pos: number): number {
   return ms;
 }
 
-/** Go's regexp error codes for what JavaScript reports differently. */
-const REGEXP_ERRORS: [RegExp, string][] = [
-  [/Unterminated group/, "missing closing )"],
-  [/Unmatched '\)'/, "unexpected )"],
-  [/Nothing to repeat|Lone quantifier/, "missing argument to repetition operator"],
-  [/Unterminated character class/, "missing closing ]"],
-  [/out of order in \{\}|invalid repeat count/, "invalid repeat count"],
-  [/[Ii]nvalid (Unicode )?escape/, "invalid escape sequence"],
-];
-
 /** A regex matcher must compile, as Prometheus checks while parsing ("error parsing regexp: …"). */
 function checkRegexp(value: string, pos: number): void {
   try {
-    re2ToJs(value);
+    labelRegex(value);
   } catch (e) {
-    const why = REGEXP_ERRORS.find(([re]) => re.test((e as Error).message))?.[1] ?? "invalid syntax";
-    throw new ParseError(`error parsing regexp: ${why}: \`${value}\``, pos);
+    if (e instanceof RegexError) throw new ParseError(e.message, pos);
+    throw e;
   }
 }
 
@@ -275,7 +266,7 @@ class Builder {
       if (m.type === "=") return m.value !== "";
       if (m.type === "!=") return m.value === "";
       try {
-        const re = re2ToJs(m.value); // RE2 semantics, inline flags included
+        const re = labelRegex(m.value);
         return m.type === "=~" ? !re.test("") : re.test("");
       } catch {
         return true; // reported when compiled

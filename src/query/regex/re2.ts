@@ -1,0 +1,93 @@
+import { RE2JS, RE2JSException, RE2JSSyntaxException } from "re2js";
+import { Lru } from "../../util/lru.js";
+import { type LiteralAlternation, literalAlternation } from "./literals.js";
+
+/**
+ * User-supplied regexes (label matchers, label_replace) are RE2, evaluated with re2js: a pure-JavaScript
+ * port of Go's regexp (no eval, no WebAssembly, so it runs in workerd as everywhere else) that matches in
+ * time linear in the input whatever the pattern. JavaScript's own RegExp backtracks: `(a|aa)*b` against a
+ * long label value takes exponential time, and a match is synchronous — it would hold the whole process
+ * or Workers isolate, beyond any query timeout. re2js reads Go's syntax with Go's meaning (inline flag
+ * groups, Unicode case folding, `\pL`, `[[:alpha:]]`, `\Q…\E`, repeat limits) and reports Go's error texts,
+ * so patterns go to it unchanged.
+ */
+
+/** A pattern Go's regexp refuses; the message is Go's: "error parsing regexp: <what>: `<where>`". */
+export class RegexError extends Error {}
+
+/** A Prometheus label matcher's regex. */
+export interface LabelRegex {
+  /** Whether the whole value matches. */
+  test(value: string): boolean;
+  /** Set when the pattern is only a list of literal strings. */
+  literals?: LiteralAlternation;
+}
+
+/**
+ * Compiled patterns, kept across requests (dashboards send the same ones again and again): compiling costs
+ * 50–200 µs for a typical matcher, milliseconds for long alternations. Bounded in entries and in pattern
+ * text; re2js also caps the lazily built DFA of each pattern (8 MB by its own estimate, rarely approached
+ * by label values).
+ */
+const cache = new Lru<string, LabelRegex | Replacer>(256, 1 << 20);
+
+function cached<T extends LabelRegex | Replacer>(key: string, make: () => T): T {
+  const hit = cache.get(key);
+  if (hit) return hit as T;
+  const made = make();
+  cache.set(key, made, key.length);
+  return made;
+}
+
+/** re2js' compile with its exceptions as RegexError, naming the pattern as Go would. */
+function compile(pattern: string, flags: number): RE2JS {
+  try {
+    return RE2JS.compile(pattern, flags);
+  } catch (e) {
+    if (e instanceof RE2JSSyntaxException) {
+      // With DOTALL, re2js parses "(?s)" + pattern and may name that text; Go names the pattern.
+      const where = e.input === `(?s)${pattern}` ? pattern : e.input;
+      throw new RegexError(`error parsing regexp: ${e.error}${where === null ? "" : `: \`${where}\``}`);
+    }
+    if (e instanceof RE2JSException) throw new RegexError(`error parsing regexp: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * A label matcher's regex as Prometheus compiles it (`NewFastRegexMatcher`): the pattern is parsed on its
+ * own with `.` matching newlines, then matched against the whole value (`^(?s:…)$`). A list of literal
+ * strings is a set lookup, as in Prometheus.
+ */
+export function labelRegex(source: string): LabelRegex {
+  return cached(`m${source}`, () => {
+    const literals = literalAlternation(source);
+    if (literals && !literals.caseInsensitive) {
+      const set = new Set(literals.values);
+      return { literals, test: (v: string) => set.has(v) };
+    }
+    const re = compile(source, RE2JS.DOTALL);
+    return { ...(literals ? { literals } : {}), test: (v: string) => re.testExact(v) };
+  });
+}
+
+/** A match with its groups, as `RegExp.exec` returns one. */
+export interface Submatch {
+  readonly [group: number]: string | undefined;
+  groups?: Record<string, string | undefined>;
+}
+
+export interface Replacer {
+  exec(value: string): Submatch | null;
+}
+
+/**
+ * label_replace's regex: Prometheus 3 compiles `^(?s:` + pattern + `)$` as one text (the pattern is not
+ * parsed alone first, unlike a matcher's).
+ */
+export function replaceRegex(source: string): Replacer {
+  return cached(`r${source}`, () => {
+    const re = compile(`^(?s:${source})$`, 0);
+    return { exec: (v: string) => re.exec(v) as Submatch | null };
+  });
+}
