@@ -2,9 +2,10 @@ import { benchE2e } from "./e2e.js";
 import { benchHistograms, benchIngest, benchProtocols } from "./ingest.js";
 import { benchPromql } from "./promql.js";
 import { benchRead } from "./read.js";
+import { benchPathological, benchTypical } from "./regex.js";
 import { benchRuntimes } from "./runtimes.js";
 
-/** `node --import tsx bench/run.ts [ingest|runtimes|e2e|runtimes-es|read|promql|all]` — scripts/bench.sh runs them all. */
+/** `node --import tsx bench/run.ts [ingest|regex|runtimes|e2e|runtimes-es|read|promql|all]` — scripts/bench.sh runs them all. */
 
 const fmt = (n: number, d = 2) => n.toFixed(d);
 
@@ -43,6 +44,21 @@ function printIngest(): void {
   }
   const h = benchHistograms();
   console.log(`native histograms (2.0, schema 3, 40 buckets): ${h.histograms} in ${fmt(h.ms, 3)} ms = ${(h.perSec / 1e3).toFixed(0)} k histograms/s`);
+}
+
+function printRegex(): void {
+  console.log(`\nlabel regexes: promgate's engine (re2js, literal lists as sets, cached) vs JavaScript's RegExp on ^(?:re)$ (node ${process.version}; median of 3 alternating rounds)`);
+  console.log("pattern                     chars  compile RegExp µs  compile ours µs  cached µs  match RegExp µs  match ours µs  match ratio");
+  for (const r of benchTypical()) {
+    console.log(
+      `${r.name.padEnd(26)}${String(r.length).padStart(7)}${fmt(r.compileJsUs, 1).padStart(19)}${fmt(r.compileOursUs, 1).padStart(17)}${fmt(r.cachedUs, 3).padStart(11)}${fmt(r.matchJsUs, 3).padStart(17)}${fmt(r.matchOursUs, 3).padStart(15)}${`${fmt(r.matchOursUs / r.matchJsUs, 1)}×`.padStart(13)}`,
+    );
+  }
+  console.log("pathological: one match of a value of n characters (no match)");
+  console.log("pattern      n        RegExp ms      ours ms");
+  for (const r of benchPathological()) {
+    console.log(`${r.pattern.padEnd(11)}${String(r.length).padStart(8)}${(r.jsMs === undefined ? "(not run)" : fmt(r.jsMs, 3)).padStart(13)}${fmt(r.oursMs, 3).padStart(13)}`);
+  }
 }
 
 async function printRuntimes(intoEs = false): Promise<void> {
@@ -108,6 +124,7 @@ async function printPromql(): Promise<void> {
 
 const part = process.argv[2] ?? "all";
 if (part === "all" || part === "ingest") printIngest();
+if (part === "all" || part === "regex") printRegex();
 if (part === "all" || part === "runtimes") await printRuntimes();
 if (part === "all" || part === "e2e") await printE2e();
 if (part === "all" || part === "e2e" || part === "runtimes-es") await printRuntimes(true);

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 [ -x node_modules/.bin/tsx ] || npm install --no-audit --no-fund
 mkdir -p bench/out
 node --import tsx bench/run.ts ingest | tee bench/out/latest.txt
+node --import tsx bench/run.ts regex | tee -a bench/out/latest.txt
 # promgate on Node, Bun, Deno and workerd (wrangler dev) against a _bulk sink: needs no Elasticsearch
 node --import tsx bench/run.ts runtimes | tee -a bench/out/latest.txt
 PROMETHEUS3_BIN=$(bash scripts/prometheus3.sh install)

@@ -12,11 +12,12 @@ export interface LiteralAlternation {
   caseInsensitive: boolean;
 }
 
-/** Outside a class, these are RE2 operators; any other character stands for itself. */
-const META = new Set(["\\", ".", "+", "*", "?", "(", ")", "|", "[", "]", "{", "}", "^", "$"]);
+/** Outside a class, these ASCII characters are RE2 operators; any other character stands for itself. */
+const META = new Uint8Array(128);
+for (const c of "\\.+*?()|[]{}^$") META[c.charCodeAt(0)] = 1;
 
 /** RE2 reads a backslash before an ASCII character that is not a letter or digit as that character. */
-const isQuotable = (c: string) => c.charCodeAt(0) < 0x80 && !/[0-9A-Za-z]/.test(c);
+const isQuotable = (code: number) => code < 0x80 && !((code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a));
 
 /**
  * The literal strings `source` (RE2, anchored as a Prometheus matcher) matches, or undefined when it is
@@ -37,21 +38,22 @@ export function literalAlternation(source: string): LiteralAlternation | undefin
     if (!s.endsWith(")")) return undefined;
     s = s.slice(open, -1);
   }
+  // One pass; text between operators is copied in slices (a 5,000-host list is ~150,000 characters).
   const values: string[] = [];
   let cur = "";
+  let from = 0;
   for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (c === "|") {
-      values.push(cur);
+    const code = s.charCodeAt(i);
+    if (code >= 0x80 || META[code] === 0) continue;
+    if (code === 0x7c) {
+      values.push(cur + s.slice(from, i)); // "|"
       cur = "";
-    } else if (c === "\\") {
-      const e = s[i + 1];
-      if (e === undefined || !isQuotable(e)) return undefined;
-      cur += e;
+    } else if (code === 0x5c && i + 1 < s.length && isQuotable(s.charCodeAt(i + 1))) {
+      cur += s.slice(from, i) + s[i + 1]; // "\\." and the like
       i++;
-    } else if (META.has(c)) return undefined;
-    else cur += c;
+    } else return undefined;
+    from = i + 1;
   }
-  values.push(cur);
+  values.push(cur + s.slice(from));
   return { values, caseInsensitive };
 }

@@ -29,13 +29,15 @@ export interface LabelRegex {
  * text; re2js also caps the lazily built DFA of each pattern (8 MB by its own estimate, rarely approached
  * by label values).
  */
-const cache = new Lru<string, LabelRegex | Replacer>(256, 1 << 20);
+const matchers = new Lru<string, LabelRegex>(256, 1 << 20);
+const replacers = new Lru<string, Replacer>(64, 1 << 18);
 
-function cached<T extends LabelRegex | Replacer>(key: string, make: () => T): T {
-  const hit = cache.get(key);
-  if (hit) return hit as T;
+/** Keyed by the pattern itself: a derived key would be a new string to hash on every lookup. */
+function cached<T>(cache: Lru<string, T>, source: string, make: () => T): T {
+  const hit = cache.get(source);
+  if (hit) return hit;
   const made = make();
-  cache.set(key, made, key.length);
+  cache.set(source, made, source.length);
   return made;
 }
 
@@ -60,15 +62,18 @@ function compile(pattern: string, flags: number): RE2JS {
  * strings is a set lookup, as in Prometheus.
  */
 export function labelRegex(source: string): LabelRegex {
-  return cached(`m${source}`, () => {
-    const literals = literalAlternation(source);
-    if (literals && !literals.caseInsensitive) {
-      const set = new Set(literals.values);
-      return { literals, test: (v: string) => set.has(v) };
-    }
-    const re = compile(source, RE2JS.DOTALL);
-    return { ...(literals ? { literals } : {}), test: (v: string) => re.testExact(v) };
-  });
+  return cached(matchers, source, () => compileLabelRegex(source));
+}
+
+/** `labelRegex` without the cache (benchmarks measure compiling with it). */
+export function compileLabelRegex(source: string): LabelRegex {
+  const literals = literalAlternation(source);
+  if (literals && !literals.caseInsensitive) {
+    const set = new Set(literals.values);
+    return { literals, test: (v: string) => set.has(v) };
+  }
+  const re = compile(source, RE2JS.DOTALL);
+  return { ...(literals ? { literals } : {}), test: (v: string) => re.testExact(v) };
 }
 
 /** A match with its groups, as `RegExp.exec` returns one. */
@@ -86,7 +91,7 @@ export interface Replacer {
  * parsed alone first, unlike a matcher's).
  */
 export function replaceRegex(source: string): Replacer {
-  return cached(`r${source}`, () => {
+  return cached(replacers, source, () => {
     const re = compile(`^(?s:${source})$`, 0);
     return { exec: (v: string) => re.exec(v) as Submatch | null };
   });
