@@ -5,6 +5,8 @@ import { createApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { WriteRequestSchema } from "../../src/gen/prometheus/remote_pb.js";
 import worker from "../../src/index.js";
+import { compileMatcher } from "../../src/query/matchers.js";
+import { replaceRegex } from "../../src/query/regex/re2.js";
 
 /**
  * The same app inside workerd (the Workers runtime), through @cloudflare/vitest-pool-workers: the decoder,
@@ -103,6 +105,18 @@ describe("promgate inside workerd", () => {
     expect(warnings).toHaveLength(1);
     expect(JSON.parse(warnings[0]!).msg).toMatch(/^PROMGATE_TENANTS\.plain sets neither "streams" nor "namespace"/);
     expect(lines.join("\n")).not.toContain("pw-plain-secret");
+  });
+
+  it("evaluates label regexes with the linear-time RE2 engine", async () => {
+    const slow = compileMatcher({ name: "v", type: "!~", value: "(a|aa)*b" });
+    expect(slow.matches("a".repeat(50_000))).toBe(true);
+    expect(compileMatcher({ name: "v", type: "=~", value: "(?i)kelvin" }).matches("\u212aELVIN")).toBe(true);
+    expect(replaceRegex("(x+x+)+(y?)").exec("x".repeat(20_000))?.[2]).toBe("");
+    const config = loadConfig({ PROMGATE_TENANTS: JSON.stringify({ dev: { password: "pw" } }) });
+    const app = createApp(config, { now: () => 0, log: () => undefined, fetch: async () => new Response("{}", { status: 500 }) });
+    const res = await app.request('/api/v1/series?match[]=up{job=~"("}', { headers: { authorization: `Basic ${btoa("dev:pw")}` } });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe("invalid regular expression: error parsing regexp: missing closing ): `(`");
   });
 
   it("reports a configuration error by field name, without values", async () => {
