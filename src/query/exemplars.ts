@@ -2,6 +2,7 @@ import type { Config } from "../config.js";
 import { esFailure, esFetch, type Fetch } from "../elastic/http.js";
 import { HttpError } from "../http/errors.js";
 import { matchersToQuery } from "./esquery.js";
+import { isRegexpRefusal } from "./regexp-refusal.js";
 import { type CompiledMatcher, compileMatcher, type Labels, matchesAll } from "./matchers.js";
 import type { PartialRange } from "./storage.js";
 import type { Expr, VectorSelector } from "./promql/ast.js";
@@ -71,7 +72,8 @@ export async function readExemplars(
   const seen = new Set<string>();
   for (const selector of selectorsOf(expr)) {
     const matchers: CompiledMatcher[] = selector.matchers.map(compileMatcher);
-    const q = matchersToQuery(matchers);
+    let pushRegexps = true;
+    let q = matchersToQuery(matchers);
     const time = {
       range: {
         "@timestamp": {
@@ -96,7 +98,15 @@ export async function readExemplars(
         path: `/${config.exemplarIndex}/_search?ignore_unavailable=true&allow_no_indices=true`,
         body: JSON.stringify(body),
       });
-      if (!res.ok) throw await esFailure(res, "the exemplar lookup", config.retryAfterSeconds);
+      if (!res.ok) {
+        // A regexp Elasticsearch refuses (regexp-refusal.ts): once more, with the regexes matched here alone.
+        if (pushRegexps && after === undefined && (await isRegexpRefusal(res))) {
+          pushRegexps = false;
+          q = matchersToQuery(matchers, false);
+          continue;
+        }
+        throw await esFailure(res, "the exemplar lookup", config.retryAfterSeconds);
+      }
       type Hit = { _source: { labels?: Labels; exemplar?: { labels?: Labels; value?: string }; key?: string }; sort: unknown[] };
       const hits = ((await res.json()) as { hits?: { hits: Hit[] } }).hits?.hits ?? [];
       for (const h of hits) {
