@@ -2,7 +2,7 @@ import { benchE2e } from "./e2e.js";
 import { benchHistograms, benchIngest, benchProtocols } from "./ingest.js";
 import { benchPromql } from "./promql.js";
 import { benchRead } from "./read.js";
-import { benchPathological, benchTypical } from "./regex.js";
+import { benchDfaCap, benchPathological, benchTypical } from "./regex.js";
 import { benchRuntimes } from "./runtimes.js";
 
 /** `node --import tsx bench/run.ts [ingest|regex|runtimes|e2e|runtimes-es|read|promql|all]` — scripts/bench.sh runs them all. */
@@ -59,6 +59,9 @@ function printRegex(): void {
   for (const r of benchPathological()) {
     console.log(`${r.pattern.padEnd(11)}${String(r.length).padStart(8)}${(r.jsMs === undefined ? "(not run)" : fmt(r.jsMs, 3)).padStart(13)}${fmt(r.oursMs, 3).padStart(13)}`);
   }
+  console.log("a DFA of up to 2^21 states ((?:a|b)*a(?:a|b){20}) against 100 random a/b values of 4,000 characters");
+  console.log("engine                        ms   DFA bytes kept (re2js' estimate)");
+  for (const r of benchDfaCap()) console.log(`${r.what.padEnd(24)}${fmt(r.ms, 0).padStart(8)}${String(r.dfaBytes).padStart(12)}`);
 }
 
 async function printRuntimes(intoEs = false): Promise<void> {

@@ -7,7 +7,8 @@ import type { SampleSource } from "../../src/query/promql/engine.js";
 import { parsePromQL } from "../../src/query/promql/parse.js";
 import { instantQuery } from "../../src/query/promql/query.js";
 import { literalAlternation } from "../../src/query/regex/literals.js";
-import { labelRegex, RegexError, replaceRegex } from "../../src/query/regex/re2.js";
+import { RE2JS } from "re2js";
+import { compileRe2, DFA_BYTES, dfaOf, labelRegex, RegexError, replaceRegex } from "../../src/query/regex/re2.js";
 import { Lru } from "../../src/util/lru.js";
 
 const m = (type: Matcher["type"], value: string) => compileMatcher({ name: "l", type, value });
@@ -48,6 +49,24 @@ describe("pathological patterns against long values", () => {
     expect(await run('x{src!~"(a|aa)*b"}')).toHaveLength(1);
     const [r] = await run('label_replace(x, "dst", "$2", "src", "(a|aa)*(!)")');
     expect(r!.metric.dst).toBe("!");
+  });
+});
+
+describe("memory", () => {
+  it("caps the DFA re2js keeps with each compiled pattern, and still answers right past the cap", () => {
+    const pattern = "(?:a|b)*a(?:a|b){20}"; // a DFA of up to 2^21 states
+    const re = compileRe2(pattern, RE2JS.DOTALL);
+    const oracle = new RegExp(`^(?:${pattern})$`, "s");
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < 100; i++) {
+      const v = Array.from({ length: 4000 }, () => (random() < 0.5 ? "a" : "b")).join("");
+      expect(re.testExact(v)).toBe(oracle.test(v));
+    }
+    const dfa = dfaOf(re);
+    expect(dfa?.stateBudget).toBe(DFA_BYTES);
+    expect(dfa!.memBudget).toBeGreaterThanOrEqual(0);
+    expect(dfa!.memBudget).toBeLessThanOrEqual(DFA_BYTES);
   });
 });
 

@@ -26,11 +26,35 @@ export interface LabelRegex {
 /**
  * Compiled patterns, kept across requests (dashboards send the same ones again and again): compiling costs
  * 50–200 µs for a typical matcher, milliseconds for long alternations. Bounded in entries and in pattern
- * text; re2js also caps the lazily built DFA of each pattern (8 MB by its own estimate, rarely approached
- * by label values).
+ * text, and each pattern's DFA is capped (DFA_BYTES), so the cache holds at most some tens of MB.
  */
-const matchers = new Lru<string, LabelRegex>(256, 1 << 20);
-const replacers = new Lru<string, Replacer>(64, 1 << 18);
+const matchers = new Lru<string, LabelRegex>(128, 1 << 20);
+const replacers = new Lru<string, Replacer>(32, 1 << 18);
+
+/**
+ * re2js builds each pattern's DFA lazily and keeps it with the pattern, up to 8 MB by its own estimate
+ * (measured: ~1.2× that in heap) — a typical matcher needs a few KB, but crafted patterns and values reach
+ * the limit, and a cache of such patterns would hold gigabytes. Past the cap re2js clears that DFA and goes
+ * on, or falls back to its NFA: still linear time, only slower on such patterns.
+ */
+export const DFA_BYTES = 256 * 1024;
+
+interface DfaBudget {
+  memBudget: number;
+  stateBudget: number;
+}
+
+/** re2js' DFA of a pattern (internals of the pinned version; undefined if they are not as expected). */
+export function dfaOf(re: RE2JS): DfaBudget | undefined {
+  const dfa = (re as unknown as { re2Input?: { dfa?: Partial<DfaBudget> } }).re2Input?.dfa;
+  return typeof dfa?.memBudget === "number" && typeof dfa.stateBudget === "number" ? (dfa as DfaBudget) : undefined;
+}
+
+function capDfa(re: RE2JS): RE2JS {
+  const dfa = dfaOf(re);
+  if (dfa) dfa.memBudget = dfa.stateBudget = DFA_BYTES;
+  return re;
+}
 
 /** Keyed by the pattern itself: a derived key would be a new string to hash on every lookup. */
 function cached<T>(cache: Lru<string, T>, source: string, make: () => T): T {
@@ -41,10 +65,10 @@ function cached<T>(cache: Lru<string, T>, source: string, make: () => T): T {
   return made;
 }
 
-/** re2js' compile with its exceptions as RegexError, naming the pattern as Go would. */
-function compile(pattern: string, flags: number): RE2JS {
+/** re2js' compile with its DFA capped and its exceptions as RegexError, naming the pattern as Go would. */
+export function compileRe2(pattern: string, flags: number): RE2JS {
   try {
-    return RE2JS.compile(pattern, flags);
+    return capDfa(RE2JS.compile(pattern, flags));
   } catch (e) {
     if (e instanceof RE2JSSyntaxException) {
       // With DOTALL, re2js parses "(?s)" + pattern and may name that text; Go names the pattern.
@@ -72,7 +96,7 @@ export function compileLabelRegex(source: string): LabelRegex {
     const set = new Set(literals.values);
     return { literals, test: (v: string) => set.has(v) };
   }
-  const re = compile(source, RE2JS.DOTALL);
+  const re = compileRe2(source, RE2JS.DOTALL);
   return { ...(literals ? { literals } : {}), test: (v: string) => re.testExact(v) };
 }
 
@@ -92,7 +116,7 @@ export interface Replacer {
  */
 export function replaceRegex(source: string): Replacer {
   return cached(replacers, source, () => {
-    const re = compile(`^(?s:${source})$`, 0);
+    const re = compileRe2(`^(?s:${source})$`, 0);
     return { exec: (v: string) => re.exec(v) as Submatch | null };
   });
 }
