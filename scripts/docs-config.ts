@@ -2,12 +2,12 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { withConfigTable } from "../src/config/docs.js";
 
-/** `npm run docs:config`: rewrites README.md's configuration tables (settings, tenant fields) from src/config/schema.ts. */
-const readme = resolve(import.meta.dirname, "../README.md");
-const updated = withConfigTable(readFileSync(readme, "utf8"));
+/** `npm run docs:config`: rewrites docs/configuration.md's tables (settings, tenant fields) from src/config/schema.ts. */
+const page = resolve(import.meta.dirname, "../docs/configuration.md");
+const updated = withConfigTable(readFileSync(page, "utf8"));
 if (updated === undefined) {
-  console.error("README.md lacks table markers (config-table:start / config-table:end, tenant-table:start / tenant-table:end)");
+  console.error("docs/configuration.md lacks table markers (config-table:start / config-table:end, tenant-table:start / tenant-table:end)");
   process.exit(1);
 }
-writeFileSync(readme, updated);
-console.log("README.md: configuration tables written");
+writeFileSync(page, updated);
+console.log("docs/configuration.md: configuration tables written");

@@ -5,8 +5,9 @@ import { HttpError } from "./http/errors.js";
 import { ingestRoutes } from "./ingest/routes.js";
 import { Observer } from "./observe/index.js";
 import { reportError } from "./observe/facts.js";
-import { PROMGATE_VERSION, queryRoutes } from "./query/api.js";
+import { queryRoutes } from "./query/api.js";
 import { statusRoutes } from "./status/routes.js";
+import { PROMGATE_VERSION } from "./version.js";
 
 export interface AppDeps {
   fetch: Fetch;

@@ -1,7 +1,8 @@
 /**
- * Every setting promgate reads, in one table: the loader (src/config.ts) validates against it, and
- * `npm run docs:config` renders the README's configuration table and wrangler.toml's `[vars]` from it.
- * Adding a setting means adding a row here; the unit tests then fail until the docs are regenerated.
+ * Every setting promgate reads, in one table: the loader (src/config.ts) validates against it,
+ * `npm run docs:config` renders the configuration table of docs/configuration.md from it, and a unit test
+ * holds wrangler.toml's `[vars]` to it. Adding a setting means adding a row here; the unit tests then fail
+ * until the docs are regenerated and `[vars]` lists it.
  * The fields of one tenant in PROMGATE_TENANTS have a table of their own (TENANT_FIELDS), used the same way.
  */
 
@@ -37,7 +38,7 @@ export interface Setting {
   readonly values?: readonly string[];
   /** The `Limits` field a limit setting sets (the tenant JSON uses the same camelCase names). */
   readonly limit?: keyof Limits;
-  /** One line, for the README table and wrangler.toml. */
+  /** One line, for the table in docs/configuration.md and the comment in wrangler.toml. */
   readonly description: string;
 }
 
@@ -142,12 +143,12 @@ export const SETTINGS: readonly Setting[] = [
 /** One field of a tenant's object in PROMGATE_TENANTS (src/config/tenants.ts parses them). */
 export interface TenantField {
   readonly name: string;
-  /** As the README shows it. */
+  /** As docs/configuration.md shows it. */
   readonly type: string;
   readonly secret: boolean;
-  /** What applies when the field is absent, as the README shows it. */
+  /** What applies when the field is absent, as docs/configuration.md shows it. */
   readonly defaultText: string;
-  /** One line, for the README table. */
+  /** One line, for the table in docs/configuration.md. */
   readonly description: string;
 }
 

@@ -19,6 +19,7 @@ import { type QueryOutcome, storageSource } from "./promql/query.js";
 import { DEFAULT_QUERY_TIMEOUT_MS, formatRequest, instantRequest, rangeRequest } from "./promql/request.js";
 import { ReadRequest_ResponseType } from "../gen/prometheus/remote_pb.js";
 import { reportError, reportTenant } from "../observe/facts.js";
+import { PROMGATE_VERSION } from "../version.js";
 
 /**
  * The Prometheus HTTP API (query, query_range, query_exemplars, series, labels, label values, metadata,
@@ -26,8 +27,6 @@ import { reportError, reportTenant } from "../observe/facts.js";
  * under `/api/v1/…` and `/metrics/{dataset}[/{namespace}]/api/v1/…` to narrow the streams read. Answers use
  * Prometheus' JSON envelope and error types; Grafana's Prometheus data source and promtool are the clients.
  */
-
-export const PROMGATE_VERSION = "0.1.0";
 
 const ERROR_TYPES: Record<number, string> = { 400: "bad_data", 404: "not_found", 422: "execution", 503: "unavailable" };
 

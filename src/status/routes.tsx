@@ -6,9 +6,9 @@ import { ASSETS_VERSION, STATUS_CSS, STATUS_JS, UPLOT_CSS, UPLOT_JS } from "../g
 import { authenticate } from "../http/auth.js";
 import { HttpError } from "../http/errors.js";
 import { reportTenant } from "../observe/facts.js";
-import { PROMGATE_VERSION } from "../query/api.js";
 import { collectStatus } from "./collect.js";
 import { RANGES, StatusPage } from "./page.js";
+import { PROMGATE_VERSION } from "../version.js";
 
 /**
  * `GET /`: the status page, per tenant, and the browser files it loads from `/-/static/`.

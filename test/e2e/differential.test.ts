@@ -7,7 +7,7 @@ import { esEnv, uniquePart } from "../helpers/es.js";
 import { freePort, type Running, start, waitFor } from "../helpers/processes.js";
 
 /**
- * Differential e2e (issue 4 §5): the reference Prometheus 3.x (scripts/prometheus3.sh) scrapes itself and
+ * Differential e2e: the reference Prometheus 3.x (scripts/prometheus3.sh) scrapes itself and
  * Debian's node_exporter every 2 s into its own TSDB and remote_writes the same samples (PRW 1.0) to promgate
  * under `wrangler dev` (workerd) → the real Elasticsearch. After ~3 minutes, dashboard-style queries run
  * against both HTTP APIs for the same range: same series, same timestamps, values within 1e-6 relative.

@@ -228,17 +228,17 @@ describe("config schema", () => {
 
 describe("one source of truth", () => {
   const root = resolve(import.meta.dirname, "../..");
-  it("README's configuration and tenant field tables are the ones the schema renders (npm run docs:config)", () => {
-    const readme = readFileSync(resolve(root, "README.md"), "utf8");
-    expect(withConfigTable(readme), "README.md is out of date: run npm run docs:config").toBe(readme);
+  it("docs/configuration.md's settings and tenant field tables are the ones the schema renders (npm run docs:config)", () => {
+    const page = readFileSync(resolve(root, "docs/configuration.md"), "utf8");
+    expect(withConfigTable(page), "docs/configuration.md is out of date: run npm run docs:config").toBe(page);
   });
 
   it("the tenant field table lists exactly the fields a tenant may have", () => {
     const all = { password: "p", tokens: ["12345678"], namespace: "n", streams: ["metrics-*.prometheus-n"], admin: false, limits: { maxSeries: 5 } };
     expect(TENANT_FIELDS.map((f) => f.name).sort()).toEqual(Object.keys(all).sort());
     expect(loadConfig({ PROMGATE_TENANTS: tenants({ a: all }) }).tenants[0]).toMatchObject({ namespace: "n", admin: false });
-    const readme = readFileSync(resolve(root, "README.md"), "utf8");
-    expect(withConfigTable(readme.replace(TENANT_TABLE_END, ""))).toBeUndefined();
+    const page = readFileSync(resolve(root, "docs/configuration.md"), "utf8");
+    expect(withConfigTable(page.replace(TENANT_TABLE_END, ""))).toBeUndefined();
   });
 
   it("wrangler.toml lists every non-secret gateway setting under [vars] and no secret", () => {
