@@ -24,6 +24,13 @@ import { freePort, type Running, waitFor } from "../helpers/processes.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_c0de);
 const REQUEST_BOUND_MS = 20_000; // the cases send timeout=5s (or less); the engine must answer well within this
+/**
+ * Writes wait on Elasticsearch, not on promgate: a body with hundreds of metric names new to the stream (a
+ * captured scrape) costs one mapping update each on the master, which queues behind the other test files'
+ * updates. promgate's own Elasticsearch timeout (20 s) sits inside this bound, so an answer always comes: 204,
+ * or a 503 saying Elasticsearch did not answer in time, which the sender retries.
+ */
+const WRITE_BOUND_MS = 60_000;
 const DEV = basic("dev", "promgate-dev");
 const ns = uniquePart("fuzz");
 const prefix = `/metrics/fuzz/${ns}`;
@@ -67,7 +74,8 @@ interface Outcome {
 async function send(path: string, init: RequestInit & { headers?: Record<string, string> } = {}): Promise<Outcome | string> {
   const t = Date.now();
   try {
-    const res = await fetch(`${base}${path}`, { ...init, headers: { authorization: DEV, ...init.headers }, signal: AbortSignal.timeout(REQUEST_BOUND_MS) });
+    const bound = path.endsWith("/write") ? WRITE_BOUND_MS : REQUEST_BOUND_MS;
+    const res = await fetch(`${base}${path}`, { ...init, headers: { authorization: DEV, ...init.headers }, signal: AbortSignal.timeout(bound) });
     return { status: res.status, text: await res.text(), ms: Date.now() - t };
   } catch (e) {
     return `no answer within ${REQUEST_BOUND_MS} ms (${(e as Error).name}: ${(e as Error).message})`;
@@ -592,7 +600,7 @@ describe(`fuzzing the HTTP surface (seed ${SEED})`, () => {
     expect(failures, failures.join("\n")).toEqual([]);
   }, 240_000);
 
-  it("remote_write: only 204/400/413/415, and everything acknowledged is stored", async () => {
+  it("remote_write: only 204/400/413/415 (503 only when Elasticsearch did not answer in time), and everything acknowledged is stored", async () => {
     const r = rng(SEED ^ 0x77);
     const fixtures = FIXTURES.map(fixture);
     const acknowledged = new Map<string, string>();
@@ -606,7 +614,8 @@ describe(`fuzzing the HTTP surface (seed ${SEED})`, () => {
         local.push(`[seed ${SEED} write #${i} ${c.what}] ${o}`);
         continue;
       }
-      if (![204, 400, 413, 415].includes(o.status)) local.push(`[seed ${SEED} write #${i} ${c.what}] status ${o.status}: ${o.text.slice(0, 300)}`);
+      const esSlow = o.status === 503 && /^elasticsearch did not answer within/.test(o.text);
+      if (![204, 400, 413, 415].includes(o.status) && !esSlow) local.push(`[seed ${SEED} write #${i} ${c.what}] status ${o.status}: ${o.text.slice(0, 300)}`);
       else if (o.status !== 204 && (o.text.length === 0 || o.text.trim().includes("\n"))) local.push(`[seed ${SEED} write #${i} ${c.what}] ${o.status} without a one-line reason: ${JSON.stringify(o.text.slice(0, 300))}`);
       if (o.status === 204 && c.raw) {
         const want = referenceSamples(c.raw, c.headers["content-type"]);
