@@ -8,6 +8,9 @@ import { reportError } from "./observe/facts.js";
 import { queryRoutes } from "./query/api.js";
 import { statusRoutes } from "./status/routes.js";
 import { PROMGATE_VERSION } from "./version.js";
+import { QueryFrontend } from "./query/frontend/frontend.js";
+import { LruStore, type PieceStore } from "./query/frontend/store.js";
+import type { PromgateMetrics } from "./observe/metrics.js";
 
 export interface AppDeps {
   fetch: Fetch;
@@ -17,6 +20,11 @@ export interface AppDeps {
    * never given credentials or bodies.
    */
   log: (line: string, level: LogLevel) => void;
+  /**
+   * Where the results cache keeps pieces, when the runtime has a store of its own (the Workers entry passes
+   * the Cache API); otherwise an in-memory LRU bounded by PROMGATE_CACHE_MAX_BYTES.
+   */
+  pieceStore?: PieceStore;
 }
 
 export type LogLevel = "info" | "warn" | "error";
@@ -48,7 +56,7 @@ export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
     return c.text("promgate is ready\n");
   });
   app.route("/", ingestRoutes(config, observed));
-  app.route("/", queryRoutes(config, observed.fetch));
+  app.route("/", queryRoutes(config, observed.fetch, queryFrontend(config, deps, observer.metrics)));
   app.route("/", statusRoutes(config, observed));
 
   app.notFound((c) => c.text("not found\n", 404));
@@ -64,4 +72,20 @@ export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
     return c.text("internal error\n", 500);
   });
   return app;
+}
+
+/** The range query frontend the settings ask for, its cache events counted in /metrics. */
+function queryFrontend(config: Config, deps: AppDeps, metrics: PromgateMetrics): QueryFrontend | undefined {
+  const f = config.frontend;
+  if (!f) return undefined;
+  const store = f.cache ? (deps.pieceStore ?? new LruStore(f.cacheMaxBytes, deps.now)) : undefined;
+  const events = {
+    hit: () => metrics.cacheHits.inc(),
+    miss: () => metrics.cacheMisses.inc(),
+    stored: (bytes: number, held: number | undefined) => {
+      metrics.cacheStoredBytes.inc({}, bytes);
+      if (held !== undefined) metrics.cacheBytes.set({}, held);
+    },
+  };
+  return new QueryFrontend({ splitMs: f.splitMs, alignStep: f.alignStep, settleMs: f.settleMs, store, version: PROMGATE_VERSION }, events, deps.now);
 }

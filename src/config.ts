@@ -44,6 +44,14 @@ export interface Tenant {
   limits: Limits;
 }
 
+export interface FrontendConfig {
+  splitMs: number;
+  alignStep: boolean;
+  cache: boolean;
+  settleMs: number;
+  cacheMaxBytes: number;
+}
+
 export type EsAuth =
   | { kind: "apiKey"; apiKey: string }
   | { kind: "basic"; username: string; password: string }
@@ -71,6 +79,8 @@ export interface Config {
    */
   auth: "tenants" | "none";
   limits: Limits;
+  /** The range query frontend (splitting, alignment, results cache); absent = range queries run whole. */
+  frontend?: FrontendConfig;
   /** Bearer token that may scrape `/metrics` (besides admin tenants' credentials). */
   metricsToken?: string;
   /** promgate's own metrics written into `metrics-{dataset}.prometheus-default`; absent = off. */
@@ -289,6 +299,13 @@ export function loadConfig(env: Env): Config {
     metadataIndex: settings.text("PROMGATE_METADATA_INDEX")!,
     exemplarIndex: settings.text("PROMGATE_EXEMPLAR_INDEX")!,
     queryTimeoutMs: durationMs(settings.text("PROMGATE_QUERY_TIMEOUT")!),
+    frontend: {
+      splitMs: durationMs(settings.text("PROMGATE_QUERY_SPLIT_INTERVAL")!),
+      alignStep: settings.flag("PROMGATE_QUERY_ALIGN_STEP"),
+      cache: settings.flag("PROMGATE_CACHE"),
+      settleMs: durationMs(settings.text("PROMGATE_CACHE_SETTLE")!),
+      cacheMaxBytes: settings.int("PROMGATE_CACHE_MAX_BYTES"),
+    },
     tenants,
     limits,
     ...observeConfig(settings),

@@ -19,6 +19,10 @@ export class PromgateMetrics {
   readonly bulkFailures: Counter<"status">;
   readonly bulkItemFailures: Counter<"status">;
   readonly queryDuration: Histogram<"endpoint">;
+  readonly cacheHits: Counter;
+  readonly cacheMisses: Counter;
+  readonly cacheStoredBytes: Counter;
+  readonly cacheBytes: Gauge;
   readonly esUp: Gauge;
   readonly buildInfo: Gauge<"version">;
   /** Whether any call to Elasticsearch has been made yet (promgate_elasticsearch_up means nothing before). */
@@ -76,6 +80,22 @@ export class PromgateMetrics {
       help: "Time to answer a read request (Prometheus HTTP API, remote_read), by endpoint.",
       labelNames: ["endpoint"],
       buckets: LATENCY_BUCKETS,
+    });
+    this.cacheHits = r.counter({
+      name: "promgate_query_cache_hits_total",
+      help: "Range query pieces answered from the results cache.",
+    });
+    this.cacheMisses = r.counter({
+      name: "promgate_query_cache_misses_total",
+      help: "Settled range query pieces not in the results cache (evaluated, then stored).",
+    });
+    this.cacheStoredBytes = r.counter({
+      name: "promgate_query_cache_stored_bytes_total",
+      help: "Bytes of range query pieces put into the results cache.",
+    });
+    this.cacheBytes = r.gauge({
+      name: "promgate_query_cache_bytes",
+      help: "Bytes the in-memory results cache holds (not reported for the Workers Cache API).",
     });
     this.esUp = r.gauge({
       name: "promgate_elasticsearch_up",

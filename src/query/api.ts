@@ -20,6 +20,7 @@ import { DEFAULT_QUERY_TIMEOUT_MS, formatRequest, instantRequest, rangeRequest }
 import { ReadRequest_ResponseType } from "../gen/prometheus/remote_pb.js";
 import { reportError, reportTenant } from "../observe/facts.js";
 import { PROMGATE_VERSION } from "../version.js";
+import type { QueryFrontend } from "./frontend/frontend.js";
 
 /**
  * The Prometheus HTTP API (query, query_range, query_exemplars, series, labels, label values, metadata,
@@ -56,7 +57,17 @@ function selectors(p: Params, required: boolean): CompiledMatcher[][] {
   });
 }
 
-export function queryRoutes(config: Config, fetchFn: Fetch): Hono {
+/**
+ * Whether a request lets the results cache answer and keep its pieces: `Cache-Control: no-store` or a
+ * `nocache` parameter (for clients that cannot set headers) say no.
+ */
+function cacheAllowed(c: Context, p: Params): boolean {
+  if (/(^|[\s,])no-store($|[\s,;=])/i.test(c.req.header("cache-control") ?? "")) return false;
+  const flag = p.get("nocache");
+  return flag === undefined || /^(0|false)$/i.test(flag);
+}
+
+export function queryRoutes(config: Config, fetchFn: Fetch, frontend?: QueryFrontend): Hono {
   const app = new Hono();
   const storage = new Storage(config, fetchFn);
 
@@ -126,7 +137,7 @@ export function queryRoutes(config: Config, fetchFn: Fetch): Hono {
   const timeoutMs = config.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const source = (scope: ReadScope & { maxQuerySamples: number }) => (deadline: number) => storageSource(storage, scope, scope.maxQuerySamples, deadline);
   const query: Handler = async (c, scope, p) => answer(c, await instantRequest(p, source(scope), timeoutMs));
-  const queryRange: Handler = async (c, scope, p) => answer(c, await rangeRequest(p, source(scope), timeoutMs));
+  const queryRange: Handler = async (c, scope, p) => answer(c, await rangeRequest(p, source(scope), timeoutMs, frontend?.runner(scope, cacheAllowed(c, p))));
   const formatQuery: Handler = async (c, _scope, p) => success(c, formatRequest(p));
 
   const exemplars: Handler = async (c, scope, p, range) => {

@@ -48,6 +48,12 @@ export interface QueryWindow {
   startMs: number;
   endMs: number;
   stepMs: number;
+  /**
+   * What `start()` and `end()` in `@` mean when this window is one piece of a longer range query (the query
+   * frontend's split): the whole query's start and end, so every piece pins to the same time. Absent: this
+   * window's own.
+   */
+  anchor?: { startMs: number; endMs: number };
 }
 
 interface Loaded {
@@ -60,7 +66,7 @@ interface Loaded {
 
 function resolveAt(at: At | undefined, q: QueryWindow): number | undefined {
   if (at === undefined) return undefined;
-  return at === "start" ? q.startMs : at === "end" ? q.endMs : at;
+  return at === "start" ? (q.anchor ?? q).startMs : at === "end" ? (q.anchor ?? q).endMs : at;
 }
 
 export class Evaluator {

@@ -27,6 +27,8 @@ export interface QueryOptions {
   limit?: number;
   /** `stats` given: add Prometheus' stats object. */
   stats?: boolean;
+  /** Range queries: the range `start()` and `end()` refer to, when it is not the evaluated one (QueryWindow). */
+  anchor?: { startMs: number; endMs: number };
 }
 
 export interface QueryOutcome {
@@ -184,6 +186,9 @@ function dropEmptyValues<T extends { values: unknown[]; histograms?: unknown[] }
   return rest;
 }
 
+/** What answers a range query once its parameters are checked: rangeQuery itself, or the query frontend. */
+export type RangeRunner = (expr: Expr, startMs: number, endMs: number, stepMs: number, source: SampleSource, opts: QueryOptions) => Promise<QueryOutcome>;
+
 export async function rangeQuery(expr: Expr, startMs: number, endMs: number, stepMs: number, source: SampleSource, opts: QueryOptions = {}): Promise<QueryOutcome> {
   checkRange(expr, startMs, endMs, stepMs);
   const clock = new Clock();
@@ -191,7 +196,7 @@ export async function rangeQuery(expr: Expr, startMs: number, endMs: number, ste
   const annotations = new Annotations(opts.query ?? "");
   // Subqueries without a step use the default evaluation interval, as in instant queries: Prometheus takes
   // its global evaluation_interval, never the range query's step.
-  const ev = new Evaluator({ startMs, endMs, stepMs }, DEFAULT_SUBQUERY_STEP_MS, { annotations, deadline });
+  const ev = new Evaluator({ startMs, endMs, stepMs, ...(opts.anchor ? { anchor: opts.anchor } : {}) }, DEFAULT_SUBQUERY_STEP_MS, { annotations, deadline });
   const counted = counting(source);
   await ev.load(expr, counted.source);
   const prep = clock.lap();

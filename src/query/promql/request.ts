@@ -5,7 +5,7 @@ import type { Expr } from "./ast.js";
 import type { SampleSource } from "./engine.js";
 import { ParseError, parsePromQL } from "./parse.js";
 import { formatExpr } from "./printer.js";
-import { checkRange, instantQuery, type QueryOutcome, rangeQuery } from "./query.js";
+import { checkRange, instantQuery, type QueryOutcome, rangeQuery, type RangeRunner } from "./query.js";
 
 /**
  * The parameters of /api/v1/query, /api/v1/query_range and /api/v1/format_query, checked in Prometheus'
@@ -44,7 +44,7 @@ export async function instantRequest(p: Params, source: (deadline: number) => Sa
   return instantQuery(expr, t, source(until), { query: p.get("query") ?? "", deadline: until, limit, stats: wantsStats(p) });
 }
 
-export async function rangeRequest(p: Params, source: (deadline: number) => SampleSource, timeoutMs: number): Promise<QueryOutcome> {
+export async function rangeRequest(p: Params, source: (deadline: number) => SampleSource, timeoutMs: number, run: RangeRunner = rangeQuery): Promise<QueryOutcome> {
   const limit = parseLimit(p);
   const startMs = parseTime(p.get("start") ?? "", "start");
   const endMs = parseTime(p.get("end") ?? "", "end");
@@ -60,7 +60,7 @@ export async function rangeRequest(p: Params, source: (deadline: number) => Samp
     if (e instanceof HttpError && e.message.startsWith("invalid expression type")) throw badData(`invalid parameter "query": ${e.message}`);
     throw e;
   }
-  return rangeQuery(expr, startMs, endMs, stepMs, source(until), { query: p.get("query") ?? "", deadline: until, limit, stats: wantsStats(p) });
+  return run(expr, startMs, endMs, stepMs, source(until), { query: p.get("query") ?? "", deadline: until, limit, stats: wantsStats(p) });
 }
 
 /** /api/v1/format_query: the query as Prometheus prints it (prettified). */

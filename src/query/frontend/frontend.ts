@@ -1,0 +1,216 @@
+import type { At, Expr } from "../promql/ast.js";
+import type { SampleSource } from "../promql/engine.js";
+import { exprString } from "../promql/printer.js";
+import { type QueryOptions, type QueryOutcome, rangeQuery, type RangeRunner } from "../promql/query.js";
+import { latestRead } from "./reach.js";
+import { pieceKey, type ScopeKey, scopeHash } from "./keys.js";
+import { concatPieces, type MatrixSeries, type PieceAnswer, slicePiece } from "./matrix.js";
+import { alignToStep, type Grid, lastStep, phaseOf, type Piece, splitGrid } from "./range.js";
+import type { PieceStore } from "./store.js";
+
+/**
+ * The query frontend of range queries (what Thanos, Cortex and Mimir put in front of Prometheus): the range is
+ * cut into pieces at multiples of a split interval, the pieces are evaluated concurrently and their matrices
+ * concatenated, and pieces whose data can no longer change are kept in a results cache.
+ *
+ * Why splitting gives the same answer. The engine's value at a step t depends on t alone, never on the rest
+ * of the range: lookback, ranges and offsets are relative to t; subqueries evaluate on multiples of their own
+ * step (absolute, not relative to the query's start); pushed-down aggregations are exact. The one exception
+ * is `@ start()` / `@ end()`, which pieces evaluate anchored to the whole query's range (QueryWindow.anchor).
+ * Each step belongs to exactly one piece (splitGrid), so concatenating per series gives every point once.
+ * Annotations are the union, as one evaluation deduplicates them; `limit` is applied to the whole answer.
+ *
+ * What is cached. A piece is stored only if every sample it can read (latestRead: offsets and `@` included)
+ * lies before now − settle, the window in which late and out-of-order writes are still expected. Keys hold the
+ * tenant's scope, the printed query, the step and grid phase, the split interval, the piece's index and the
+ * anchor if the query uses one (keys.ts). A stored piece may cover more steps than asked for (a moving
+ * dashboard's first piece shrinks refresh after refresh): it is then cut to the steps asked for, unless it
+ * carries annotations, which cannot be cut by step and are recomputed instead.
+ */
+
+export interface FrontendSettings {
+  /** Split interval; pieces are aligned to its multiples. */
+  splitMs: number;
+  /** Align start and end to multiples of the step (changes answers of unaligned ranges; opt-in). */
+  alignStep: boolean;
+  /** How long after a sample's time writes may still arrive for it (PROMGATE_CACHE_SETTLE). */
+  settleMs: number;
+  /** The results cache; absent = off. */
+  store: PieceStore | undefined;
+  /** Part of every key: a new engine never serves an old engine's answers. */
+  version: string;
+}
+
+export interface CacheEvents {
+  hit(): void;
+  miss(): void;
+  stored(bytes: number, held: number | undefined): void;
+}
+
+/** One range request as the frontend gets it (the parameters already checked by request.ts). */
+export interface RangeCall {
+  expr: Expr;
+  startMs: number;
+  endMs: number;
+  stepMs: number;
+  source: SampleSource;
+  opts: QueryOptions;
+}
+
+/** Pieces evaluated at once per request: enough to overlap Elasticsearch round trips, few enough to share. */
+const CONCURRENCY = 4;
+
+interface StoredPiece extends PieceAnswer {
+  startMs: number;
+  endMs: number;
+  /** The query text as sent: annotation positions refer to it. */
+  query: string;
+}
+
+export class QueryFrontend {
+  constructor(
+    private readonly settings: FrontendSettings,
+    private readonly events: CacheEvents,
+    private readonly now: () => number,
+  ) {}
+
+  /** A runner for one request: `cache` false (Cache-Control: no-store, `nocache`) neither reads nor writes. */
+  runner(scope: ScopeKey, cache: boolean): RangeRunner {
+    return (expr, startMs, endMs, stepMs, source, opts) => this.range({ expr, startMs, endMs, stepMs, source, opts }, cache ? scope : undefined);
+  }
+
+  async range(call: RangeCall, scope: ScopeKey | undefined): Promise<QueryOutcome> {
+    const { expr, source, opts } = call;
+    // Stats describe one evaluation's work; they are not a sum of pieces' and never come from a cache.
+    if (opts.stats) return rangeQuery(expr, call.startMs, call.endMs, call.stepMs, source, opts);
+    const asked: Grid = this.settings.alignStep ? alignToStep(call) : { startMs: call.startMs, endMs: call.endMs, stepMs: call.stepMs };
+    const anchor = { startMs: asked.startMs, endMs: asked.endMs };
+    const grid = lastStep(asked);
+    const pieces = splitGrid(grid, this.settings.splitMs);
+    const store = scope ? this.settings.store : undefined;
+    const ctx: PieceContext = {
+      call,
+      grid,
+      anchor,
+      store,
+      scope: store && scope ? await scopeHash(scope) : "",
+      printed: store ? exprString(expr) : "",
+      settledBefore: this.now() - this.settings.settleMs,
+    };
+    const answers = await inOrder(pieces, (p) => this.piece(ctx, p));
+    const merged = concatPieces(answers);
+    const warnings = merged.warnings;
+    let result: MatrixSeries[] = merged.result;
+    if (opts.limit !== undefined && result.length > opts.limit) {
+      warnings.push("results truncated due to limit");
+      result = result.slice(0, opts.limit);
+    }
+    return { data: { resultType: "matrix", result }, warnings, infos: merged.infos };
+  }
+
+  private async piece(ctx: PieceContext, p: Piece): Promise<PieceAnswer> {
+    const { call, anchor } = ctx;
+    const evaluate = async (): Promise<PieceAnswer> => {
+      const opts: QueryOptions = { ...(call.opts.query !== undefined ? { query: call.opts.query } : {}), ...(call.opts.deadline !== undefined ? { deadline: call.opts.deadline } : {}), anchor };
+      const r = await rangeQuery(call.expr, p.startMs, p.endMs, call.stepMs, call.source, opts);
+      return { result: r.data.result as MatrixSeries[], warnings: r.warnings, infos: r.infos };
+    };
+    const store = ctx.store;
+    if (!store || latestRead(call.expr, p.endMs, anchor) >= ctx.settledBefore) return evaluate();
+    const key = await pieceKey(ctx.scope, {
+      version: this.settings.version,
+      query: ctx.printed,
+      stepMs: call.stepMs,
+      phaseMs: phaseOf(ctx.grid),
+      splitMs: this.settings.splitMs,
+      index: p.index,
+      anchor: usesAnchor(call.expr) ? anchor : undefined,
+    });
+    const text = await store.get(key);
+    const stored = text === undefined ? undefined : (JSON.parse(text) as StoredPiece);
+    const query = call.opts.query ?? "";
+    if (stored && stored.startMs <= p.startMs && stored.endMs >= p.endMs) {
+      const annotated = stored.warnings.length > 0 || stored.infos.length > 0;
+      if (stored.startMs === p.startMs && stored.endMs === p.endMs && (!annotated || stored.query === query)) {
+        this.events.hit();
+        return stored;
+      }
+      if (!annotated) {
+        this.events.hit();
+        return { result: slicePiece(stored.result, p.startMs, p.endMs), warnings: [], infos: [] };
+      }
+    }
+    this.events.miss();
+    const fresh = await evaluate();
+    const value = JSON.stringify({ ...fresh, startMs: p.startMs, endMs: p.endMs, query } satisfies StoredPiece);
+    await store.put(key, value);
+    this.events.stored(2 * value.length, store.bytes());
+    return fresh;
+  }
+}
+
+interface PieceContext {
+  call: RangeCall;
+  grid: Grid;
+  anchor: { startMs: number; endMs: number };
+  store: PieceStore | undefined;
+  scope: string;
+  printed: string;
+  settledBefore: number;
+}
+
+/** Whether the query has `@ start()` or `@ end()` anywhere (then the anchor is part of the answer). */
+function usesAnchor(e: Expr): boolean {
+  const anchored = (at: At | undefined) => at === "start" || at === "end";
+  switch (e.kind) {
+    case "number":
+    case "string":
+      return false;
+    case "vector":
+      return anchored(e.at);
+    case "matrix":
+      return anchored(e.vector.at);
+    case "subquery":
+      return anchored(e.at) || usesAnchor(e.expr);
+    case "call":
+      return e.args.some(usesAnchor);
+    case "aggregate":
+      return usesAnchor(e.expr) || (e.param !== undefined && usesAnchor(e.param));
+    case "binary":
+      return usesAnchor(e.lhs) || usesAnchor(e.rhs);
+    case "unary":
+    case "paren":
+      return usesAnchor(e.expr);
+  }
+}
+
+/**
+ * Runs `work` over the items, CONCURRENCY at a time, and returns the results in the items' order. When
+ * pieces fail, the earliest piece's error is thrown: the error one evaluation of the whole range would have
+ * stopped at.
+ */
+async function inOrder<T, R>(items: T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    // After a failure no new piece starts; the ones running finish (their results are discarded).
+    while (next < items.length && !failed) {
+      const i = next++;
+      try {
+        results[i] = { status: "fulfilled", value: await work(items[i]!) };
+      } catch (reason) {
+        results[i] = { status: "rejected", reason };
+        failed = true;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
+  const out: R[] = [];
+  for (const r of results) {
+    if (!r) continue;
+    if (r.status === "rejected") throw r.reason;
+    out.push(r.value);
+  }
+  return out;
+}
