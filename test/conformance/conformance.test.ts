@@ -25,6 +25,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const SCRIPTS = join(here, "scripts");
 const DEV = basic("dev", "promgate-dev");
 const app = createApp(integrationConfig(), defaultDeps());
+/**
+ * The same data through the range query frontend: split at every 150 s (boundaries between steps and on
+ * them) with the results cache on. Script data lies at the epoch, long settled, so every piece is cached.
+ */
+const frontend = createApp(integrationConfig({ PROMGATE_QUERY_SPLIT_INTERVAL: "150s", PROMGATE_CACHE: "true" }), defaultDeps());
 const run = uniquePart("cf");
 
 interface Loaded {
@@ -90,16 +95,26 @@ beforeAll(async () => {
 }, 300_000);
 
 async function evaluate(cmd: EvalCommand, prefix: string): Promise<Answer> {
+  const res = await app.request(path(cmd, prefix), { headers: { authorization: DEV } });
+  const body = (await res.json()) as Answer;
+  if (body.status === "error" && res.status >= 500 && !/timed out/.test(body.error ?? "")) throw new Error(`${res.status}: ${body.error}`);
+  return body;
+}
+
+/** The answer as sent, status line included: what the frontend's answers must equal byte for byte. */
+async function raw(target: typeof app, cmd: EvalCommand, prefix: string): Promise<string> {
+  const res = await target.request(path(cmd, prefix), { headers: { authorization: DEV } });
+  return `${res.status} ${await res.text()}`;
+}
+
+function path(cmd: EvalCommand, prefix: string): string {
   const params = new URLSearchParams({ query: cmd.expr });
   if (cmd.range) {
     params.set("start", String(cmd.range.startMs / 1000));
     params.set("end", String(cmd.range.endMs / 1000));
     params.set("step", String(cmd.range.stepMs / 1000));
   } else params.set("time", String(cmd.atMs / 1000));
-  const res = await app.request(`${prefix}/api/v1/${cmd.range ? "query_range" : "query"}?${params}`, { headers: { authorization: DEV } });
-  const body = (await res.json()) as Answer;
-  if (body.status === "error" && res.status >= 500 && !/timed out/.test(body.error ?? "")) throw new Error(`${res.status}: ${body.error}`);
-  return body;
+  return `${prefix}/api/v1/${cmd.range ? "query_range" : "query"}?${params}`;
 }
 
 for (const script of scripts) {
@@ -109,6 +124,11 @@ for (const script of scripts) {
         it(`${cmd.line}: ${cmd.expr}`, async () => {
           const got = await evaluate(cmd, section.prefix);
           expect(checkResult(cmd, got), `${script.file}:${cmd.line} ${cmd.expr}`).toEqual([]);
+          if (cmd.range) {
+            const want = await raw(app, cmd, section.prefix);
+            expect(await raw(frontend, cmd, section.prefix), "split, cold cache").toBe(want);
+            expect(await raw(frontend, cmd, section.prefix), "split, warm cache").toBe(want);
+          }
         });
       }
     }

@@ -119,6 +119,13 @@ describe("the grid", () => {
     }
   });
 
+  it("aligns the range to the step only when asked", async () => {
+    const source = dataset(0, 3_600_000);
+    const [start, end] = [601_000, 3_000_000];
+    expect(await split(frontend({ alignStep: true }), "temp", start, end, 60_000, source)).toBe(await whole("temp", 600_000, 3_000_000, 60_000, source));
+    expect(await split(frontend({}), "temp", start, end, 60_000, source)).toBe(await whole("temp", start, end, 60_000, source));
+  });
+
   it("trims end to the last step, and aligns start only when asked", () => {
     expect(lastStep({ startMs: 1_000, endMs: 130_000, stepMs: 60_000 })).toEqual({ startMs: 1_000, endMs: 121_000, stepMs: 60_000 });
     expect(alignToStep({ startMs: 61_000, endMs: 130_000, stepMs: 60_000 })).toEqual({ startMs: 60_000, endMs: 120_000, stepMs: 60_000 });
@@ -171,6 +178,20 @@ describe("splitting gives the unsplit answer", () => {
       expect(await split(fe, q, start, end, step, source)).toBe(want);
     });
   }
+
+  it("evaluates info() whole: its lookups are bounded by the whole range", async () => {
+    // Prometheus fetches info series for the range shifted by the offset; a piece's shifted range ends
+    // before the step that finds them in the whole range (8m here).
+    const minutes = (n: number) => Array.from({ length: n }, (_, i) => i * MIN);
+    const info = new Memory([
+      { labels: { __name__: "http_requests_total", job: "api", instance: "a" }, ts: minutes(21), vs: minutes(21).map((t) => t / MIN), stale: new Set() },
+      { labels: { __name__: "target_info", job: "api", instance: "a", region: "eu" }, ts: minutes(21), vs: minutes(21).map(() => 1), stale: new Set() },
+    ]);
+    const q = 'info(http_requests_total{instance="a"} offset 6m)';
+    const want = await whole(q, 8 * MIN, 14 * MIN, 6 * MIN, info);
+    expect(want).toContain('"region":"eu"');
+    expect(await split(fe, q, 8 * MIN, 14 * MIN, 6 * MIN, info)).toBe(want);
+  });
 
   it("applies limit to the whole answer", async () => {
     expect(await split(fe, "req_total", start, end, step, source, { limit: 1 })).toBe(await whole("req_total", start, end, step, source, { limit: 1 }));

@@ -2,7 +2,7 @@ import type { At, Expr } from "../promql/ast.js";
 import type { SampleSource } from "../promql/engine.js";
 import { exprString } from "../promql/printer.js";
 import { type QueryOptions, type QueryOutcome, rangeQuery, type RangeRunner } from "../promql/query.js";
-import { latestRead } from "./reach.js";
+import { latestRead, splittable } from "./reach.js";
 import { pieceKey, type ScopeKey, scopeHash } from "./keys.js";
 import { concatPieces, type MatrixSeries, type PieceAnswer, slicePiece } from "./matrix.js";
 import { alignToStep, type Grid, lastStep, phaseOf, type Piece, splitGrid } from "./range.js";
@@ -15,8 +15,9 @@ import type { PieceStore } from "./store.js";
  *
  * Why splitting gives the same answer. The engine's value at a step t depends on t alone, never on the rest
  * of the range: lookback, ranges and offsets are relative to t; subqueries evaluate on multiples of their own
- * step (absolute, not relative to the query's start); pushed-down aggregations are exact. The one exception
- * is `@ start()` / `@ end()`, which pieces evaluate anchored to the whole query's range (QueryWindow.anchor).
+ * step (absolute, not relative to the query's start); pushed-down aggregations are exact. The exceptions
+ * are `@ start()` / `@ end()`, which pieces evaluate anchored to the whole query's range (QueryWindow.anchor),
+ * and `info()`, whose lookups Prometheus bounds by the whole range: such queries run whole (splittable).
  * Each step belongs to exactly one piece (splitGrid), so concatenating per series gives every point once.
  * Annotations are the union, as one evaluation deduplicates them; `limit` is applied to the whole answer.
  *
@@ -81,9 +82,9 @@ export class QueryFrontend {
 
   async range(call: RangeCall, scope: ScopeKey | undefined): Promise<QueryOutcome> {
     const { expr, source, opts } = call;
-    // Stats describe one evaluation's work; they are not a sum of pieces' and never come from a cache.
-    if (opts.stats) return rangeQuery(expr, call.startMs, call.endMs, call.stepMs, source, opts);
     const asked: Grid = this.settings.alignStep ? alignToStep(call) : { startMs: call.startMs, endMs: call.endMs, stepMs: call.stepMs };
+    // Stats describe one evaluation's work; they are not a sum of pieces' and never come from a cache.
+    if (opts.stats || !splittable(expr)) return rangeQuery(expr, asked.startMs, asked.endMs, asked.stepMs, source, opts);
     const anchor = { startMs: asked.startMs, endMs: asked.endMs };
     const grid = lastStep(asked);
     const pieces = splitGrid(grid, this.settings.splitMs);

@@ -31,3 +31,29 @@ export function latestRead(e: Expr, tmaxMs: number, anchor: { startMs: number; e
   };
   return walk(e, tmaxMs);
 }
+
+/**
+ * Whether every step's value is independent of the rest of the range, so pieces may be evaluated apart.
+ * Not so for `info()`: Prometheus fetches the info series once for the whole range, shifted by the first
+ * selector's offset and `@`, and a step only sees info samples inside that fetched range (info.ts), so a
+ * step's value depends on where the range ends. Queries with `info()` are evaluated whole and not cached.
+ */
+export function splittable(e: Expr): boolean {
+  switch (e.kind) {
+    case "number":
+    case "string":
+    case "vector":
+    case "matrix":
+      return true;
+    case "call":
+      return e.func !== "info" && e.args.every(splittable);
+    case "aggregate":
+      return splittable(e.expr) && (e.param === undefined || splittable(e.param));
+    case "binary":
+      return splittable(e.lhs) && splittable(e.rhs);
+    case "subquery":
+    case "unary":
+    case "paren":
+      return splittable(e.expr);
+  }
+}
