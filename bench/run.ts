@@ -1,4 +1,5 @@
 import { benchE2e } from "./e2e.js";
+import { benchFrontend } from "./frontend.js";
 import { benchHistograms, benchIngest, benchProtocols } from "./ingest.js";
 import { benchPromql } from "./promql.js";
 import { benchRead } from "./read.js";
@@ -125,6 +126,17 @@ async function printPromql(): Promise<void> {
   }
 }
 
+async function printFrontend(): Promise<void> {
+  if (!process.env.ES_URL) return;
+  for (const split of ["15m", "1h"]) {
+    const b = await benchFrontend(split);
+    console.log(`\nquery frontend, dashboard refresh: sum by (job) (rate(x[5m])), last 1h45m at 15 s over 200 counters (median of 5, new cache each round)`);
+    console.log("what                                               ms");
+    for (const r of b.rows) console.log(`${r.what.padEnd(46)}${fmt(r.ms, 1).padStart(9)}`);
+    console.log(`warm answer equals the whole evaluation of the moved range: ${b.equal ? "yes" : "NO"}; last round: ${b.hits} hits, ${b.misses} misses`);
+  }
+}
+
 const part = process.argv[2] ?? "all";
 if (part === "all" || part === "ingest") printIngest();
 if (part === "all" || part === "regex") printRegex();
@@ -133,3 +145,4 @@ if (part === "all" || part === "e2e") await printE2e();
 if (part === "all" || part === "e2e" || part === "runtimes-es") await printRuntimes(true);
 if (part === "all" || part === "e2e" || part === "read") await printRead();
 if (part === "all" || part === "e2e" || part === "promql") await printPromql();
+if (part === "all" || part === "e2e" || part === "frontend") await printFrontend();
