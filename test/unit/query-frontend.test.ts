@@ -4,7 +4,7 @@ import { type CompiledMatcher, matchesAll } from "../../src/query/matchers.js";
 import type { SampleSource, SeriesData } from "../../src/query/promql/engine.js";
 import { parsePromQL } from "../../src/query/promql/parse.js";
 import { type QueryOptions, type QueryOutcome, rangeQuery } from "../../src/query/promql/query.js";
-import { type CacheEvents, type FrontendSettings, QueryFrontend } from "../../src/query/frontend/frontend.js";
+import { type CacheEvents, type FrontendSettings, MAX_PIECES, QueryFrontend } from "../../src/query/frontend/frontend.js";
 import { alignToStep, lastStep, splitGrid } from "../../src/query/frontend/range.js";
 import { latestRead } from "../../src/query/frontend/reach.js";
 import { LruStore } from "../../src/query/frontend/store.js";
@@ -191,6 +191,18 @@ describe("splitting gives the unsplit answer", () => {
     const want = await whole(q, 8 * MIN, 14 * MIN, 6 * MIN, info);
     expect(want).toContain('"region":"eu"');
     expect(await split(fe, q, 8 * MIN, 14 * MIN, 6 * MIN, info)).toBe(want);
+  });
+
+  it("runs a query whole when it would make more than MAX_PIECES pieces", async () => {
+    let selects = 0;
+    const counting: SampleSource = { select: (m, a, b) => (selects++, source.select(m, a, b)) };
+    const [from, to] = [t0, t0 + 2.5 * 3_600_000];
+    const coarse = (to - from) / (MAX_PIECES + 1);
+    const fine = frontend({ splitMs: 1000 });
+    expect(await split(fine, "temp", from, to, coarse, counting)).toBe(await whole("temp", from, to, coarse, source));
+    expect(selects).toBe(1);
+    await split(frontend({ splitMs: 3_600_000 }), "temp", from, to, coarse, counting);
+    expect(selects).toBe(1 + 3);
   });
 
   it("applies limit to the whole answer", async () => {

@@ -1,7 +1,7 @@
 import type { At, Expr } from "../promql/ast.js";
 import type { SampleSource } from "../promql/engine.js";
 import { exprString } from "../promql/printer.js";
-import { type QueryOptions, type QueryOutcome, rangeQuery, type RangeRunner } from "../promql/query.js";
+import { checkRange, type QueryOptions, type QueryOutcome, rangeQuery, type RangeRunner } from "../promql/query.js";
 import { latestRead, splittable } from "./reach.js";
 import { pieceKey, type ScopeKey, scopeHash } from "./keys.js";
 import { concatPieces, type MatrixSeries, type PieceAnswer, slicePiece } from "./matrix.js";
@@ -61,6 +61,12 @@ export interface RangeCall {
 /** Pieces evaluated at once per request: enough to overlap Elasticsearch round trips, few enough to share. */
 const CONCURRENCY = 4;
 
+/**
+ * Beyond this many pieces a query runs whole: each piece reads Elasticsearch on its own, and a long range at a
+ * coarse step (11,000 steps of a day under a 1d split) must not turn one request into thousands of searches.
+ */
+export const MAX_PIECES = 256;
+
 interface StoredPiece extends PieceAnswer {
   startMs: number;
   endMs: number;
@@ -83,11 +89,13 @@ export class QueryFrontend {
   async range(call: RangeCall, scope: ScopeKey | undefined): Promise<QueryOutcome> {
     const { expr, source, opts } = call;
     const asked: Grid = this.settings.alignStep ? alignToStep(call) : { startMs: call.startMs, endMs: call.endMs, stepMs: call.stepMs };
-    // Stats describe one evaluation's work; they are not a sum of pieces' and never come from a cache.
-    if (opts.stats || !splittable(expr)) return rangeQuery(expr, asked.startMs, asked.endMs, asked.stepMs, source, opts);
+    // Alignment may add a step: the resolution limit holds for the range evaluated.
+    checkRange(expr, asked.startMs, asked.endMs, asked.stepMs);
     const anchor = { startMs: asked.startMs, endMs: asked.endMs };
     const grid = lastStep(asked);
     const pieces = splitGrid(grid, this.settings.splitMs);
+    // Stats describe one evaluation's work; they are not a sum of pieces' and never come from a cache.
+    if (opts.stats || !splittable(expr) || pieces.length > MAX_PIECES) return rangeQuery(expr, asked.startMs, asked.endMs, asked.stepMs, source, opts);
     const store = scope ? this.settings.store : undefined;
     const ctx: PieceContext = {
       call,
