@@ -1,8 +1,8 @@
-import type { At, Expr } from "../promql/ast.js";
+import type { Expr } from "../promql/ast.js";
 import type { SampleSource } from "../promql/engine.js";
 import { exprString } from "../promql/printer.js";
 import { checkRange, type QueryOptions, type QueryOutcome, rangeQuery, type RangeRunner } from "../promql/query.js";
-import { latestRead, splittable } from "./reach.js";
+import { latestRead, splittable, usesAnchor } from "./reach.js";
 import { pieceKey, type ScopeKey, scopeHash } from "./keys.js";
 import { concatPieces, type MatrixSeries, type PieceAnswer, slicePiece } from "./matrix.js";
 import { alignToStep, type Grid, lastStep, phaseOf, type Piece, splitGrid } from "./range.js";
@@ -166,31 +166,6 @@ interface PieceContext {
   scope: string;
   printed: string;
   settledBefore: number;
-}
-
-/** Whether the query has `@ start()` or `@ end()` anywhere (then the anchor is part of the answer). */
-function usesAnchor(e: Expr): boolean {
-  const anchored = (at: At | undefined) => at === "start" || at === "end";
-  switch (e.kind) {
-    case "number":
-    case "string":
-      return false;
-    case "vector":
-      return anchored(e.at);
-    case "matrix":
-      return anchored(e.vector.at);
-    case "subquery":
-      return anchored(e.at) || usesAnchor(e.expr);
-    case "call":
-      return e.args.some(usesAnchor);
-    case "aggregate":
-      return usesAnchor(e.expr) || (e.param !== undefined && usesAnchor(e.param));
-    case "binary":
-      return usesAnchor(e.lhs) || usesAnchor(e.rhs);
-    case "unary":
-    case "paren":
-      return usesAnchor(e.expr);
-  }
 }
 
 /**

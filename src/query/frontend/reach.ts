@@ -18,19 +18,36 @@ export function latestRead(e: Expr, tmaxMs: number, anchor: { startMs: number; e
         return (pin(x.vector.at) ?? tmax) - x.vector.offsetMs;
       case "subquery":
         return walk(x.expr, (pin(x.at) ?? tmax) - x.offsetMs);
-      case "call":
-        return Math.max(-Infinity, ...x.args.map((a) => walk(a, tmax)));
-      case "aggregate":
-        return Math.max(walk(x.expr, tmax), x.param ? walk(x.param, tmax) : -Infinity);
-      case "binary":
-        return Math.max(walk(x.lhs, tmax), walk(x.rhs, tmax));
-      case "unary":
-      case "paren":
-        return walk(x.expr, tmax);
+      default:
+        return Math.max(-Infinity, ...children(x).map((c) => walk(c, tmax)));
     }
   };
   return walk(e, tmaxMs);
 }
+
+/** The expressions directly inside `e`. */
+function children(e: Expr): Expr[] {
+  switch (e.kind) {
+    case "number":
+    case "string":
+    case "vector":
+    case "matrix":
+      return [];
+    case "call":
+      return e.args;
+    case "aggregate":
+      return e.param ? [e.param, e.expr] : [e.expr];
+    case "binary":
+      return [e.lhs, e.rhs];
+    case "subquery":
+    case "unary":
+    case "paren":
+      return [e.expr];
+  }
+}
+
+/** Whether `e` or any expression inside it satisfies `test`. */
+const anywhere = (e: Expr, test: (x: Expr) => boolean): boolean => test(e) || children(e).some((c) => anywhere(c, test));
 
 /**
  * Whether every step's value is independent of the rest of the range, so pieces may be evaluated apart.
@@ -38,22 +55,10 @@ export function latestRead(e: Expr, tmaxMs: number, anchor: { startMs: number; e
  * selector's offset and `@`, and a step only sees info samples inside that fetched range (info.ts), so a
  * step's value depends on where the range ends. Queries with `info()` are evaluated whole and not cached.
  */
-export function splittable(e: Expr): boolean {
-  switch (e.kind) {
-    case "number":
-    case "string":
-    case "vector":
-    case "matrix":
-      return true;
-    case "call":
-      return e.func !== "info" && e.args.every(splittable);
-    case "aggregate":
-      return splittable(e.expr) && (e.param === undefined || splittable(e.param));
-    case "binary":
-      return splittable(e.lhs) && splittable(e.rhs);
-    case "subquery":
-    case "unary":
-    case "paren":
-      return splittable(e.expr);
-  }
+export const splittable = (e: Expr): boolean => !anywhere(e, (x) => x.kind === "call" && x.func === "info");
+
+/** Whether the query has `@ start()` or `@ end()` anywhere (then the whole range's start or end is part of the answer). */
+export function usesAnchor(e: Expr): boolean {
+  const anchored = (at: At | undefined) => at === "start" || at === "end";
+  return anywhere(e, (x) => (x.kind === "vector" || x.kind === "subquery" ? anchored(x.at) : x.kind === "matrix" ? anchored(x.vector.at) : false));
 }
