@@ -126,6 +126,12 @@ describe("the grid", () => {
     expect(await split(frontend({}), "temp", start, end, 60_000, source)).toBe(await whole("temp", start, end, 60_000, source));
   });
 
+  it("ends at Prometheus' boundary times, where a millisecond is below a double's resolution", () => {
+    const min = -9223309901257974 * 1000;
+    expect(splitGrid({ startMs: min, endMs: min, stepMs: 1 }, 86_400_000)).toHaveLength(1);
+    expect(splitGrid({ startMs: min, endMs: min + 10_000, stepMs: 1000 }, 86_400_000).length).toBeLessThanOrEqual(11);
+  });
+
   it("trims end to the last step, and aligns start only when asked", () => {
     expect(lastStep({ startMs: 1_000, endMs: 130_000, stepMs: 60_000 })).toEqual({ startMs: 1_000, endMs: 121_000, stepMs: 60_000 });
     expect(alignToStep({ startMs: 61_000, endMs: 130_000, stepMs: 60_000 })).toEqual({ startMs: 60_000, endMs: 120_000, stepMs: 60_000 });

@@ -44,17 +44,19 @@ export interface Piece {
 /**
  * Splits the grid at multiples of `intervalMs` (UTC days for 1d), so that refreshes of a moving range share
  * their inner pieces. Each step belongs to exactly one piece: piece k holds the steps t with
- * k·interval ≤ t < (k+1)·interval. `g.endMs` must be on the grid (lastStep).
+ * k·interval ≤ t < (k+1)·interval. Steps are counted by index, not by adding the step to a time: near
+ * Prometheus' boundary times (±9.2e18 ms) a millisecond step is below a double's resolution, and a loop
+ * that added it would never end.
  */
 export function splitGrid(g: Grid, intervalMs: number): Piece[] {
   const pieces: Piece[] = [];
-  for (let start = g.startMs; start <= g.endMs; ) {
-    const index = Math.floor(start / intervalMs);
-    const boundary = (index + 1) * intervalMs;
-    // The last step before the boundary; a step larger than the interval gives one-step pieces.
-    const end = Math.min(g.endMs, start + Math.floor((boundary - 1 - start) / g.stepMs) * g.stepMs);
-    pieces.push({ index, startMs: start, endMs: end });
-    start = end + g.stepMs;
+  const steps = Math.floor((g.endMs - g.startMs) / g.stepMs);
+  for (let k = 0; k <= steps; k++) {
+    const t = g.startMs + k * g.stepMs;
+    const index = Math.floor(t / intervalMs);
+    const last = pieces[pieces.length - 1];
+    if (last && last.index === index) last.endMs = t;
+    else pieces.push({ index, startMs: t, endMs: t });
   }
   return pieces;
 }
