@@ -94,7 +94,7 @@ export async function benchPromql(prometheus3: string, rounds = 3): Promise<Prom
       ["24h/5m", `count by (job) (${sel("bench_l")})`, dayBegin, true],
     ];
     const storage = new Storage(config, deps.fetch);
-    const scope = readScope(config.tenants.find((t) => t.id === "bench")!, "benchpromql", run);
+    const scope = readScope(config.tenants.find((t) => t.id === "bench")!, { kind: "parts", dataset: "benchpromql", namespace: run });
     const rows: PromqlRow[] = [];
     for (const [shape, query, from, pushes] of queries) {
       const step = shape === "1h/15s" ? 15 : 300;

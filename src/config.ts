@@ -5,6 +5,7 @@
 
 import { ConfigError } from "./config/errors.js";
 import { CHECKED_PREFIXES, FOREIGN_NAMES, type Setting, SETTING_BY_NAME, SETTINGS } from "./config/schema.js";
+import { checkRateLimits } from "./config/limits.js";
 import { ALL_STREAMS, parseTenants } from "./config/tenants.js";
 import { asPositiveInt } from "./config/values.js";
 
@@ -22,11 +23,22 @@ export interface Limits {
   maxLabelValueBytes: number;
   /** Samples one read (remote_read query, API call) may load. */
   maxQuerySamples: number;
+  /**
+   * remote_write samples (floats + histograms + exemplars) per second, per tenant and instance; unset = no
+   * limit. The rate limits are the only optional ones: each is off until configured.
+   */
+  ingestionRate?: number;
+  /** Samples the ingestion bucket holds; unset = the larger of ingestionRate and maxSamples. */
+  ingestionBurst?: number;
+  /** remote_write requests per second, per tenant and instance; unset = no limit. */
+  requestRate?: number;
+  /** Requests the request bucket holds; unset = requestRate. */
+  requestBurst?: number;
 }
 
-/** The limits' defaults, from the settings table (src/config/schema.ts). */
+/** The limits' defaults, from the settings table (src/config/schema.ts); rate limits have none (off). */
 export const DEFAULT_LIMITS: Limits = Object.fromEntries(
-  SETTINGS.filter((s) => s.limit !== undefined).map((s) => [s.limit, Number(s.default)]),
+  SETTINGS.filter((s) => s.limit !== undefined && s.default !== undefined).map((s) => [s.limit, Number(s.default)]),
 ) as unknown as Limits;
 
 export interface Tenant {
@@ -50,6 +62,14 @@ export interface FrontendConfig {
   cache: boolean;
   settleMs: number;
   cacheMaxBytes: number;
+}
+
+/**
+ * What promgate uses of a Workers rate-limiting binding (the shape of workers-types' `RateLimit`, written here
+ * so the config stays free of runtime types): one call counts one request against the key.
+ */
+export interface RateLimiterBinding {
+  limit(options: { key: string }): Promise<{ success: boolean }>;
 }
 
 export type EsAuth =
@@ -85,6 +105,8 @@ export interface Config {
   metricsToken?: string;
   /** promgate's own metrics written into `metrics-{dataset}.prometheus-default`; absent = off. */
   selfMetrics?: { dataset: string; intervalSeconds: number };
+  /** The Workers rate-limiting binding PROMGATE_RATE_LIMITER, when the Worker has one. */
+  rateLimiter?: RateLimiterBinding;
   /**
    * One line each about a configuration that works but may not do what its author expects (a tenant relying
    * on a default that changed); logged once when the app starts. Never holds a secret.
@@ -139,6 +161,7 @@ const durationMs = (text: string): number => Number(/^\d+/.exec(text)![0]) * DUR
  * booleans, so those are accepted where the kind fits.
  */
 function check(s: Setting, raw: unknown): { value: Value } | { problem: string } {
+  if (s.kind === "binding") return checkBinding(s, raw);
   if (raw === undefined || raw === null || raw === "") {
     // Defaults are written as the environment would hold them, so they go through the same checks.
     return s.default === undefined ? { value: undefined } : check(s, s.default);
@@ -170,6 +193,15 @@ function check(s: Setting, raw: unknown): { value: Value } | { problem: string }
   }
 }
 
+/** A binding arrives as an object; as text (an environment variable) it can only be a mistake. */
+function checkBinding(s: Setting, raw: unknown): { value: undefined } | { problem: string } {
+  if (raw === undefined || isRateLimiter(raw)) return { value: undefined };
+  return { problem: `${s.name} must be a Workers rate-limiting binding ([[ratelimits]] in wrangler.toml), not a variable` };
+}
+
+const isRateLimiter = (raw: unknown): raw is RateLimiterBinding =>
+  typeof raw === "object" && raw !== null && typeof (raw as { limit?: unknown }).limit === "function";
+
 function checkUrl(name: string, raw: string): { value: string } | { problem: string } {
   let url: URL;
   try {
@@ -194,9 +226,12 @@ class Settings {
     return this.get(name, "string") as string | undefined;
   }
   int(name: string): number {
-    const v = this.get(name, "number") as number | undefined;
+    const v = this.optionalInt(name);
     if (v === undefined) throw new Error(`setting ${name} has no default`);
     return v;
+  }
+  optionalInt(name: string): number | undefined {
+    return this.get(name, "number") as number | undefined;
   }
   flag(name: string): boolean {
     return (this.get(name, "boolean") as boolean | undefined) ?? false;
@@ -226,7 +261,12 @@ function readSettings(env: Env): Settings {
 
 function parseLimits(settings: Settings): Limits {
   const limits = { ...DEFAULT_LIMITS };
-  for (const s of SETTINGS) if (s.limit !== undefined) limits[s.limit] = settings.int(s.name);
+  for (const s of SETTINGS) {
+    if (s.limit === undefined) continue;
+    const v = settings.optionalInt(s.name);
+    if (v !== undefined) limits[s.limit] = v;
+  }
+  checkRateLimits(limits, (field) => SETTINGS.find((s) => s.limit === field)!.name);
   return limits;
 }
 
@@ -309,6 +349,7 @@ export function loadConfig(env: Env): Config {
     tenants,
     limits,
     ...observeConfig(settings),
+    ...(isRateLimiter(vars(env).PROMGATE_RATE_LIMITER) ? { rateLimiter: vars(env).PROMGATE_RATE_LIMITER as RateLimiterBinding } : {}),
     warnings,
   };
 }

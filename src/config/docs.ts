@@ -19,6 +19,7 @@ const KIND_TEXT: Record<Setting["kind"], string> = {
   duration: "duration",
   enum: "one of",
   tenants: "JSON",
+  binding: "Workers binding",
 };
 
 const SCOPE_TEXT: Record<Setting["scope"], string> = {

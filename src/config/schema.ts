@@ -16,7 +16,8 @@ export type SettingKind =
   | "bool" // true/false (also 1/0, yes/no, on/off)
   | "duration" // Elasticsearch time unit: 90d, 2h, 30m, 15s
   | "enum"
-  | "tenants"; // JSON: tenant id → settings (parsed in src/config.ts)
+  | "tenants" // JSON: tenant id → settings (parsed in src/config.ts)
+  | "binding"; // a Cloudflare Workers binding (wrangler.toml), not a variable
 
 /**
  * gateway: read by the gateway on every runtime (Workers vars/secrets, or the process environment);
@@ -48,6 +49,17 @@ const limit = (name: string, field: keyof Limits, dflt: number, description: str
   scope: "gateway",
   secret: false,
   default: String(dflt),
+  limit: field,
+  description,
+});
+
+/** A rate limit: off unless set (src/ingest/rate-limits.ts applies them). */
+const rateLimit = (name: string, field: keyof Limits, defaultText: string, description: string): Setting => ({
+  name,
+  kind: "positive-int",
+  scope: "gateway",
+  secret: false,
+  defaultText,
   limit: field,
   description,
 });
@@ -166,6 +178,29 @@ export const SETTINGS: readonly Setting[] = [
   limit("PROMGATE_MAX_LABEL_NAME_BYTES", "maxLabelNameBytes", 256, "bytes per label name"),
   limit("PROMGATE_MAX_LABEL_VALUE_BYTES", "maxLabelValueBytes", 4096, "bytes per label value"),
   limit("PROMGATE_MAX_QUERY_SAMPLES", "maxQuerySamples", 5_000_000, "samples one read may load"),
+  rateLimit(
+    "PROMGATE_INGESTION_RATE",
+    "ingestionRate",
+    "unlimited",
+    "remote_write samples per second per tenant and instance (floats + histograms + exemplars; token bucket, 429 + Retry-After beyond)",
+  ),
+  rateLimit(
+    "PROMGATE_INGESTION_BURST",
+    "ingestionBurst",
+    "larger of the rate and maxSamples",
+    "samples a tenant may send at once above its rate; a request costing more is refused with 413 (needs an ingestion rate)",
+  ),
+  rateLimit("PROMGATE_REQUEST_RATE", "requestRate", "unlimited", "remote_write requests per second per tenant and instance (429 + Retry-After beyond)"),
+  rateLimit("PROMGATE_REQUEST_BURST", "requestBurst", "the request rate", "requests a tenant may send at once above its request rate (needs a request rate)"),
+  {
+    name: "PROMGATE_RATE_LIMITER",
+    kind: "binding",
+    scope: "gateway",
+    secret: false,
+    defaultText: "none",
+    description:
+      "Workers only: a rate-limiting binding ([[ratelimits]] in wrangler.toml); every remote_write request also counts against it, keyed by tenant, shared by the isolates of a Cloudflare location",
+  },
   {
     name: "PROMGATE_LOOK_BACK_TIME",
     kind: "duration",
@@ -216,7 +251,13 @@ export const TENANT_FIELDS: readonly TenantField[] = [
     defaultText: "`false`",
     description: "may scrape /metrics and sees cluster-wide facts on the status page; gives no access to other tenants' data",
   },
-  { name: "limits", type: "object", secret: false, defaultText: "the PROMGATE_MAX_* settings", description: "per-tenant limits by camelCase name: maxCompressedBytes, maxDecompressedBytes, maxSeries, maxSamples, maxLabelsPerSeries, maxLabelNameBytes, maxLabelValueBytes, maxQuerySamples" },
+  {
+    name: "limits",
+    type: "object",
+    secret: false,
+    defaultText: "the PROMGATE_MAX_* and rate settings",
+    description: `per-tenant limits by camelCase name: ${SETTINGS.flatMap((s) => (s.limit !== undefined ? [s.limit] : [])).join(", ")}`,
+  },
 ];
 
 /** The prefixes whose every variable must be a known setting (process environments hold many others). */

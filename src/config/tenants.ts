@@ -6,6 +6,7 @@
 
 import type { Limits, Tenant } from "../config.js";
 import { ConfigError } from "./errors.js";
+import { checkRateLimits, LIMIT_NAMES } from "./limits.js";
 import { TENANT_FIELDS } from "./schema.js";
 import { asPositiveInt } from "./values.js";
 
@@ -128,11 +129,12 @@ function parseLimits(at: string, raw: unknown, defaults: Limits): Limits {
   if (raw === undefined) return limits;
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError(`${at}.limits must be an object`);
   for (const [k, v] of Object.entries(raw)) {
-    if (!(k in limits)) throw new ConfigError(`${at}.limits.${k} is not a known limit`);
+    if (!LIMIT_NAMES.has(k)) throw new ConfigError(`${at}.limits.${k} is not a known limit`);
     const n = asPositiveInt(v);
     if (n === undefined) throw new ConfigError(`${at}.limits.${k} must be a positive integer`);
     limits[k as keyof Limits] = n;
   }
+  checkRateLimits(limits, (field) => `${at}.limits.${field}`);
   return limits;
 }
 

@@ -4,10 +4,12 @@ import type { Fetch } from "../elastic/http.js";
 import { mayUseStream, tenantOf } from "../http/auth.js";
 import { readBody } from "../http/body.js";
 import { HttpError } from "../http/errors.js";
-import { ingestFactsOf, reportTenant } from "../observe/facts.js";
+import { type StreamSelection, WRITE_ROUTES } from "../http/prefixes.js";
+import { factsOf, ingestFactsOf, reportTenant } from "../observe/facts.js";
 import type { IngestFacts } from "../observe/facts.js";
 import { checkWriteHeaders, type WireProtocol } from "./headers.js";
-import { DEFAULT_DATASET, dataStreamName, validateStreamPart } from "./streams.js";
+import { IngestLimiter, RateLimitError } from "./rate-limits.js";
+import { writeStream } from "./streams.js";
 import { ingestWriteRequest } from "./write.js";
 
 export interface IngestDeps {
@@ -29,47 +31,59 @@ function writtenHeaders(f: IngestFacts): Record<string, string> {
  *   /api/v1/write                                → metrics-generic.prometheus-{tenant namespace}
  *   /metrics/{dataset}/api/v1/write              → metrics-{dataset}.prometheus-{tenant namespace}
  *   /metrics/{dataset}/{namespace}/api/v1/write  → metrics-{dataset}.prometheus-{namespace}
+ * and the aliases of http/prefixes.ts (the same under `/_prometheus`, TimeStream's `/_time_stream/prom_write/{index}`).
  * Checks run in the order of docs/design.md, each before the work it protects: names, headers (415),
- * credentials (401/403), body size (413), decoded size (413), decode (400/413). `Content-Type`'s `proto=`
- * picks remote write 1.0 (`prometheus.WriteRequest`, the default) or 2.0 (`io.prometheus.write.v2.Request`).
+ * credentials (401/403), request rate (429), body size (413), decoded size (413), decode (400/413),
+ * ingestion rate (429, or 413 beyond the burst). `Content-Type`'s `proto=` picks remote write 1.0
+ * (`prometheus.WriteRequest`, the default) or 2.0 (`io.prometheus.write.v2.Request`).
  */
 export function ingestRoutes(config: Config, deps: IngestDeps): Hono {
   const app = new Hono();
+  const limiter = new IngestLimiter(
+    deps.now,
+    config.rateLimiter ? { limiter: config.rateLimiter, retryAfterSeconds: config.retryAfterSeconds } : undefined,
+  );
 
-  const handle = async (c: Context, dataset: string, namespace: string | undefined): Promise<Response> => {
+  const handle = async (c: Context, selection: StreamSelection): Promise<Response> => {
     const req = c.req.raw;
     if (req.method !== "POST") throw new HttpError(405, "remote_write takes POST", { allow: "POST" });
-    validateStreamPart("dataset", dataset);
-    if (namespace !== undefined) validateStreamPart("namespace", namespace);
     const protocol = checkWriteHeaders(req.headers.get("content-type") ?? undefined, req.headers.get("content-encoding") ?? undefined);
     if (protocol === "prw2") {
       // Remote write 2.0: every answer says what was written, errors included (the sender's accounting).
       try {
-        await write(c, dataset, namespace, protocol);
+        await write(c, selection, protocol);
       } catch (e) {
         if (e instanceof HttpError) Object.assign(e.headers, writtenHeaders(ingestFactsOf(c)));
         throw e;
       }
       return new Response(null, { status: 204, headers: writtenHeaders(ingestFactsOf(c)) });
     }
-    await write(c, dataset, namespace, protocol);
+    await write(c, selection, protocol);
     return new Response(null, { status: 204 });
   };
 
-  const write = async (c: Context, dataset: string, namespace: string | undefined, protocol: WireProtocol): Promise<void> => {
+  const write = async (c: Context, selection: StreamSelection, protocol: WireProtocol): Promise<void> => {
     const req = c.req.raw;
     const tenant = await tenantOf(config, req.headers.get("authorization") ?? undefined);
     reportTenant(c, tenant.id);
-    const dataStream = dataStreamName(dataset, namespace ?? tenant.namespace);
+    const dataStream = writeStream(tenant, selection);
     if (!mayUseStream(tenant, dataStream)) {
       throw new HttpError(403, `tenant "${tenant.id}" may not write to ${dataStream}`);
     }
-    const body = await readBody(req, tenant.limits.maxCompressedBytes, "maxCompressedBytes");
-    await ingestWriteRequest(config, deps.fetch, tenant, dataStream, body, deps.now(), ingestFactsOf(c), protocol);
+    try {
+      await limiter.admitRequest(tenant);
+      const body = await readBody(req, tenant.limits.maxCompressedBytes, "maxCompressedBytes");
+      const admit = (cost: number) => limiter.admitSamples(tenant, cost);
+      await ingestWriteRequest(config, deps.fetch, tenant, dataStream, body, deps.now(), ingestFactsOf(c), protocol, admit);
+    } catch (e) {
+      if (e instanceof RateLimitError) factsOf(c).rateLimited = e.limit;
+      throw e;
+    }
   };
 
-  app.all("/api/v1/write", (c) => handle(c, DEFAULT_DATASET, undefined));
-  app.all("/metrics/:dataset/api/v1/write", (c) => handle(c, c.req.param("dataset"), undefined));
-  app.all("/metrics/:dataset/:namespace/api/v1/write", (c) => handle(c, c.req.param("dataset"), c.req.param("namespace")));
+  for (const { path, select } of WRITE_ROUTES) {
+    // Names are checked first, before headers and credentials (a 400 says what is wrong with the URL).
+    app.all(path, (c) => handle(c, select((name) => c.req.param(name))));
+  }
   return app;
 }

@@ -1,4 +1,6 @@
+import type { Tenant } from "../config.js";
 import { HttpError } from "../http/errors.js";
+import type { StreamSelection } from "../http/prefixes.js";
 
 /**
  * Data stream naming, as Elasticsearch's own Prometheus endpoint does it:
@@ -21,4 +23,18 @@ export function validateStreamPart(kind: "dataset" | "namespace", value: string)
 
 export function dataStreamName(dataset: string, namespace: string): string {
   return `metrics-${dataset}.prometheus-${namespace}`;
+}
+
+/** The one data stream a remote_write route names (see http/prefixes.ts); the tenant fills in what it leaves out. */
+export function writeStream(tenant: Tenant, selection: StreamSelection): string {
+  switch (selection.kind) {
+    case "tenant":
+      return dataStreamName(DEFAULT_DATASET, tenant.namespace);
+    case "parts":
+    case "stream":
+      return dataStreamName(selection.dataset, selection.namespace ?? tenant.namespace);
+    case "expression":
+      // No write route takes an expression (Elasticsearch has no such write path either).
+      throw new HttpError(404, "remote_write takes one data stream, not an index expression");
+  }
 }

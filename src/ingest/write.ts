@@ -7,6 +7,7 @@ import { decodeWriteRequestV2 } from "./decode-v2.js";
 import { BulkBodyWriter, bulkSizeHint } from "./documents.js";
 import type { WireProtocol } from "./headers.js";
 import { familyTypes, storeMetadata } from "./metadata.js";
+import type { Refund } from "./rate-limits.js";
 import { snappyDecompress } from "./snappy.js";
 import { type IngestFacts, newIngestFacts } from "../observe/facts.js";
 
@@ -15,6 +16,12 @@ import { type IngestFacts, newIngestFacts } from "../observe/facts.js";
  * NDJSON → one `_bulk`. Anything that cannot be decoded throws before a byte is sent, so nothing from it is
  * stored.
  */
+
+/**
+ * Charges a decoded request's cost (floats + histograms + exemplars) before anything of it is stored; throws
+ * to refuse it (see rate-limits.ts).
+ */
+export type Admit = (cost: number) => Refund;
 
 export interface WriteOutcome {
   stats: DecodeStats;
@@ -31,12 +38,16 @@ export async function ingestWriteRequest(
   nowMs: number,
   facts: IngestFacts = newIngestFacts(),
   protocol: WireProtocol = "prw1",
+  admit?: Admit,
 ): Promise<WriteOutcome> {
   facts.bytesCompressed = body.length;
   const decoded = snappyDecompress(body, tenant.limits.maxDecompressedBytes);
   facts.bytesDecompressed = decoded.length;
-  return storeDecoded(config, fetchFn, tenant.limits, dataStream, decoded, nowMs, facts, protocol);
+  return storeDecoded(config, fetchFn, tenant.limits, dataStream, decoded, nowMs, facts, protocol, admit);
 }
+
+/** Whether the sender will resend the same request (429, 5xx, a bug's 500) rather than drop it (other 4xx). */
+const resent = (e: unknown): boolean => !(e instanceof HttpError) || e.status === 429 || e.status >= 500;
 
 /** A rejection reason as a metric label value: "series without __name__ label" → "series_without_name_label". */
 const rejectionLabel = (r: string): string =>
@@ -52,6 +63,7 @@ export async function storeDecoded(
   nowMs: number,
   facts: IngestFacts = newIngestFacts(),
   protocol: WireProtocol = "prw1",
+  admit?: Admit,
 ): Promise<WriteOutcome> {
   const writer = new BulkBodyWriter(limits, bulkSizeHint(decoded.length), {
     exemplars: { index: config.exemplarIndex, dataStream },
@@ -60,14 +72,27 @@ export async function storeDecoded(
   const stats = protocol === "prw2" ? decodeWriteRequestV2(decoded, limits, writer) : decodeWriteRequest(decoded, limits, writer);
   facts.samplesReceived = stats.samples + stats.histograms;
   facts.exemplarsReceived = stats.exemplars;
+  let refund: Refund | undefined;
+  try {
+    refund = admit?.(stats.samples + stats.histograms + stats.exemplars);
+  } catch (e) {
+    // Refused before anything was sent: every sample of it is not stored, for this one reason.
+    facts.rejected.set("rate_limited", facts.samplesReceived);
+    throw e;
+  }
   for (const [reason, r] of writer.rejected) facts.rejected.set(rejectionLabel(reason), (facts.rejected.get(rejectionLabel(reason)) ?? 0) + r.samples);
 
   let duplicates = 0;
-  if (writer.documents > 0) {
-    duplicates = (await sendBulk(config, fetchFn, dataStream, writer.body(), writer.kinds(), facts)).duplicates;
-  }
-  if (writer.metadataEntries.length > 0) {
-    await storeMetadata(config, fetchFn, dataStream, writer.metadataEntries, nowMs);
+  try {
+    if (writer.documents > 0) {
+      duplicates = (await sendBulk(config, fetchFn, dataStream, writer.body(), writer.kinds(), facts)).duplicates;
+    }
+    if (writer.metadataEntries.length > 0) {
+      await storeMetadata(config, fetchFn, dataStream, writer.metadataEntries, nowMs);
+    }
+  } catch (e) {
+    if (resent(e)) refund?.();
+    throw e;
   }
 
   // Everything valid is stored now; what was not is reported with a 400 so the sender does not retry it.

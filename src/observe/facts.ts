@@ -30,6 +30,8 @@ export interface RequestFacts {
   tenant?: string;
   /** The one-line reason sent with a 4xx/5xx (never credentials or bodies). */
   error?: string;
+  /** The rate limit that refused the request (ingest/rate-limits.ts), if one did. */
+  rateLimited?: string;
   ingest?: IngestFacts;
 }
 

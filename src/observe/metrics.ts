@@ -14,6 +14,7 @@ export class PromgateMetrics {
   readonly samplesStored: Counter<"tenant">;
   readonly samplesDuplicate: Counter<"tenant">;
   readonly samplesRejected: Counter<"tenant" | "reason">;
+  readonly rateLimited: Counter<"tenant" | "limit">;
   readonly bytesReceived: Counter<"stage">;
   readonly bulkDuration: Histogram;
   readonly bulkFailures: Counter<"status">;
@@ -54,6 +55,11 @@ export class PromgateMetrics {
       name: "promgate_samples_rejected_total",
       help: "Samples received but not stored, by reason.",
       labelNames: ["tenant", "reason"],
+    });
+    this.rateLimited = r.counter({
+      name: "promgate_rate_limited_total",
+      help: "remote_write requests refused by a tenant's rate limits (this instance's), by limit: request_rate, ingestion_rate, ingestion_burst (413), rate_limiter_binding.",
+      labelNames: ["tenant", "limit"],
     });
     this.bytesReceived = r.counter({
       name: "promgate_received_bytes_total",

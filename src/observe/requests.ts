@@ -49,6 +49,7 @@ export function observeRequests(o: RequestObserverOptions): MiddlewareHandler {
     const endpoint = readEndpoint(route);
     if (endpoint !== undefined) o.metrics.queryDuration.observe({ endpoint }, seconds);
     if (facts.ingest) recordIngest(o.metrics, facts.tenant ?? "", facts.ingest, status);
+    if (facts.rateLimited !== undefined) o.metrics.rateLimited.inc({ tenant: facts.tenant ?? "", limit: facts.rateLimited });
 
     o.log(logLine(c, facts, route, status, seconds), levelOf(status));
     o.afterRequest?.(c);

@@ -9,6 +9,7 @@ import { readExemplars } from "./exemplars.js";
 import { readMetadata } from "./metadata.js";
 import { type OptionalRange, type Params, parseLimit, parseRange, readParams } from "./params.js";
 import { chooseResponseType, decodeReadRequest, samplesResponse, streamedResponse } from "./remote/read.js";
+import { READ_PREFIXES, type StreamRoute } from "../http/prefixes.js";
 import { type ReadScope, readScope } from "./scope.js";
 import { parseSelector } from "./selector.js";
 import { Storage } from "./storage.js";
@@ -24,9 +25,10 @@ import type { QueryFrontend } from "./frontend/frontend.js";
 
 /**
  * The Prometheus HTTP API (query, query_range, query_exemplars, series, labels, label values, metadata,
- * buildinfo) and remote_read,
- * under `/api/v1/…` and `/metrics/{dataset}[/{namespace}]/api/v1/…` to narrow the streams read. Answers use
- * Prometheus' JSON envelope and error types; Grafana's Prometheus data source and promtool are the clients.
+ * buildinfo) and remote_read, under `/api/v1/…` and every prefix of http/prefixes.ts
+ * (`/metrics/{dataset}[/{namespace}]`, and Elasticsearch's and TimeStream's paths) to narrow the streams
+ * read. Answers use Prometheus' JSON envelope and error types; Grafana's Prometheus data source and promtool
+ * are the clients.
  */
 
 const ERROR_TYPES: Record<number, string> = { 400: "bad_data", 404: "not_found", 422: "execution", 503: "unavailable" };
@@ -72,12 +74,13 @@ export function queryRoutes(config: Config, fetchFn: Fetch, frontend?: QueryFron
   const storage = new Storage(config, fetchFn);
 
   type Handler = (c: Context, scope: ReadScope & { maxQuerySamples: number }, p: Params, range: OptionalRange) => Promise<Response>;
+  type Select = StreamRoute["select"];
   /** Auth, scope and parameters, then the handler; every failure becomes Prometheus' error envelope. */
-  const api = (handler: Handler) => async (c: Context) => {
+  const api = (handler: Handler, select: Select) => async (c: Context) => {
     try {
       const tenant = await tenantOf(config, c.req.header("authorization"));
       reportTenant(c, tenant.id);
-      const scope = { ...readScope(tenant, c.req.param("dataset"), c.req.param("namespace")), maxQuerySamples: tenant.limits.maxQuerySamples };
+      const scope = { ...readScope(tenant, select((name) => c.req.param(name))), maxQuerySamples: tenant.limits.maxQuerySamples };
       const p = await readParams(c);
       return await handler(c, scope, p, parseRange(p));
     } catch (e) {
@@ -157,10 +160,10 @@ export function queryRoutes(config: Config, fetchFn: Fetch, frontend?: QueryFron
       goVersion: "none (promgate, TypeScript)",
     });
 
-  const remoteRead = async (c: Context) => {
+  const remoteRead = (select: Select) => async (c: Context) => {
     const tenant = await tenantOf(config, c.req.header("authorization"));
     reportTenant(c, tenant.id);
-    const scope = readScope(tenant, c.req.param("dataset"), c.req.param("namespace"));
+    const scope = readScope(tenant, select((name) => c.req.param(name)));
     const encoding = c.req.header("content-encoding");
     if (!encoding || encoding.toLowerCase() !== "snappy") {
       throw new HttpError(415, `unsupported Content-Encoding "${encoding ?? ""}": remote_read bodies must be snappy`);
@@ -172,19 +175,24 @@ export function queryRoutes(config: Config, fetchFn: Fetch, frontend?: QueryFron
       : await samplesResponse(storage, scope, req, tenant.limits.maxQuerySamples);
   };
 
-  for (const prefix of ["", "/metrics/:dataset", "/metrics/:dataset/:namespace"]) {
-    for (const method of ["get", "post"] as const) {
-      app[method](`${prefix}/api/v1/series`, api(seriesHandler));
-      app[method](`${prefix}/api/v1/labels`, api(labelsHandler));
-      app[method](`${prefix}/api/v1/label/:name/values`, api(valuesHandler));
-      app[method](`${prefix}/api/v1/metadata`, api(metadataHandler));
-      app[method](`${prefix}/api/v1/status/buildinfo`, api(buildinfo));
-      app[method](`${prefix}/api/v1/query`, api(query));
-      app[method](`${prefix}/api/v1/query_range`, api(queryRange));
-      app[method](`${prefix}/api/v1/query_exemplars`, api(exemplars));
-      app[method](`${prefix}/api/v1/format_query`, api(formatQuery));
+  const endpoints: [string, Handler][] = [
+    ["series", seriesHandler],
+    ["labels", labelsHandler],
+    ["label/:name/values", valuesHandler],
+    ["metadata", metadataHandler],
+    ["status/buildinfo", buildinfo],
+    ["query", query],
+    ["query_range", queryRange],
+    ["query_exemplars", exemplars],
+    ["format_query", formatQuery],
+  ];
+  // Every endpoint under every prefix: the aliases are the same handlers with the scope their path names.
+  for (const { path: prefix, select } of READ_PREFIXES) {
+    for (const [endpoint, handler] of endpoints) {
+      app.get(`${prefix}/api/v1/${endpoint}`, api(handler, select));
+      app.post(`${prefix}/api/v1/${endpoint}`, api(handler, select));
     }
-    app.post(`${prefix}/api/v1/read`, remoteRead);
+    app.post(`${prefix}/api/v1/read`, remoteRead(select));
   }
   return app;
 }

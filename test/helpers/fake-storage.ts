@@ -22,7 +22,7 @@ export function fixedStorage(all: SeriesSamples[]): ReadStorage {
   };
 }
 
-export const anyScope: ReadScope = { indices: "metrics-*", filter: {}, routePattern: undefined, tenantPatterns: [] };
+export const anyScope: ReadScope = { indices: "metrics-*", filter: {}, routePatterns: undefined, tenantPatterns: [] };
 
 /** A one-query ReadRequest over all time, accepting `type`. */
 export function readAll(type: ReadRequest_ResponseType, func = ""): ReadRequest {

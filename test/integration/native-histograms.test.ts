@@ -70,7 +70,7 @@ async function readBack(stream: string, name: string, t0: number, t1: number) {
   const storage = new Storage(config, defaultDeps().fetch as Fetch);
   const tenant = config.tenants[0]!;
   const [dataset, namespace] = stream.replace(/^metrics-/, "").split(".prometheus-") as [string, string];
-  const scope = readScope(tenant, dataset, namespace);
+  const scope = readScope(tenant, { kind: "parts", dataset, namespace });
   const matchers = [compileMatcher({ name: "__name__", type: "=", value: name })];
   const range = { startMs: t0, endMs: t1 };
   return storage.snapshot(scope, async (at) => storage.samples(at, matchers, range, await storage.series(at, matchers, range), 1e6));

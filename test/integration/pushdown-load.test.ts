@@ -31,7 +31,7 @@ const SERIES: SeriesSpec[] = Array.from({ length: 12 }, (_, i) => {
   return { labels, samples };
 });
 
-const scope = readScope(config.tenants.find((t) => t.id === "dev")!, "itpdload", ns);
+const scope = readScope(config.tenants.find((t) => t.id === "dev")!, { kind: "parts", dataset: "itpdload", namespace: ns });
 const matchers = [compileMatcher({ name: "__name__", type: "=", value: "pl_m" } as Matcher)];
 const range = { startMs: T0 - 1, endMs: T0 + 3_600_000 };
 const fetchFn = defaultDeps().fetch;

@@ -73,7 +73,7 @@ const SERIES: SeriesSpec[] = [
 ];
 
 const storage = new Storage(config, defaultDeps().fetch);
-const scope = readScope(config.tenants.find((t) => t.id === "dev")!, "itpush", ns);
+const scope = readScope(config.tenants.find((t) => t.id === "dev")!, { kind: "parts", dataset: "itpush", namespace: ns });
 
 /** storageSource, recording whether bucket statistics were asked for. */
 function pushingSource(): SampleSource & { bucketCalls: number } {

@@ -245,7 +245,12 @@ describe("one source of truth", () => {
     const toml = readFileSync(resolve(root, "wrangler.toml"), "utf8");
     const vars = toml.slice(toml.indexOf("\n[vars]\n"), toml.indexOf("\n[", toml.indexOf("\n[vars]\n") + 1));
     const listed = new Set([...vars.matchAll(/^(?:# )?([A-Z][A-Z0-9_]+) = /gm)].map((m) => m[1]));
-    for (const s of SETTINGS.filter((s) => s.scope === "gateway")) expect(listed.has(s.name), s.name).toBe(!s.secret);
+    for (const s of SETTINGS.filter((s) => s.scope === "gateway" && s.kind !== "binding")) expect(listed.has(s.name), s.name).toBe(!s.secret);
+    // a binding is not a var: it is declared (commented out, being optional) as its own table
+    for (const s of SETTINGS.filter((s) => s.kind === "binding")) {
+      expect(listed.has(s.name), s.name).toBe(false);
+      expect(toml, s.name).toMatch(new RegExp(`^# \\[\\[ratelimits\\]\\]\\n# name = "${s.name}"$`, "m"));
+    }
     // and each active var at its schema default, so a fresh deploy behaves as documented
     for (const [, name, value] of vars.matchAll(/^([A-Z][A-Z0-9_]+) = "(.*)"$/gm)) {
       expect(value, name).toBe(SETTINGS.find((s) => s.name === name)?.default);

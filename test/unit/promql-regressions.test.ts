@@ -56,7 +56,7 @@ describe("/api/v1/metadata entries", () => {
     const config = loadConfig({ ES_URL: "http://127.0.0.1:9", ES_USERNAME: "elastic", ES_PASSWORD: "x", PROMGATE_AUTH: "none" });
     const hit = { _source: { metric_family_name: "node_cpu_seconds_total", type: "counter", help: "Seconds.", unit: "" }, sort: [1] };
     const fetchFn = async () => new Response(JSON.stringify({ hits: { hits: [hit] } }), { headers: { "content-type": "application/json" } });
-    const scope = { indices: "metrics-*.prometheus-*", filter: { match_all: {} }, routePattern: undefined, tenantPatterns: ["metrics-*.prometheus-*"] };
+    const scope = { indices: "metrics-*.prometheus-*", filter: { match_all: {} }, routePatterns: undefined, tenantPatterns: ["metrics-*.prometheus-*"] };
     const out = await readMetadata(config, fetchFn, scope, undefined, undefined, undefined);
     expect(JSON.stringify(out)).toBe('{"node_cpu_seconds_total":[{"type":"counter","unit":"","help":"Seconds."}]}');
   });

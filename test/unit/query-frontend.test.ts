@@ -76,8 +76,8 @@ function frontend(settings: Partial<FrontendSettings>, now = () => Date.now(), e
   return new QueryFrontend({ splitMs: 7 * MIN, alignStep: false, settleMs: 10 * MIN, store: undefined, version: "test", ...settings }, events, now);
 }
 
-const SCOPE_A = { tenantPatterns: ["metrics-*.prometheus-a"], routePattern: undefined };
-const SCOPE_B = { tenantPatterns: ["metrics-*.prometheus-b"], routePattern: undefined };
+const SCOPE_A = { tenantPatterns: ["metrics-*.prometheus-a"], routePatterns: undefined };
+const SCOPE_B = { tenantPatterns: ["metrics-*.prometheus-b"], routePatterns: undefined };
 
 async function whole(query: string, startMs: number, endMs: number, stepMs: number, source: SampleSource, opts: QueryOptions = {}): Promise<string> {
   return JSON.stringify(await outcome(() => rangeQuery(parsePromQL(query), startMs, endMs, stepMs, source, { query, ...opts })));

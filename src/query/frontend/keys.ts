@@ -13,11 +13,13 @@ export async function sha256(text: string): Promise<string> {
 /** The data a read can see: two tenants with the same patterns on the same route see the same data. */
 export interface ScopeKey {
   tenantPatterns: readonly string[];
-  routePattern: string | undefined;
+  /** The streams the route names (an index expression may name several: their union, in any order). */
+  routePatterns: readonly string[] | undefined;
 }
 
 export function scopeHash(scope: ScopeKey): Promise<string> {
-  return sha256(JSON.stringify({ streams: [...scope.tenantPatterns].sort(), route: scope.routePattern ?? null }));
+  const route = scope.routePatterns ? [...scope.routePatterns].sort().join(",") : null;
+  return sha256(JSON.stringify({ streams: [...scope.tenantPatterns].sort(), route }));
 }
 
 /** What else fixes a piece's answer. The version changes with the engine, so a deploy never serves old answers. */
