@@ -61,6 +61,8 @@ interface Route {
   body?: "write" | "write2" | "read" | "form";
   /** Query string (GET) or form body (POST). */
   params?: string;
+  /** A write's data stream: its dataset, and its namespace when the path names one. */
+  writes?: { dataset: string; namespace?: string };
 }
 
 const T = "start=1767268000&end=1767268800";
@@ -75,9 +77,21 @@ const API: [string, string][] = [
   ["format_query", "query=up"],
   ["status/buildinfo", ""],
 ];
-/** The three prefixes every data route takes; the last names alpha's namespace. */
-const OPEN_PREFIXES = ["", "/metrics/app"];
-const ALPHA_PREFIX = "/metrics/app/alpha";
+/**
+ * The prefixes every read route takes (promgate's own, then Elasticsearch's and TimeStream's paths): those
+ * that leave the namespace to the tenant, and those that name alpha's.
+ */
+const OPEN_PREFIXES = ["", "/metrics/app", "/_prometheus", "/_prometheus/metrics/app", "/_prometheus/metrics-app.prometheus-*", "/_time_stream/prom/app"];
+const ALPHA_PREFIXES = ["/metrics/app/alpha", "/_prometheus/metrics/app/alpha", "/_prometheus/metrics-app.prometheus-alpha", "/_time_stream/prom/metrics-app.prometheus-alpha"];
+/** remote_write routes, with the stream each writes (no namespace: the tenant's). */
+const OPEN_WRITES: [string, string][] = [
+  ["/api/v1/write", "generic"],
+  ["/metrics/app/api/v1/write", "app"],
+  ["/_prometheus/api/v1/write", "generic"],
+  ["/_prometheus/metrics/app/api/v1/write", "app"],
+  ["/_time_stream/prom_write/app", "app"],
+];
+const ALPHA_WRITES = ["/metrics/app/alpha/api/v1/write", "/_prometheus/metrics/app/alpha/api/v1/write", "/_time_stream/prom_write/metrics-app.prometheus-alpha"];
 
 type Row = [Route, Record<Caller, number>];
 const row = (none: number, wrong: number, other: number, self: number, admin: number) => ({ none, wrong, other, self, admin });
@@ -95,14 +109,14 @@ const MATRIX: Row[] = [
   [{ method: "GET", path: "/metrics" }, row(401, 401, 403, 403, 200)],
   [{ method: "GET", path: "/" }, row(401, 401, 200, 200, 200)],
   ...(["write", "write2"] as const).flatMap((body): Row[] => [
-    ...OPEN_PREFIXES.map((p): Row => [{ method: "POST", path: `${p}/api/v1/write`, body }, ANY_TENANT_WRITE]),
-    [{ method: "POST", path: `${ALPHA_PREFIX}/api/v1/write`, body }, ALPHA_WRITE],
+    ...OPEN_WRITES.map(([path, dataset]): Row => [{ method: "POST", path, body, writes: { dataset } }, ANY_TENANT_WRITE]),
+    ...ALPHA_WRITES.map((path): Row => [{ method: "POST", path, body, writes: { dataset: "app", namespace: "alpha" } }, ALPHA_WRITE]),
   ]),
   ...OPEN_PREFIXES.map((p): Row => [{ method: "POST", path: `${p}/api/v1/read`, body: "read" }, ANY_TENANT_READ]),
-  [{ method: "POST", path: `${ALPHA_PREFIX}/api/v1/read`, body: "read" }, ALPHA_READ],
-  ...[...OPEN_PREFIXES, ALPHA_PREFIX].flatMap((p) =>
+  ...ALPHA_PREFIXES.map((p): Row => [{ method: "POST", path: `${p}/api/v1/read`, body: "read" }, ALPHA_READ]),
+  ...[...OPEN_PREFIXES, ...ALPHA_PREFIXES].flatMap((p) =>
     API.flatMap(([name, params]): Row[] => {
-      const expected = p === ALPHA_PREFIX ? ALPHA_READ : ANY_TENANT_READ;
+      const expected = ALPHA_PREFIXES.includes(p) ? ALPHA_READ : ANY_TENANT_READ;
       return [
         [{ method: "GET", path: `${p}/api/v1/${name}`, params }, expected],
         [{ method: "POST", path: `${p}/api/v1/${name}`, body: "form", params }, expected],
@@ -169,10 +183,9 @@ describe("authorization matrix: tenants configured with credentials only", () =>
     if (own !== undefined && !(caller === "admin" && route.path === "/")) {
       for (const ns of named) expect(["*", own], `${ns} in a request of ${caller}`).toContain(ns);
     }
-    if (route.body === "write" || route.body === "write2") {
+    if (route.writes) {
       const bulk = es.requests.find((r) => r.url.pathname.endsWith("/_bulk"));
-      const dataset = route.path.startsWith("/metrics/app") ? "app" : "generic";
-      expect(bulk?.url.pathname).toBe(`/metrics-${dataset}.prometheus-${own}/_bulk`);
+      expect(bulk?.url.pathname).toBe(`/metrics-${route.writes.dataset}.prometheus-${own}/_bulk`);
     }
   });
 
@@ -205,8 +218,9 @@ describe("PROMGATE_AUTH=none keeps the single-user development mode", () => {
       const res = await app.request(url, init);
       expect(res.status, `${route.method} ${url}: ${await res.text()}`).toBe(route.body === "write" || route.body === "write2" ? 204 : 200);
     }
-    const written = ["/metrics-generic.prometheus-default/_bulk", "/metrics-app.prometheus-default/_bulk", "/metrics-app.prometheus-alpha/_bulk"];
-    expect(es.requests.filter((r) => r.url.pathname.endsWith("/_bulk")).map((r) => r.url.pathname)).toEqual([...written, ...written]);
+    const written = MATRIX.flatMap(([r]) => (r.writes ? [`/metrics-${r.writes.dataset}.prometheus-${r.writes.namespace ?? "default"}/_bulk`] : []));
+    expect(written).toHaveLength(2 * (OPEN_WRITES.length + ALPHA_WRITES.length));
+    expect(es.requests.filter((r) => r.url.pathname.endsWith("/_bulk")).map((r) => r.url.pathname)).toEqual(written);
     const page = await (await app.request("/")).text();
     expect(page).toContain('id="es-version"');
     expect(page).toContain("matrix-cluster");
