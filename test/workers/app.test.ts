@@ -1,5 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import SnappyJS from "snappyjs";
+import { env as testEnv } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
@@ -129,5 +130,30 @@ describe("promgate inside workerd", () => {
     const typo = await worker.fetch(incoming(new Request("http://promgate/-/healthy")), typoEnv, ctx);
     expect(typo.status).toBe(500);
     expect(await typo.text()).toBe("promgate is misconfigured: invalid configuration: ES_PASWORD is not a known setting (did you mean ES_PASSWORD?)\n");
+  });
+
+  it("counts remote_write requests against the Workers rate-limiting binding when the Worker has one", async () => {
+    // The binding from vitest.workers.config.ts (3 requests a minute per key): workerd's own implementation.
+    const binding = (testEnv as unknown as { PROMGATE_RATE_LIMITER: RateLimit }).PROMGATE_RATE_LIMITER;
+    const tenants = JSON.stringify({ rl: { password: "pw" }, other: { password: "pw" } });
+    const env = { PROMGATE_TENANTS: tenants, ES_URL: "http://127.0.0.1:9", ES_TIMEOUT_MS: "200", PROMGATE_RATE_LIMITER: binding };
+    const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined, props: {} } as unknown as ExecutionContext;
+    const write = (user: string) =>
+      worker.fetch(
+        incoming(new Request("http://promgate/api/v1/write", {
+          method: "POST",
+          body,
+          headers: { "content-type": "application/x-protobuf", "content-encoding": "snappy", authorization: `Basic ${btoa(`${user}:pw`)}` },
+        })),
+        env as unknown as Partial<Env>,
+        ctx,
+      );
+    // Within the limit the request goes on to Elasticsearch (unreachable here: 503); beyond it, 429.
+    for (let i = 0; i < 3; i++) expect((await write("rl")).status).toBe(503);
+    const refused = await write("rl");
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("5");
+    expect(await refused.text()).toMatch(/^tenant "rl" is over the request limit of the PROMGATE_RATE_LIMITER binding/);
+    expect((await write("other")).status).toBe(503); // keyed by tenant
   });
 });
