@@ -20,8 +20,9 @@ import { TokenBucket } from "../util/token-bucket.js";
  *   call, one request; it takes no cost), and holds one limit for every tenant, so samples stay local.
  *
  * Over a limit: 429 with Retry-After (the time the bucket needs to cover the request), which Prometheus
- * retries with `retry_on_http_429` (its default). A request costing more than the bucket can ever hold
- * would be refused forever, so it gets 413 instead, which Prometheus does not retry.
+ * retries, after Retry-After, when its queue_config has `retry_on_http_429: true` (not its default: it
+ * drops a batch answered 429 otherwise). A request costing more than the bucket can ever hold would be
+ * refused forever, so it gets 413 instead, which Prometheus does not retry.
  */
 
 /** Which limit refused a request: the `limit` label of promgate_rate_limited_total. */
