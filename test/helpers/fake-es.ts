@@ -24,6 +24,19 @@ export function bulkItems(statuses: (number | [number, string, string])[]): Resp
 
 export const allCreated: Behaviour = (_req, docs) => bulkItems(Array(docs).fill(201));
 
+/** Elasticsearch with nothing stored: every read answers empty, every write succeeds. */
+export const emptyEs: Behaviour = (req, docs) => {
+  const p = req.url.pathname;
+  if (p.endsWith("/_bulk")) return allCreated(req, docs);
+  if (p.endsWith("/_pit")) return req.method === "POST" ? Response.json({ id: "pit-1" }) : Response.json({ succeeded: true });
+  if (p.endsWith("/_field_caps")) return Response.json({ fields: {} });
+  if (p.endsWith("/_search")) return Response.json({});
+  if (p === "/_cluster/health") return Response.json({ cluster_name: "matrix-cluster", status: "green", number_of_nodes: 1 });
+  if (p.startsWith("/_nodes")) return Response.json({ nodes: { n1: { version: "9.2.0" } } });
+  if (p.startsWith("/_index_template")) return Response.json({ index_templates: [] });
+  return new Response(`unexpected request ${req.method} ${p}`, { status: 500 });
+};
+
 export function fakeEs(behaviour: Behaviour = allCreated) {
   const requests: Recorded[] = [];
   const fetchFn: Fetch = async (input, init) => {

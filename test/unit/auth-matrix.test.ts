@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
 import { ReadRequest_ResponseType, ReadRequestSchema } from "../../src/gen/prometheus/remote_pb.js";
 import { basic, PRW1_HEADERS, testConfig } from "../helpers/config.js";
-import { allCreated, type Behaviour, fakeEs, type Recorded } from "../helpers/fake-es.js";
+import { emptyEs, fakeEs, type Recorded } from "../helpers/fake-es.js";
 import { snappy, V2_CONTENT_TYPE, writeBody, writeBodyV2 } from "../helpers/payload.js";
 
 /**
@@ -31,19 +31,6 @@ const CALLERS = {
 type Caller = keyof typeof CALLERS;
 /** The namespace each authenticated caller owns (tenants given credentials only: namespace = id). */
 const OWN: Record<Caller, string | undefined> = { none: undefined, wrong: undefined, other: "beta", self: "alpha", admin: "ops" };
-
-/** Elasticsearch with nothing stored: every read answers empty, every write succeeds. */
-const emptyEs: Behaviour = (req, docs) => {
-  const p = req.url.pathname;
-  if (p.endsWith("/_bulk")) return allCreated(req, docs);
-  if (p.endsWith("/_pit")) return req.method === "POST" ? Response.json({ id: "pit-1" }) : Response.json({ succeeded: true });
-  if (p.endsWith("/_field_caps")) return Response.json({ fields: {} });
-  if (p.endsWith("/_search")) return Response.json({});
-  if (p === "/_cluster/health") return Response.json({ cluster_name: "matrix-cluster", status: "green", number_of_nodes: 1 });
-  if (p.startsWith("/_nodes")) return Response.json({ nodes: { n1: { version: "9.2.0" } } });
-  if (p.startsWith("/_index_template")) return Response.json({ index_templates: [] });
-  return new Response(`unexpected request ${req.method} ${p}`, { status: 500 });
-};
 
 const matrixSeries = [{ labels: { __name__: "up", job: "matrix" }, samples: [[1767268800000, 1]] as [number, number][] }];
 const writeBytes = writeBody(matrixSeries);

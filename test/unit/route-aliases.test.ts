@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
 import { basic, PRW1_HEADERS, testConfig } from "../helpers/config.js";
-import { allCreated, type Behaviour, fakeEs, type Recorded } from "../helpers/fake-es.js";
+import { emptyEs, fakeEs, type Recorded } from "../helpers/fake-es.js";
 import { writeBody } from "../helpers/payload.js";
 
 /**
@@ -19,16 +19,6 @@ const TENANTS = {
   apps: { password: "apps-password", namespace: "apps", streams: ["metrics-web.prometheus-apps"] },
 };
 const ALPHA = basic("alpha", "alpha-password");
-
-/** Elasticsearch with nothing stored: reads answer empty, writes succeed. */
-const emptyEs: Behaviour = (req, docs) => {
-  const p = req.url.pathname;
-  if (p.endsWith("/_bulk")) return allCreated(req, docs);
-  if (p.endsWith("/_pit")) return req.method === "POST" ? Response.json({ id: "pit-1" }) : Response.json({ succeeded: true });
-  if (p.endsWith("/_field_caps")) return Response.json({ fields: {} });
-  if (p.endsWith("/_search")) return Response.json({});
-  return new Response(`unexpected request ${req.method} ${p}`, { status: 500 });
-};
 
 function setup() {
   const es = fakeEs(emptyEs);
