@@ -5,6 +5,7 @@ import type { SampleSource, SeriesData } from "../../src/query/promql/engine.js"
 import { parsePromQL } from "../../src/query/promql/parse.js";
 import { type QueryOptions, type QueryOutcome, rangeQuery } from "../../src/query/promql/query.js";
 import { type CacheEvents, type FrontendSettings, MAX_PIECES, QueryFrontend } from "../../src/query/frontend/frontend.js";
+import { scopeHash } from "../../src/query/frontend/keys.js";
 import { alignToStep, lastStep, splitGrid } from "../../src/query/frontend/range.js";
 import { latestRead } from "../../src/query/frontend/reach.js";
 import { LruStore } from "../../src/query/frontend/store.js";
@@ -218,6 +219,17 @@ describe("splitting gives the unsplit answer", () => {
   it("gives stats from one whole evaluation", async () => {
     const r = JSON.parse(await split(fe, "req_total", start, end, step, source, { stats: true })) as QueryOutcome;
     expect(r.data.stats?.samples.totalQueryableSamples).toBeGreaterThan(0);
+  });
+});
+
+describe("the results cache's scope key", () => {
+  it("is the same for routes naming the same streams in any order, and differs when the streams differ", async () => {
+    const tenant = ["metrics-*.prometheus-a"];
+    const key = (routePatterns: string[] | undefined) => scopeHash({ tenantPatterns: tenant, routePatterns });
+    const twoStreams = await key(["metrics-x.prometheus-a", "metrics-y.prometheus-a"]);
+    expect(await key(["metrics-y.prometheus-a", "metrics-x.prometheus-a"])).toBe(twoStreams);
+    expect(await key(["metrics-x.prometheus-a"])).not.toBe(twoStreams);
+    expect(await key(["metrics-x.prometheus-a,metrics-y.prometheus-a"])).toBe(twoStreams); // one index expression, the same streams
   });
 });
 
