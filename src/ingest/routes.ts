@@ -4,7 +4,7 @@ import type { Fetch } from "../elastic/http.js";
 import { mayUseStream, tenantOf } from "../http/auth.js";
 import { readBody } from "../http/body.js";
 import { HttpError } from "../http/errors.js";
-import { type StreamSelection, WRITE_ROUTES } from "../http/prefixes.js";
+import { type StreamRoute, type StreamSelection, WRITE_ROUTES } from "../http/prefixes.js";
 import { factsOf, ingestFactsOf, reportTenant } from "../observe/facts.js";
 import type { IngestFacts } from "../observe/facts.js";
 import { checkWriteHeaders, type WireProtocol } from "./headers.js";
@@ -44,9 +44,10 @@ export function ingestRoutes(config: Config, deps: IngestDeps): Hono {
     config.rateLimiter ? { limiter: config.rateLimiter, retryAfterSeconds: config.retryAfterSeconds } : undefined,
   );
 
-  const handle = async (c: Context, selection: StreamSelection): Promise<Response> => {
+  const handle = async (c: Context, select: StreamRoute["select"]): Promise<Response> => {
     const req = c.req.raw;
     if (req.method !== "POST") throw new HttpError(405, "remote_write takes POST", { allow: "POST" });
+    const selection = select((name) => c.req.param(name));
     const protocol = checkWriteHeaders(req.headers.get("content-type") ?? undefined, req.headers.get("content-encoding") ?? undefined);
     if (protocol === "prw2") {
       // Remote write 2.0: every answer says what was written, errors included (the sender's accounting).
@@ -81,9 +82,6 @@ export function ingestRoutes(config: Config, deps: IngestDeps): Hono {
     }
   };
 
-  for (const { path, select } of WRITE_ROUTES) {
-    // Names are checked first, before headers and credentials (a 400 says what is wrong with the URL).
-    app.all(path, (c) => handle(c, select((name) => c.req.param(name))));
-  }
+  for (const { path, select } of WRITE_ROUTES) app.all(path, (c) => handle(c, select));
   return app;
 }

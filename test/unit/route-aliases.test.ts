@@ -175,6 +175,14 @@ describe("names the aliases refuse", () => {
     expect(r.asked).toEqual([]);
   });
 
+  it("remote_write aliases take POST only, checked before the name (as the native routes)", async () => {
+    for (const path of ["/_time_stream/prom_write/Bad-Name", "/_prometheus/metrics/app/api/v1/write", "/api/v1/write"]) {
+      const r = await run(path);
+      expect(r.status, path).toBe(405);
+      expect(r.text.trim()).toBe("remote_write takes POST");
+    }
+  });
+
   it("Elasticsearch has no remote_write under an index expression, nor has promgate", async () => {
     expect((await write("/_prometheus/metrics-app.prometheus-alpha/api/v1/write")).status).toBe(404);
   });
