@@ -82,8 +82,17 @@ describe("series selectors (match[])", () => {
 
 describe("subqueries whose range is past float precision", () => {
   // `ts + step` rounded back to `ts` and the loop skipped the step before checking the deadline: the process
-  // spun forever (the fuzz suite saw promgate stop answering). Without the fix this test never returns.
-  it.each(["last_over_time(up[9999999999999999999h:1m])", "count_over_time(up[99999999999999999999999y:1s])"])("%s ends at the deadline with a timeout", async (q) => {
+  // spun forever (the fuzz suite saw promgate stop answering). Such ranges are parse errors now, as in
+  // Prometheus (a range is a Go time.Duration); the longest one left must still end at the deadline.
+  it.each([
+    ["last_over_time(up[9999999999999999999h:1m])", "1:19: parse error: duration out of range"],
+    ["count_over_time(up[99999999999999999999999y:1s])", '1:20: parse error: not a valid duration string: "99999999999999999999999y"'],
+    ["count_over_time(up[1e300:1s])", "1:20: parse error: duration out of range"],
+  ])("%s is refused as Prometheus does", (q, message) => {
+    expect(() => parsePromQL(q)).toThrow(message);
+  });
+
+  it.each(["count_over_time(up[292y:1ms])", "last_over_time(up[9223372036:1ms])"])("%s ends at the deadline with a timeout", async (q) => {
     const source = { select: async (): Promise<SeriesData[]> => [{ labels: { __name__: "up" }, ts: [0], vs: [1], stale: new Set<number>() }] };
     await expect(instantQuery(parsePromQL(q), 1_700_000_000_000, source, { deadline: Date.now() + 100 })).rejects.toBeInstanceOf(QueryTimeoutError);
   });

@@ -8,6 +8,7 @@ import { lineColumn } from "./annotations.js";
 import { MAX_NESTING, tooDeepAt } from "./nesting.js";
 import type { At, Expr, ValueType, VectorMatching, VectorSelector } from "./ast.js";
 import { AGGREGATIONS, FUNCTIONS } from "./signatures.js";
+import { durationMs, type Literal, numberValue, scanLiterals } from "./literals.js";
 
 /**
  * PromQL text → typed AST, with Prometheus' type rules. The grammar is the Prometheus project's own
@@ -35,21 +36,26 @@ const BIN_OPS: Record<string, string> = {
 const COMPARISON = new Set(["==", "!=", ">", "<", ">=", "<="]);
 const SET_OPS = new Set(["and", "or", "unless"]);
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
-
-/** A PromQL duration ("1h30m", "90s", or a number of seconds) in ms. */
-export function parseDuration(text: string, pos: number): number {
-  if (/^[0-9.]+([eE][+-]?\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
-  const re = /(\d+)(ms|s|m|h|d|w|y)/gy;
-  let total = 0;
-  let matched = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    total += Number(m[1]) * UNITS[m[2]!]!;
-    matched += m[0].length;
+/** A duration literal's milliseconds, with Prometheus' message when it is not one. */
+function literalDurationMs(text: string, pos: number): number {
+  try {
+    return durationMs(text);
+  } catch (e) {
+    throw new ParseError((e as Error).message, pos);
   }
-  if (matched !== text.length || matched === 0) throw new ParseError(`bad duration ${JSON.stringify(text)}`, pos);
-  return total;
 }
+
+/** A number literal's value, with Prometheus' message when strconv refuses it. */
+function literalNumber(text: string, pos: number): number {
+  try {
+    return numberValue(text);
+  } catch (e) {
+    throw new ParseError((e as Error).message, pos);
+  }
+}
+
+/** Go's `%f` for the @ modifier's bounds error. */
+const goFixed = (v: number): string => (Number.isNaN(v) ? "NaN" : v === Infinity ? "+Inf" : v === -Infinity ? "-Inf" : v.toFixed(6));
 
 /**
  * The errors Prometheus' lexer reports before its grammar runs (unbalanced brackets), with its texts and
@@ -89,12 +95,6 @@ function lexerError(text: string): ParseError | undefined {
   return undefined;
 }
 
-/** Ranges and subquery steps must be positive (Prometheus: "duration must be greater than 0"). */
-function positiveDuration(text: string, pos: number): number {
-  const ms = text.startsWith("-") ? -1 : parseDuration(text, pos);
-  if (!(ms > 0)) throw new ParseError("duration must be greater than 0", pos);
-  return ms;
-}
 
 /** A regex matcher must compile, as Prometheus checks while parsing ("error parsing regexp: …"). */
 function checkRegexp(value: string, pos: number): void {
@@ -104,17 +104,6 @@ function checkRegexp(value: string, pos: number): void {
     if (e instanceof RegexError) throw new ParseError(e.message, pos);
     throw e;
   }
-}
-
-export function parseNumber(text: string, pos: number): number {
-  const t = text.toLowerCase();
-  if (t === "inf" || t === "+inf") return Infinity;
-  if (t === "-inf") return -Infinity;
-  if (t === "nan") return Number.NaN;
-  if (/^[+-]?0x[0-9a-f]+$/.test(t)) return Number.parseInt(t, 16);
-  if (/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(t)) return Number(t);
-  const sign = t.startsWith("-") ? -1 : 1;
-  return (sign * parseDuration(t.replace(/^[+-]/, ""), pos)) / 1000;
 }
 
 export function typeOf(e: Expr): ValueType {
@@ -146,8 +135,55 @@ export const positionOf = (e: Expr): number | undefined => positions.get(e);
 const durationLiterals = new WeakSet<Expr>();
 export const isDurationLiteral = (e: Expr): boolean => durationLiterals.has(e);
 
+/** Seconds to the engine's milliseconds as Prometheus converts them: rounded to ns, then truncated to ms. */
+const secondsToMs = (v: number): number => Math.trunc(Math.round(v * 1e9) / 1e6);
+/** Prometheus' durationLiteralOutOfRange: beyond what a time.Duration holds. */
+const outOfRange = (seconds: number): boolean => Math.abs(seconds) > 2 ** 63 / 1e9;
+
 class Builder {
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly literals: Map<number, Literal>,
+  ) {}
+
+  /**
+   * A number literal, signed or not (`-1m`, `0x1f`, `Inf`): its value in seconds and whether it was written
+   * as a duration. The value comes from the literal scan (the grammar saw digits in its place).
+   */
+  literal(n: SyntaxNode): { value: number; duration: boolean } {
+    const src = this.src(n);
+    const sign = src.startsWith("-") ? -1 : 1;
+    const lit = this.literals.get(n.to);
+    if (!lit || lit.start < n.from) return { value: sign * literalNumber(src.replace(/^[-+]\s*/, ""), n.from), duration: false };
+    const value = lit.duration ? literalDurationMs(lit.text, lit.start) / 1000 : literalNumber(lit.text, lit.start);
+    return { value: sign * value, duration: lit.duration };
+  }
+
+  /** A range or a subquery step: a positive duration, or a positive number of seconds. */
+  positiveDuration(n: SyntaxNode): number {
+    const c = n.firstChild;
+    if (c?.name === "UnaryOp" && this.src(c) === "-") throw new ParseError("duration must be greater than 0", n.from);
+    if (c?.name !== "NumberDurationLiteralInDurationContext" || c.nextSibling) throw new ParseError(`duration expressions are not supported: ${this.src(n)}`, n.from);
+    if (!this.literals.has(c.to)) throw new ParseError(`unexpected character in duration expression: '${this.src(c)[0]}'`, c.from);
+    const { value } = this.literal(c);
+    if (outOfRange(value)) throw new ParseError("duration out of range", c.from);
+    if (!(value > 0)) throw new ParseError("duration must be greater than 0", n.from);
+    return secondsToMs(value);
+  }
+
+  /** An offset: a signed duration or number of seconds (`offset -5m`, `offset 90`). */
+  offsetMs(n: SyntaxNode): number {
+    let sign = 1;
+    let c = n.firstChild;
+    while (c?.name === "UnaryOp") {
+      if (this.src(c) === "-") sign = -sign;
+      c = c.nextSibling?.name === "OffsetDurationExpr" ? c.nextSibling.firstChild : c.nextSibling;
+    }
+    if (c?.name !== "NumberDurationLiteralInDurationContext" || c.nextSibling) throw new ParseError(`duration expressions are not supported: ${this.src(n)}`, n.from);
+    const value = sign * this.literal(c).value;
+    if (outOfRange(value) || Number.isNaN(value)) throw new ParseError("duration out of range", sign < 0 ? n.from : c.from);
+    return secondsToMs(value);
+  }
 
   src(n: SyntaxNode): string {
     return this.text.slice(n.from, n.to);
@@ -178,8 +214,9 @@ class Builder {
         return this.build(c);
       }
       case "NumberDurationLiteral": {
-        const e: Expr = { kind: "number", value: parseNumber(this.src(n), n.from) };
-        if (/[a-z]$/i.test(this.src(n)) && !/(inf|nan)$/i.test(this.src(n))) durationLiterals.add(e);
+        const { value, duration } = this.literal(n);
+        const e: Expr = { kind: "number", value };
+        if (duration) durationLiterals.add(e);
         return e;
       }
       case "StringLiteral":
@@ -197,7 +234,7 @@ class Builder {
         const inner = this.build(vs!);
         if (inner.kind !== "vector") throw new ParseError("ranges only allowed for vector selectors", dur!.from - 1);
         if (inner.offsetMs !== 0 || inner.at !== undefined) throw new ParseError("no offset modifiers allowed before range", n.from);
-        return { kind: "matrix", vector: inner, rangeMs: positiveDuration(this.src(dur!), dur!.from) };
+        return { kind: "matrix", vector: inner, rangeMs: this.positiveDuration(dur!) };
       }
       case "SubqueryExpr": {
         const [inner, range, step] = this.children(n);
@@ -206,8 +243,8 @@ class Builder {
         return {
           kind: "subquery",
           expr,
-          rangeMs: positiveDuration(this.src(range!), range!.from),
-          stepMs: step ? positiveDuration(this.src(step), step.from) : undefined,
+          rangeMs: this.positiveDuration(range!),
+          stepMs: step ? this.positiveDuration(step) : undefined,
           offsetMs: 0,
           at: undefined,
         };
@@ -279,8 +316,7 @@ class Builder {
   offset(n: SyntaxNode): Expr {
     const [target, , dur] = this.children(n);
     const expr = this.build(target!);
-    const text = this.src(dur!);
-    const ms = text.startsWith("-") ? -parseDuration(text.slice(1).trim(), dur!.from) : parseDuration(text, dur!.from);
+    const ms = this.offsetMs(dur!);
     const set = (e: Expr): Expr => {
       if (e.kind === "vector") {
         if (e.offsetMs !== 0) throw new ParseError("offset may not be set multiple times", n.from);
@@ -305,8 +341,8 @@ class Builder {
     let at: At;
     if (value!.name === "AtModifierPreprocessors") at = value!.firstChild?.name === "AtStart" ? "start" : "end";
     else {
-      const v = parseNumber(this.src(value!), value!.from);
-      if (!Number.isFinite(v)) throw new ParseError(`timestamp out of bounds for @ modifier: ${this.src(value!)}`, n.from);
+      const v = this.literal(value!).value;
+      if (!Number.isFinite(v) || Math.abs(v) >= 2 ** 63) throw new ParseError(`timestamp out of bounds for @ modifier: ${goFixed(v)}`, n.from);
       at = Math.round(v * 1000);
     }
     const set = (e: Expr): Expr => {
@@ -334,7 +370,8 @@ class Builder {
     // is a unary operator, which binds looser than ^: -(2 ^ 2) = -4.
     const first = this.src(parts[0]!);
     if (op === "^" && parts[0]!.name === "NumberDurationLiteral" && /^[-+]/.test(first)) {
-      const base: Expr = { kind: "number", value: parseNumber(first.slice(1), parts[0]!.from + 1) };
+      const base: Expr = { kind: "number", value: Math.abs(this.literal(parts[0]!).value) };
+      if (this.literal(parts[0]!).duration) durationLiterals.add(base);
       positions.set(base, parts[0]!.from + 1);
       const pow = this.combine(n, parts, base, this.build(parts[parts.length - 1]!), op);
       positions.set(pow, parts[0]!.from + 1);
@@ -418,7 +455,8 @@ class Builder {
 
   aggregate(n: SyntaxNode): Expr {
     const parts = this.children(n);
-    const op = this.src(parts[0]!);
+    // Keywords are case-insensitive in Prometheus' lexer (`SUM BY (job) (x)`); the grammar already agrees.
+    const op = this.src(parts[0]!).toLowerCase();
     if (!AGGREGATIONS[op]) throw new ParseError(`unknown aggregation "${op}"`, n.from);
     let grouping: string[] = [];
     let without = false;
@@ -454,6 +492,9 @@ function typeName(t: ValueType): string {
  */
 const HOLT_WINTERS = /\bholt_winters(?=\s*\()/g;
 
+/** Keywords (any case) that a `(` may follow without being a function call. */
+const KEYWORDS_BEFORE_PAREN = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "and", "or", "unless", "atan2"]);
+
 export function parsePromQL(text: string): Expr {
   try {
     return parseTree(text);
@@ -469,24 +510,27 @@ function parseTree(text: string): Expr {
   if (text.trim() === "") throw new ParseError("no expression found in input", 0);
   const deep = tooDeepAt(text);
   if (deep !== undefined) throw new ParseError(`expression nested deeper than ${MAX_NESTING} levels`, deep);
-  const tree = parser.parse(text.replace(HOLT_WINTERS, "day_of_month"));
+  const literals = scanLiterals(text);
+  const tree = parser.parse(literals.normalized.replace(HOLT_WINTERS, "day_of_month"));
   let error: number | undefined;
   tree.iterate({
     enter: (n) => {
       if (n.type.isError && error === undefined) error = n.from;
     },
   });
+  // Prometheus' lexer stops at a bad literal: that is the error unless the grammar failed before it.
+  if (literals.error && (error === undefined || literals.error.pos <= error)) throw new ParseError(literals.error.message, literals.error.pos);
   if (error !== undefined) {
     // The grammar knows the function names; name an unknown one the way Prometheus does.
     for (const m of text.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*\(/g)) {
       const name = m[1]!;
-      const keyword = ["by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset"].includes(name);
-      if (!keyword && !FUNCTIONS[name] && !AGGREGATIONS[name]) throw new ParseError(`unknown function with name "${name}"`, m.index);
+      const keyword = KEYWORDS_BEFORE_PAREN.has(name.toLowerCase());
+      if (!keyword && !FUNCTIONS[name] && !AGGREGATIONS[name.toLowerCase()]) throw new ParseError(`unknown function with name "${name}"`, m.index);
     }
     const lexical = lexerError(text);
     if (lexical) throw lexical;
     if (text.slice(error).trim() === "") throw new ParseError("unexpected end of input", error);
     throw new ParseError(`unexpected character or end of input near ${JSON.stringify(text.slice(error, error + 10))}`, error);
   }
-  return new Builder(text).build(tree.topNode);
+  return new Builder(text, literals.byEnd).build(tree.topNode);
 }
