@@ -1,6 +1,8 @@
 import { HttpError } from "../../http/errors.js";
 import type { NativeHistogram } from "../../model/histogram.js";
 import { type CompiledMatcher, compileMatcher, type Labels } from "../matchers.js";
+import { validLabelName } from "../selector.js";
+import { goQuote } from "./quote.js";
 import type { At, Expr, VectorMatching, VectorSelector } from "./ast.js";
 import { Annotations } from "./annotations.js";
 import { average, type CallContext, checkUniqueLabelsets, IMPLEMENTATIONS, kahanSum, quantile, variance } from "./functions.js";
@@ -388,7 +390,7 @@ export class Evaluator {
         case "count_values": {
           const name = param?.type === "string" ? param.v : "";
           // Prometheus 3 takes any UTF-8 label name but the empty one.
-          if (name === "") throw new HttpError(422, 'invalid label name ""');
+          if (!validLabelName(name)) throw new HttpError(422, `invalid label name ${goQuote(name)}`);
           const counts = new Map<string, number>();
           for (const m of members) {
             // A histogram's value is its text form, as Prometheus' FloatHistogram.String writes it.

@@ -1,6 +1,7 @@
 import { HttpError } from "../../http/errors.js";
 import type { Labels } from "../matchers.js";
 import { type Replacer, replaceRegex, type Submatch } from "../regex/re2.js";
+import { validLabelName, wellFormed } from "../selector.js";
 import { type Annotations, goG } from "./annotations.js";
 import { compareLabelSets, naturalLess } from "./order.js";
 import { dropName, formatValue, type InstantSample, labelsKey, type RangeSeries, type Value } from "./values.js";
@@ -658,13 +659,13 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
     } catch {
       throw new HttpError(422, `invalid regular expression in label_replace(): ${regex}`);
     }
-    // Prometheus 3 accepts any UTF-8 label name; only the empty name is invalid.
-    if (dst === "") throw new HttpError(422, "invalid destination label name in label_replace(): ");
+    // Prometheus 3 accepts any UTF-8 label name but the empty one (model.UTF8Validation).
+    if (!validLabelName(dst)) throw new HttpError(422, `invalid destination label name in label_replace(): ${wellFormed(dst)}`);
     return vec(
       argVector(args[0]).map((s) => {
         const m = re.exec(s.labels[src] ?? "");
         if (!m) return s;
-        return { ...s, labels: withLabel(s.labels, dst, expandTemplate(replacement, m)) };
+        return { ...s, labels: withLabel(s.labels, dst, wellFormed(expandTemplate(replacement, m))) };
       }),
     );
   },
@@ -672,11 +673,12 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
     const dst = argString(args[1]);
     const sep = argString(args[2]);
     const srcs = args.slice(3).map(argString);
-    if (srcs.includes("")) throw new HttpError(422, "invalid source label name in label_join(): ");
-    if (dst === "") throw new HttpError(422, "invalid destination label name in label_join(): ");
+    const badSrc = srcs.find((l) => !validLabelName(l));
+    if (badSrc !== undefined) throw new HttpError(422, `invalid source label name in label_join(): ${wellFormed(badSrc)}`);
+    if (!validLabelName(dst)) throw new HttpError(422, `invalid destination label name in label_join(): ${wellFormed(dst)}`);
     return vec(
       argVector(args[0]).map((s) => {
-        return { ...s, labels: withLabel(s.labels, dst, srcs.map((l) => s.labels[l] ?? "").join(sep)) };
+        return { ...s, labels: withLabel(s.labels, dst, wellFormed(srcs.map((l) => s.labels[l] ?? "").join(sep))) };
       }),
     );
   },

@@ -2,7 +2,7 @@ import { HttpError } from "../../http/errors.js";
 import type { Labels } from "../matchers.js";
 import type { VectorMatching } from "./ast.js";
 import { compareLabelSets } from "./order.js";
-import { goQuote } from "./printer.js";
+import { goQuote } from "./quote.js";
 
 /** Errors of vector matching, worded as Prometheus words them (promql/engine.go). */
 

@@ -3,8 +3,9 @@ import type { SyntaxNode } from "@lezer/common";
 import { HttpError } from "../../http/errors.js";
 import type { Matcher, MatchType } from "../matchers.js";
 import { labelRegex, RegexError } from "../regex/re2.js";
-import { unquote } from "../selector.js";
+import { isValidUtf8, unquote, unquoteBytes } from "../selector.js";
 import { lineColumn } from "./annotations.js";
+import { goQuote } from "./quote.js";
 import { MAX_NESTING, tooDeepAt } from "./nesting.js";
 import type { At, Expr, ValueType, VectorMatching, VectorSelector } from "./ast.js";
 import { AGGREGATIONS, FUNCTIONS } from "./signatures.js";
@@ -220,7 +221,7 @@ class Builder {
         return e;
       }
       case "StringLiteral":
-        return { kind: "string", value: unquote(this.src(n)) };
+        return { kind: "string", value: unquoteBytes(this.src(n)) };
       case "ParenExpr":
         return { kind: "paren", expr: this.build(n.firstChild!) };
       case "VectorSelector":
@@ -410,7 +411,7 @@ class Builder {
 
   matching(n: SyntaxNode): VectorMatching {
     const parts = this.children(n);
-    const labels = (g: SyntaxNode | undefined) => (g ? this.children(g).map((l) => (l.name === "LabelName" ? this.src(l) : unquote(this.src(l)))) : []);
+    const labels = (g: SyntaxNode | undefined) => (g ? this.groupingLabels(g) : []);
     const m: VectorMatching = { on: parts[0]!.name === "On", labels: labels(parts[1]), card: "one-to-one", include: [] };
     const group = parts.find((p) => p.name === "GroupLeft" || p.name === "GroupRight");
     if (group) {
@@ -419,6 +420,16 @@ class Builder {
       m.include = labels(parts[idx + 1]?.name === "GroupingLabels" ? parts[idx + 1] : undefined);
     }
     return m;
+  }
+
+  /** `by (a, "b.c")`, `on (…)`: names, quoted ones UTF-8 and not empty (Prometheus' grouping_label). */
+  groupingLabels(n: SyntaxNode): string[] {
+    return this.children(n).map((l) => {
+      if (l.name === "LabelName") return this.src(l);
+      const name = unquoteBytes(this.src(l));
+      if (name === "" || !isValidUtf8(name)) throw new ParseError(`invalid label name for grouping: ${goQuote(name)}`, l.from);
+      return name;
+    });
   }
 
   call(n: SyntaxNode): Expr {
@@ -465,7 +476,7 @@ class Builder {
       if (p.name === "AggregateModifier") {
         const [kind, labels] = this.children(p);
         without = kind!.name === "Without";
-        grouping = labels ? this.children(labels).map((l) => (l.name === "LabelName" ? this.src(l) : unquote(this.src(l)))) : [];
+        grouping = labels ? this.groupingLabels(labels) : [];
       } else if (p.name === "FunctionCallBody") body = p;
     }
     const argNodes = body ? this.children(body) : [];

@@ -3,6 +3,7 @@ import type { At, Expr, VectorMatching, VectorSelector } from "./ast.js";
 import { isDurationLiteral } from "./parse.js";
 import { AGGREGATIONS } from "./signatures.js";
 import { formatValue } from "./values.js";
+import { goQuote } from "./quote.js";
 
 /**
  * The AST back to text, as Prometheus prints it: `exprString` is its `String()` (one line, canonical
@@ -14,20 +15,6 @@ const MAX_LINE = 100;
 const encoder = new TextEncoder();
 const tooLong = (s: string): boolean => encoder.encode(s).length > MAX_LINE;
 const indent = (level: number): string => "  ".repeat(level);
-
-const GO_ESCAPES: Record<string, string> = { "\u0007": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", '"': '\\"', "\\": "\\\\" };
-
-/** Go's strconv.Quote for the characters PromQL strings hold. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const code = ch.codePointAt(0)!;
-    if (GO_ESCAPES[ch]) out += GO_ESCAPES[ch];
-    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
-    else out += ch;
-  }
-  return `${out}"`;
-}
 
 const LEGACY_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const labelName = (n: string): string => (LEGACY_NAME.test(n) ? n : goQuote(n));

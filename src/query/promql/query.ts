@@ -2,6 +2,7 @@ import { HttpError } from "../../http/errors.js";
 import type { CompiledMatcher } from "../matchers.js";
 import type { ReadScope } from "../scope.js";
 import type { Storage } from "../storage.js";
+import { wellFormed } from "../selector.js";
 import { Annotations } from "./annotations.js";
 import type { Expr } from "./ast.js";
 import type { BucketRequest, BucketSeries } from "./pushdown.js";
@@ -145,7 +146,7 @@ function render(v: Value, timeMs: number, limit: number | undefined, warnings: s
     case "scalar":
       return { resultType: "scalar", result: [sec(timeMs), formatValue(v.v)] };
     case "string":
-      return { resultType: "string", result: [sec(timeMs), v.v] };
+      return { resultType: "string", result: [sec(timeMs), wellFormed(v.v)] };
     case "vector":
       return { resultType: "vector", result: truncate(v.v, limit, warnings).map((s) => instantJSON(s, timeMs)) };
     case "matrix":
