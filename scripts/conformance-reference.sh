@@ -1,39 +1,49 @@
 #!/usr/bin/env bash
 # Runs promgate's conformance scripts (test/conformance/scripts/*.test) through Prometheus' own promqltest
-# engine (Prometheus 3.5, pinned like scripts/prometheus3.sh), to check the expected values we wrote.
-# `npm test` runs it after building Prometheus 3, so a wrong expectation fails CI. Prometheus compares values with a
-# 1e-6 relative tolerance where promgate's runner is exact, so this checks semantics, the runner precision.
-# Settings as in Prometheus' server defaults: experimental functions on, delayed name removal off.
+# engine, to check the expected values we wrote: Prometheus 3.16 (the version promgate follows), and again
+# Prometheus 3.5 for the scripts where both agree. `npm test` runs it, so a wrong expectation fails CI.
+# Prometheus compares values with a 1e-6 relative tolerance where promgate's runner is exact, so this checks
+# semantics, the runner precision. Settings as in Prometheus' server defaults: experimental functions on,
+# delayed name removal off.
+# A script says in a comment which engines it is checked by:
+#   (nothing)              Prometheus 3.16, and Prometheus 3.5 too
+#   # reference: v0.316.0  Prometheus 3.16 only (3.5 answers differently: wording, fixed bugs, newer features)
+#   # reference: parse     parse errors: each `expect fail msg:` must be what 3.16's parser says (promqltest
+#                          refuses a script whose query does not parse); an eval right after a comment
+#                          `# not in Prometheus` is left out
+# and test/conformance/format-query.json holds queries with what 3.16's /api/v1/format_query answers.
 # Usage: scripts/conformance-reference.sh [script.test ...]
 #        PRINT=1 scripts/conformance-reference.sh script.test   prints Prometheus' exact answers instead, one
 #        line per series in the scripts' notation (native histograms as {{…}}, range points in step order)
-#        PROMETHEUS3_MODULE_VERSION=v0.316.0 …                   checks against Prometheus 3.16 instead
+#        PROMETHEUS3_MODULE_VERSION=v0.305.0 …                  checks every script against that version only
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-VERSION="${PROMETHEUS3_MODULE_VERSION:-v0.305.0}"
+CURRENT=v0.316.0 # Prometheus 3.16
+PREVIOUS=v0.305.0 # Prometheus 3.5 (LTS)
+VERSION="${PROMETHEUS3_MODULE_VERSION:-$CURRENT}"
 DIR="$ROOT/.cache/conformance-reference/$VERSION"
+FORMAT_FILE="$ROOT/test/conformance/format-query.json"
+explicit=$#
 if [ $# -eq 0 ]; then set -- "$ROOT"/test/conformance/scripts/*.test; fi
-# A script that needs a newer Prometheus names it in a comment (`# reference: v0.316.0`, the Go module version
-# of Prometheus 3.16): without an explicit PROMETHEUS3_MODULE_VERSION, each group of scripts runs against its own.
+marker() { sed -n 's/^# reference: \([a-z0-9.]*\).*$/\1/p' "$1" | head -n1; }
 if [ -z "${PROMETHEUS3_MODULE_VERSION:-}" ]; then
-  declare -A groups=()
-  for f in "$@"; do
-    v=$(sed -n 's/^# reference: \(v[0-9.]*\)$/\1/p' "$f" | head -n1)
-    groups[${v:-$VERSION}]+="$f"$'\n'
-  done
+  # 3.16 for everything; then 3.5 for the scripts that do not need 3.16 (and are not parse-error scripts).
   status=0
-  for v in "${!groups[@]}"; do
-    mapfile -t group < <(printf '%s' "${groups[$v]}")
-    PROMETHEUS3_MODULE_VERSION="$v" bash "$0" "${group[@]}" || status=$?
-  done
+  FORMAT="$([ "$explicit" -eq 0 ] && echo "$FORMAT_FILE" || true)" PROMETHEUS3_MODULE_VERSION="$CURRENT" bash "$0" "$@" || status=$?
+  previous=()
+  for f in "$@"; do [ -z "$(marker "$f")" ] && previous+=("$f"); done
+  if [ ${#previous[@]} -gt 0 ] && [ -z "${PRINT:-}" ]; then
+    FORMAT="" PROMETHEUS3_MODULE_VERSION="$PREVIOUS" bash "$0" "${previous[@]}" || status=$?
+  fi
   exit "$status"
 fi
 files=()
+parse_files=()
 for f in "$@"; do
-  # Scripts of parse errors cannot run there (promqltest parses every query when it reads the script).
-  if grep -q '^# reference: skip' "$f"; then echo "skipping $f" >&2; continue; fi
-  files+=("$(cd "$(dirname "$f")" && pwd)/$(basename "$f")")
+  abs="$(cd "$(dirname "$f")" && pwd)/$(basename "$f")"
+  if [ "$(marker "$f")" = parse ]; then parse_files+=("$abs"); else files+=("$abs"); fi
 done
+echo "Prometheus $VERSION: ${#files[@]} scripts, ${#parse_files[@]} parse-error scripts${FORMAT:+, $(basename "$FORMAT")}" >&2
 mkdir -p "$DIR"
 cd "$DIR"
 if [ ! -f go.mod ]; then
@@ -206,6 +216,11 @@ func withExperimentalFunctions(o promql.EngineOpts) promql.EngineOpts {
 	parser.EnableExperimentalFunctions = true
 	return o
 }
+
+func parseExpr(q string) (parser.Expr, error) {
+	parser.EnableExperimentalFunctions = true
+	return parser.ParseExpr(q)
+}
 GO
 else
   cat > parser_setup_test.go <<'GO'
@@ -216,11 +231,100 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 )
 
+var apiParser = parser.NewParser(parser.Options{EnableExperimentalFunctions: true})
+
 func withExperimentalFunctions(o promql.EngineOpts) promql.EngineOpts {
-	o.Parser = parser.NewParser(parser.Options{EnableExperimentalFunctions: true})
+	o.Parser = apiParser
 	return o
 }
+
+func parseExpr(q string) (parser.Expr, error) { return apiParser.ParseExpr(q) }
 GO
 fi
+# Parse errors and format_query: what the HTTP API would answer, from the parser alone.
+cat > parse_test.go <<'GO'
+package reference
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/prometheus/promql/parser"
+)
+
+var (
+	evalLine   = regexp.MustCompile(`^eval(?:_\w+)?\s+(?:instant(?:\s+at\s+\S+)?|range\s+from\s+\S+\s+to\s+\S+\s+step\s+\S+)\s+(.+)$`)
+	failLine   = regexp.MustCompile(`^\s+expect fail (msg|regex):\s*(.+)$`)
+	notPromLine = regexp.MustCompile(`^# not in Prometheus`)
+)
+
+// TestParseErrors: each eval of a parse-error script fails to parse with the message it expects.
+func TestParseErrors(t *testing.T) {
+	for _, file := range strings.Fields(os.Getenv("PARSE_SCRIPTS")) {
+		content, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(content), "\n")
+		for i, line := range lines {
+			m := evalLine.FindStringSubmatch(line)
+			if m == nil || (i > 0 && notPromLine.MatchString(lines[i-1])) {
+				continue
+			}
+			want, kind := "", ""
+			if i+1 < len(lines) {
+				if f := failLine.FindStringSubmatch(lines[i+1]); f != nil {
+					kind, want = f[1], strings.TrimSpace(f[2])
+				}
+			}
+			expr, err := parseExpr(m[1])
+			// A range query takes scalars and instant vectors only (the engine's NewRangeQuery says so).
+			if err == nil && strings.HasPrefix(line, "eval range") && expr.Type() != parser.ValueTypeScalar && expr.Type() != parser.ValueTypeVector {
+				err = fmt.Errorf("invalid expression type %q for range query, must be Scalar or instant Vector", parser.DocumentedType(expr.Type()))
+			}
+			switch {
+			case want == "" && err != nil:
+				t.Errorf("%s:%d %s: expected to parse, got %v", file, i+1, m[1], err)
+			case want != "" && err == nil:
+				t.Errorf("%s:%d %s: expected %q, parsed", file, i+1, m[1], want)
+			case kind == "msg" && err.Error() != want, kind == "regex" && !regexp.MustCompile(want).MatchString(err.Error()):
+				t.Errorf("%s:%d %s:\n  expected %s %s\n  got      %s", file, i+1, m[1], kind, want, err.Error())
+			}
+		}
+	}
+}
+
+// TestFormatQuery: format-query.json's [query, answer] pairs, the answer being Pretty(0) or the parse error.
+func TestFormatQuery(t *testing.T) {
+	file := os.Getenv("FORMAT")
+	if file == "" {
+		return
+	}
+	content, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pairs [][2]string
+	if err := json.Unmarshal(content, &pairs); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pairs {
+		expr, err := parseExpr(p[0])
+		got := ""
+		if err != nil {
+			got = err.Error()
+		} else {
+			got = expr.Pretty(0)
+		}
+		if got != p[1] {
+			t.Errorf("format_query %q:\n  expected %q\n  got      %q", p[0], p[1], got)
+		}
+	}
+}
+GO
 go mod tidy >/dev/null 2>&1 || go mod tidy >&2
-SCRIPTS="${files[*]}" go test -count=1 ${PRINT:+-v} ./... 2>&1
+SCRIPTS="${files[*]}" PARSE_SCRIPTS="${parse_files[*]}" FORMAT="${FORMAT:-}" go test -count=1 ${PRINT:+-v} ./... 2>&1
