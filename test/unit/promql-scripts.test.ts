@@ -18,7 +18,7 @@ import { type EvalCommand, parseScript, type Section } from "../conformance/scri
  */
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SCRIPTS = ["native-histograms.test"];
+const SCRIPTS = process.env.SCRIPTS ? process.env.SCRIPTS.split(",") : ["native-histograms.test"];
 
 function memorySource(section: Section): SampleSource {
   const data: SeriesData[] = section.series.map((s) => {

@@ -257,6 +257,8 @@ export function quantile(q: number, values: number[]): number {
   const lower = Math.max(0, Math.floor(rank));
   const upper = Math.min(n - 1, lower + 1);
   const weight = rank - Math.floor(rank);
+  // On a sample exactly, that sample (Prometheus 3.16): weighing ±Inf by 0 would give NaN.
+  if (weight === 0) return sorted[lower]!;
   return sorted[lower]! * (1 - weight) + sorted[upper]! * weight;
 }
 
@@ -437,7 +439,8 @@ function classicHistograms(v: InstantSample[], ctx: CallContext, arg: number): C
   for (const s of v) {
     const upper = parseBucketBound(s.labels.le ?? "");
     if (upper === undefined) {
-      ctx.annotations?.warn(`bucket label "le" is missing or has a malformed value of ${JSON.stringify(s.labels.le ?? "")} for metric name ${JSON.stringify(s.labels.__name__ ?? "")}`, ctx.argPos?.[arg]);
+      // Prometheus names the metric only when it delays removing names (promgate does not).
+      notes.badBucketLabel(ctx.annotations, s.labels.le ?? "", ctx.argPos?.[arg]);
       continue;
     }
     const { le: _, ...rest } = s.labels;
@@ -469,8 +472,10 @@ function bucketFraction(lower: number, upper: number, input: { upper: number; co
   let upperSet = false;
   for (let i = 0; i < buckets.length; i++) {
     const b = buckets[i]!;
-    const lowerBound = i > 0 ? buckets[i - 1]!.upper : -Infinity;
-    const interpolate = (v: number) => rank + ((b.count - rank) * (v - lowerBound)) / (b.upper - lowerBound);
+    // The first bucket starts at 0 when its upper bound is positive, else at -Inf (Prometheus 3.16); nothing
+    // is interpolated inside a bucket of infinite width.
+    const lowerBound = i > 0 ? buckets[i - 1]!.upper : buckets[0]!.upper <= 0 ? -Infinity : 0;
+    const interpolate = (v: number) => (lowerBound === -Infinity ? b.count : rank + ((b.count - rank) * (v - lowerBound)) / (b.upper - lowerBound));
     if (!lowerSet && lowerBound >= lower) [lowerRank, lowerSet] = [rank, true];
     if (!upperSet && lowerBound >= upper) [upperRank, upperSet] = [rank, true];
     if (lowerSet && upperSet) break;
@@ -484,9 +489,16 @@ function bucketFraction(lower: number, upper: number, input: { upper: number; co
   return (upperRank - lowerRank) / count;
 }
 
-/** Prometheus' BucketQuantile over classic buckets; `forced` tells whether monotonicity had to be forced. */
-function bucketQuantile(q: number, buckets: { upper: number; count: number }[]): { value: number; forced: boolean } {
-  const none = (value: number) => ({ value, forced: false });
+/** Where monotonicity had to be forced: the buckets' bounds and the largest decrease removed. */
+interface Forced {
+  minBucket: number;
+  maxBucket: number;
+  maxDiff: number;
+}
+
+/** Prometheus' BucketQuantile over classic buckets; `forced` tells whether monotonicity had to be forced, and where. */
+function bucketQuantile(q: number, buckets: { upper: number; count: number }[]): { value: number; forced: Forced | undefined } {
+  const none = (value: number) => ({ value, forced: undefined });
   if (Number.isNaN(q)) return none(Number.NaN);
   if (q < 0) return none(-Infinity);
   if (q > 1) return none(Infinity);
@@ -500,7 +512,7 @@ function bucketQuantile(q: number, buckets: { upper: number; count: number }[]):
   }
   // Differences below 1e-12 (relative) are float noise and ignored either way; real decreases are removed
   // and reported (the info annotation).
-  let forced = false;
+  let forced: Forced | undefined;
   let prev = merged[0]!.count;
   for (let i = 1; i < merged.length; i++) {
     const cur = merged[i]!.count;
@@ -508,7 +520,11 @@ function bucketQuantile(q: number, buckets: { upper: number; count: number }[]):
     if (almostEqual(prev, cur, 1e-12)) merged[i]!.count = prev;
     else if (cur < prev) {
       merged[i]!.count = prev;
-      forced = true;
+      const upper = merged[i]!.upper;
+      forced ??= { minBucket: Infinity, maxBucket: -Infinity, maxDiff: 0 };
+      forced.minBucket = Math.min(forced.minBucket, upper);
+      forced.maxBucket = Math.max(forced.maxBucket, upper);
+      forced.maxDiff = Math.max(forced.maxDiff, prev - cur);
     } else prev = cur;
   }
   if (merged.length < 2) return none(Number.NaN);
@@ -696,11 +712,8 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
     }
     for (const g of classic) {
       const { value, forced } = bucketQuantile(q, g.buckets);
-      if (forced) {
-        // Prometheus' text also points to its documentation's histogram_quantile section; we leave the link
-        // out (the project writes no outside URLs) and keep the rest word for word.
-        ctx.annotations?.info(`input to histogram_quantile needed to be fixed for monotonicity for metric name ${JSON.stringify(g.labels.__name__ ?? "")}`, ctx.argPos?.[1]);
-      }
+      // Prometheus names the metric here only when it delays removing names (promgate does not).
+      if (forced) notes.forcedMonotonicity(ctx.annotations, ctx.argPos?.[1], { ...forced, fromMs: ctx.t, toMs: ctx.t, samples: 1 });
       out.push({ labels: dropName(g.labels), value });
     }
     checkUniqueLabelsets(out);
@@ -720,6 +733,8 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
     return vec(out);
   },
   mad_over_time: overTime((vs) => {
+    // A NaN sample leaves the median, so the deviation, undefined (Prometheus 3.16).
+    if (vs.some(Number.isNaN)) return Number.NaN;
     const median = quantile(0.5, vs);
     return quantile(0.5, vs.map((v) => Math.abs(v - median)));
   }),

@@ -10,9 +10,14 @@ import { xxhash64 } from "../../util/xxhash64.js";
  * aggregations (Prometheus 3: `limitk`, `limit_ratio`; promgate enables them without a flag).
  */
 
-/** k of topk/bottomk/limitk: Prometheus truncates toward zero and refuses what int64 cannot hold. */
+/**
+ * k of topk/bottomk/limitk: below 1 nothing is selected (before any other check, as in Prometheus 3.16);
+ * NaN and what int64 cannot hold are errors; the rest is truncated toward zero.
+ */
 export function kParam(p: number): number {
-  if (!(Math.abs(p) < 9.223372036854776e18)) throw new HttpError(422, `Scalar value ${goG(p)} overflows int64`);
+  if (p < 1) return 0;
+  if (Number.isNaN(p)) throw new HttpError(422, "Parameter value is NaN");
+  if (p >= 9.223372036854776e18) throw new HttpError(422, `Scalar value ${goG(p)} overflows int64`);
   return Math.trunc(p);
 }
 
@@ -67,7 +72,7 @@ export function sampleOffset(labels: Labels): number {
 
 /** limit_ratio: r ≥ 0 keeps series with offset < r; r < 0 keeps those with offset ≥ 1 + r (|r| capped at 1). */
 export function limitRatio(members: InstantSample[], p: number): InstantSample[] {
-  if (Number.isNaN(p)) throw new HttpError(422, "Ratio value NaN is NaN");
+  if (Number.isNaN(p)) throw new HttpError(422, "Ratio value is NaN");
   const r = Math.max(-1, Math.min(1, p));
   if (r === 0) return [];
   return members.filter((s) => {

@@ -142,6 +142,9 @@ const secondsToMs = (v: number): number => Math.trunc(Math.round(v * 1e9) / 1e6)
 const outOfRange = (seconds: number): boolean => Math.abs(seconds) > 2 ** 63 / 1e9;
 
 class Builder {
+  /** Building info()'s label selector, which may match every series. */
+  private infoSelector = false;
+
   constructor(
     private readonly text: string,
     private readonly literals: Map<number, Literal>,
@@ -278,7 +281,7 @@ class Builder {
   }
 
   /** `bypassEmptyCheck`: info()'s label selector may match every series (Prometheus' BypassEmptyMatcherCheck). */
-  vectorSelector(n: SyntaxNode, bypassEmptyCheck = false): VectorSelector {
+  vectorSelector(n: SyntaxNode, bypassEmptyCheck = this.infoSelector): VectorSelector {
     const matchers: Matcher[] = [];
     for (const c of this.children(n)) {
       if (c.name === "Identifier") matchers.push({ name: "__name__", type: "=", value: this.src(c) });
@@ -438,7 +441,7 @@ class Builder {
     const def = FUNCTIONS[func];
     if (!def) throw new ParseError(`unknown function with name "${func}"`, n.from);
     const argNodes = body ? this.children(body) : [];
-    const args = argNodes.map((c, i) => (func === "info" && i === 1 && c.name === "VectorSelector" ? this.vectorSelector(c, true) : this.build(c)));
+    const args = argNodes.map((c, i) => (func === "info" && i === 1 ? this.infoLabelSelector(c) : this.build(c)));
     const nargs = def.args.length;
     const variadic = def.variadic ?? 0;
     if (variadic === 0 && args.length !== nargs) {
@@ -451,17 +454,27 @@ class Builder {
       throw new ParseError(`expected at most ${nargs - 1 + variadic} argument(s) in call to "${func}", got ${args.length}`, n.from);
     }
     if (func === "info" && args.length > 1) {
-      this.expect(args[1]!, "vector", argNodes[1]!, `call to function "${func}"`);
-      // Only a label selector: `{k="v"}`, not `metric{…}` (nor any other expression).
-      if (argNodes[1]!.name !== "VectorSelector" || this.children(argNodes[1]!).some((c) => c.name === "Identifier")) {
-        throw new ParseError("expected label selectors only, got vector selector instead", argNodes[1]!.from);
-      }
+      this.expect(args[1]!, "vector", n, `call to function "${func}"`);
+      // Only a label selector: `{k="v"}` (its @ and offset are syntax only), not `metric{…}` nor another expression.
+      let inner = argNodes[1]!;
+      while (inner.name === "OffsetExpr" || inner.name === "StepInvariantExpr") inner = inner.firstChild!;
+      if (inner.name !== "VectorSelector") throw new ParseError("expected label selectors only", argNodes[1]!.from);
+      if (this.children(inner).some((c) => c.name === "Identifier")) throw new ParseError("expected label selectors only, got vector selector instead", argNodes[1]!.from);
     }
     args.forEach((a, i) => {
       const want = def.args[Math.min(i, nargs - 1)]!;
       this.expect(a, want, argNodes[i]!, `call to function "${func}"`);
     });
     return { kind: "call", func, args };
+  }
+
+  infoLabelSelector(n: SyntaxNode): Expr {
+    this.infoSelector = true;
+    try {
+      return this.build(n);
+    } finally {
+      this.infoSelector = false;
+    }
   }
 
   aggregate(n: SyntaxNode): Expr {

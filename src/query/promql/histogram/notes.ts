@@ -1,4 +1,4 @@
-import type { Annotations } from "../annotations.js";
+import { type Annotations, goG, goGPrecision, type Mergeable } from "../annotations.js";
 
 /**
  * The warnings and infos Prometheus gives around native histograms (util/annotations), word for word.
@@ -31,8 +31,38 @@ export const histogramNotes = {
     a?.info(`input to histogram_quantile has NaN observations, result is NaN${name === "" ? "" : ` for metric name ${q(name)}`}`, pos),
   quantileNaNSkew: (a: Annotations | undefined, name: string, pos: Pos) =>
     a?.info(`input to histogram_quantile has NaN observations, result is skewed higher${name === "" ? "" : ` for metric name ${q(name)}`}`, pos),
+  badBucketLabel: (a: Annotations | undefined, le: string, pos: Pos) => a?.warn(`bucket label "le" is missing or has a malformed value of ${q(le)}`, pos),
+  /** Merged over the steps of a query: the buckets, the largest decrease, how many samples and when. */
+  forcedMonotonicity: (a: Annotations | undefined, pos: Pos, at: Monotonicity) =>
+    a?.infoMerged("input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)", pos, { ...MONOTONICITY, value: at }),
   fractionNaNs: (a: Annotations | undefined, name: string, pos: Pos) =>
     a?.info(`input to histogram_fraction has NaN observations, which are excluded from all fractions${name === "" ? "" : ` for metric name ${q(name)}`}`, pos),
 };
 
 export type Operation = "addition" | "subtraction" | "aggregation";
+
+export interface Monotonicity {
+  minBucket: number;
+  maxBucket: number;
+  maxDiff: number;
+  fromMs: number;
+  toMs: number;
+  samples: number;
+}
+
+const rfc3339 = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, "Z");
+
+const MONOTONICITY: Omit<Mergeable<Monotonicity>, "value"> = {
+  merge: (a, b) => ({
+    minBucket: Math.min(a.minBucket, b.minBucket),
+    maxBucket: Math.max(a.maxBucket, b.maxBucket),
+    maxDiff: Math.max(a.maxDiff, b.maxDiff),
+    fromMs: Math.min(a.fromMs, b.fromMs),
+    toMs: Math.max(a.toMs, b.toMs),
+    // Not a plain sum: Prometheus merges a call's annotation into the running one and then that map into
+    // the step loop's, so the shared record meets itself once per step (its count goes 1, 4, 10, 22, …).
+    samples: 2 * a.samples + 2 * b.samples,
+  }),
+  render: (base, m) =>
+    `${base}, from buckets ${goG(m.minBucket)} to ${goG(m.maxBucket)}, with a max diff of ${goGPrecision(m.maxDiff, 2)}, over ${m.samples} samples from ${rfc3339(m.fromMs)} to ${rfc3339(m.toMs)}`,
+};
