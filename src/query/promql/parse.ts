@@ -56,7 +56,12 @@ function literalNumber(text: string, pos: number): number {
 }
 
 /** Go's `%f` for the @ modifier's bounds error. */
-const goFixed = (v: number): string => (Number.isNaN(v) ? "NaN" : v === Infinity ? "+Inf" : v === -Infinity ? "-Inf" : v.toFixed(6));
+const goFixed = (v: number): string => {
+  if (Number.isNaN(v)) return "NaN";
+  if (!Number.isFinite(v)) return v > 0 ? "+Inf" : "-Inf";
+  // toFixed turns to exponent form from 1e21; such floats are integers, written out in full by Go.
+  return Math.abs(v) >= 1e21 ? `${BigInt(v)}.000000` : v.toFixed(6);
+};
 
 /**
  * The errors Prometheus' lexer reports before its grammar runs (unbalanced brackets), with its texts and
