@@ -181,7 +181,7 @@ export class InfoJoin {
       names.add(name);
       const k = this.sampleAt(s, t);
       if (k === undefined) continue;
-      if (s.hs?.[k]) throw new HttpError(422, "info sample should be float");
+      if (s.hs?.[k]) throw new HttpError(422, `this should be an info metric, with float samples: ${labelsString(s.labels)}`);
       const ts = s.ts[k]!;
       const sig = signature(name, s.labels);
       const seen = bySig.get(sig);
