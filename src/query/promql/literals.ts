@@ -21,7 +21,7 @@ export interface LiteralScan {
   normalized: string;
   /** Literals by their end offset (a signed literal's node ends where its number does). */
   byEnd: Map<number, Literal>;
-  /** The first literal the lexer refuses, with Prometheus' message; the position is its start. */
+  /** The first literal the lexer refuses or whose value does not parse, with Prometheus' message; the position is its start. */
   error?: { pos: number; message: string };
 }
 
@@ -44,8 +44,8 @@ function scanLiteral(text: string, start: number): { end: number; ok: boolean; d
   // scanNumber: [0x][.][d][d._eE]* with the lexer's rules on what may follow what.
   const number = (): boolean => {
     let digits = "0123456789";
-    if (text[pos] === "0" && (text[pos + 1] === "x" || text[pos + 1] === "X")) {
-      pos += 2;
+    // As in the lexer, a leading 0 is taken here even when no x follows (so `0..5` reads on as one token).
+    if (accept("0") && accept("xX")) {
       accept("_");
       digits = "0123456789abcdefABCDEF";
     }
@@ -118,13 +118,28 @@ export function scanLiterals(text: string): LiteralScan {
       const r = scanLiteral(text, i);
       if (!r.ok) error = { pos: i, message: `bad number or duration syntax: ${JSON.stringify(text.slice(i, Math.min(r.end, text.length)))}` };
       const end = r.ok ? r.end : Math.max(r.end, i + 1);
-      if (r.ok) byEnd.set(end, { start: i, end, text: text.slice(i, end), duration: r.duration });
+      if (r.ok) {
+        const lit = { start: i, end, text: text.slice(i, end), duration: r.duration };
+        byEnd.set(end, lit);
+        // The parser reads the value as soon as it takes the token: an error there comes before any later one.
+        error = valueError(lit);
+      }
       out += text.slice(copied, i) + "1".repeat(end - i);
       copied = end;
       i = end - 1;
     }
   }
   return { normalized: out + text.slice(copied), byEnd, ...(error ? { error } : {}) };
+}
+
+function valueError(lit: Literal): LiteralScan["error"] {
+  try {
+    if (lit.duration) durationMs(lit.text);
+    else numberValue(lit.text);
+    return undefined;
+  } catch (e) {
+    return { pos: lit.start, message: (e as Error).message };
+  }
 }
 
 const UNITS: [string, number][] = [["y", 31_536_000_000], ["w", 604_800_000], ["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000], ["ms", 1]];
