@@ -197,7 +197,7 @@ describe("info()", () => {
       'target_info{instance="a",job="j",v="new"}': "_ 1 1",
     });
     expect(await at(source, "info(x)", 120)).toEqual(['{"__name__":"x","instance":"a","job":"j","v":"new"} 3']);
-    await expect(at(source, "info(x)", 60)).rejects.toThrow(/found duplicate series for info metric target_info/);
+    await expect(at(source, "info(x)", 60)).rejects.toThrow(/^found duplicate series for info metric: existing \{__name__="target_info", instance="a", job="j", v="new"\} @ 60000, new \{__name__="target_info", instance="a", job="j", v="old"\} @ 60000$/);
   });
 });
 
