@@ -87,7 +87,7 @@ export PROMETHEUS316_BIN
 step "remote_read encoders against Prometheus' Go code (chunks, frames and SAMPLES byte-identical)"
 bash scripts/remote-read-reference.sh
 
-step "conformance scripts through Prometheus 3.5's own promqltest engine (our expected values are Prometheus')"
+step "conformance scripts through Prometheus 3.16's own promqltest engine, and 3.5's where both agree (our expected values are Prometheus')"
 bash scripts/conformance-reference.sh
 
 step "e2e tests (Prometheus → wrangler dev → Elasticsearch; PromQL against Prometheus 3)"
