@@ -92,6 +92,8 @@ export interface Config {
   exemplarIndex: string;
   /** Longest a PromQL query may run, in ms (PROMGATE_QUERY_TIMEOUT, Prometheus' --query.timeout). */
   queryTimeoutMs: number;
+  /** Prometheus 3.16 PromQL syntax turned on (PROMGATE_PROMQL_EXPERIMENTAL); none by default. */
+  promqlExperimental?: readonly string[];
   tenants: Tenant[];
   /**
    * "none": no credentials asked (PROMGATE_AUTH=none, set deliberately for a gateway behind its own auth);
@@ -188,6 +190,11 @@ function check(s: Setting, raw: unknown): { value: Value } | { problem: string }
       return DURATION.test(raw) ? { value: raw } : { problem: `${s.name} must be a duration such as 90d, 2h, 30m or 15s` };
     case "enum":
       return s.values?.includes(raw) ? { value: raw } : { problem: `${s.name} must be ${s.values?.map((v) => `"${v}"`).join(" or ")}` };
+    case "list": {
+      const items = raw.split(",").map((v) => v.trim()).filter((v) => v !== "");
+      const unknown = items.find((v) => !s.values?.includes(v));
+      return unknown === undefined ? { value: items.join(",") } : { problem: `${s.name} may list ${s.values?.map((v) => `"${v}"`).join(", ")} (comma-separated)` };
+    }
     default:
       return { value: raw };
   }
@@ -346,6 +353,7 @@ export function loadConfig(env: Env): Config {
       settleMs: durationMs(settings.text("PROMGATE_CACHE_SETTLE")!),
       cacheMaxBytes: settings.int("PROMGATE_CACHE_MAX_BYTES"),
     },
+    promqlExperimental: (settings.text("PROMGATE_PROMQL_EXPERIMENTAL") ?? "").split(",").filter((v) => v !== ""),
     tenants,
     limits,
     ...observeConfig(settings),

@@ -18,6 +18,7 @@ const KIND_TEXT: Record<Setting["kind"], string> = {
   bool: "true/false",
   duration: "duration",
   enum: "one of",
+  list: "comma-separated, any of",
   tenants: "JSON",
   binding: "Workers binding",
 };
@@ -33,7 +34,7 @@ function cell(text: string): string {
 }
 
 function row(s: Setting): string {
-  const kind = s.kind === "enum" ? `${KIND_TEXT.enum} ${s.values?.map((v) => `\`${v}\``).join(", ")}` : KIND_TEXT[s.kind];
+  const kind = s.kind === "enum" || s.kind === "list" ? `${KIND_TEXT[s.kind]} ${s.values?.map((v) => `\`${v}\``).join(", ")}` : KIND_TEXT[s.kind];
   const dflt = s.default !== undefined ? `\`${s.default}\`` : (s.defaultText ?? "—");
   return `| \`${s.name}\` | ${kind} | ${s.secret ? "**secret**" : ""} | ${cell(dflt)} | ${cell(SCOPE_TEXT[s.scope] + s.description)} |`;
 }

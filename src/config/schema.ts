@@ -16,6 +16,7 @@ export type SettingKind =
   | "bool" // true/false (also 1/0, yes/no, on/off)
   | "duration" // Elasticsearch time unit: 90d, 2h, 30m, 15s
   | "enum"
+  | "list" // comma-separated, each one of `values`; empty = none
   | "tenants" // JSON: tenant id → settings (parsed in src/config.ts)
   | "binding"; // a Cloudflare Workers binding (wrangler.toml), not a variable
 
@@ -105,6 +106,15 @@ export const SETTINGS: readonly Setting[] = [
   { name: "PROMGATE_RETRY_AFTER_SECONDS", kind: "positive-int", scope: "gateway", secret: false, default: "5", description: "Retry-After on 429 when Elasticsearch throttles or the PROMGATE_RATE_LIMITER binding refuses (own rate limits compute theirs)" },
   { name: "PROMGATE_METADATA_INDEX", kind: "string", scope: "gateway", secret: false, default: "promgate-metadata", description: "index holding metric metadata" },
   { name: "PROMGATE_EXEMPLAR_INDEX", kind: "string", scope: "gateway", secret: false, default: "promgate-exemplars", description: "index holding exemplars (trace ids and the like sent with samples)" },
+  {
+    name: "PROMGATE_PROMQL_EXPERIMENTAL",
+    kind: "list",
+    scope: "gateway",
+    secret: false,
+    defaultText: "none",
+    values: ["duration-expressions"],
+    description: "Prometheus 3.16 PromQL syntax not yet stable in promgate: duration-expressions (`[5m+step()]`, `offset min_of(1h, range())`)",
+  },
   { name: "PROMGATE_QUERY_TIMEOUT", kind: "duration", scope: "gateway", secret: false, default: "2m", description: "longest a PromQL query may run (errorType timeout, 503); a request's `timeout` may only shorten it" },
   {
     name: "PROMGATE_QUERY_SPLIT_INTERVAL",

@@ -15,7 +15,7 @@ import { parseSelector } from "./selector.js";
 import { Storage } from "./storage.js";
 import { QueryTimeoutError } from "./promql/deadline.js";
 import { compareLabelSets } from "./promql/order.js";
-import { parsePromQL } from "./promql/parse.js";
+import { EXPERIMENTAL_SYNTAX, type ParseOptions, parsePromQL } from "./promql/parse.js";
 import { type QueryOutcome, storageSource } from "./promql/query.js";
 import { DEFAULT_QUERY_TIMEOUT_MS, formatRequest, instantRequest, rangeRequest } from "./promql/request.js";
 import { ReadRequest_ResponseType } from "../gen/prometheus/remote_pb.js";
@@ -139,13 +139,14 @@ export function queryRoutes(config: Config, fetchFn: Fetch, frontend?: QueryFron
 
   const timeoutMs = config.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const source = (scope: ReadScope & { maxQuerySamples: number }) => (deadline: number) => storageSource(storage, scope, scope.maxQuerySamples, deadline);
-  const query: Handler = async (c, scope, p) => answer(c, await instantRequest(p, source(scope), timeoutMs));
-  const queryRange: Handler = async (c, scope, p) => answer(c, await rangeRequest(p, source(scope), timeoutMs, frontend?.runner(scope, cacheAllowed(c, p))));
-  const formatQuery: Handler = async (c, _scope, p) => success(c, formatRequest(p));
+  const parseOptions: ParseOptions = { experimental: new Set(EXPERIMENTAL_SYNTAX.filter((f) => config.promqlExperimental?.includes(f))) };
+  const query: Handler = async (c, scope, p) => answer(c, await instantRequest(p, source(scope), timeoutMs, parseOptions));
+  const queryRange: Handler = async (c, scope, p) => answer(c, await rangeRequest(p, source(scope), timeoutMs, frontend?.runner(scope, cacheAllowed(c, p)), parseOptions));
+  const formatQuery: Handler = async (c, _scope, p) => success(c, formatRequest(p, parseOptions));
 
   const exemplars: Handler = async (c, scope, p, range) => {
     // An empty query fails to parse, with Prometheus' message.
-    const expr = parsePromQL(p.get("query") ?? "");
+    const expr = parsePromQL(p.get("query") ?? "", parseOptions);
     return success(c, await readExemplars(config, fetchFn, scope, expr, range, scope.maxQuerySamples));
   };
 

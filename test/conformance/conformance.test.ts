@@ -7,7 +7,7 @@ import { basic, PRW1_HEADERS } from "../helpers/config.js";
 import { es, integrationConfig, uniquePart } from "../helpers/es.js";
 import { type SeriesSpec, writeBody } from "../helpers/payload.js";
 import { type Answer, checkResult } from "./check.js";
-import { type EvalCommand, type LoadedSeries, parseScript, type Section } from "./script.js";
+import { type EvalCommand, type LoadedSeries, parseScript, scriptSettings, type Section } from "./script.js";
 
 /**
  * promgate's PromQL conformance suite: every script in ./scripts is loaded through remote_write into the
@@ -24,29 +24,41 @@ import { type EvalCommand, type LoadedSeries, parseScript, type Section } from "
 const here = dirname(fileURLToPath(import.meta.url));
 const SCRIPTS = join(here, "scripts");
 const DEV = basic("dev", "promgate-dev");
-const app = createApp(integrationConfig(), defaultDeps());
+/** One app per distinct set of promgate settings that scripts ask for (`# promgate setting: …`). */
+const apps = new Map<string, ReturnType<typeof createApp>>();
+function appFor(settings: Record<string, string>): ReturnType<typeof createApp> {
+  const key = JSON.stringify(settings);
+  let app = apps.get(key);
+  if (!app) apps.set(key, (app = createApp(integrationConfig(settings), defaultDeps())));
+  return app;
+}
 /**
  * The same data through the range query frontend: split at every 150 s (boundaries between steps and on
  * them) with the results cache on. Script data lies at the epoch, long settled, so every piece is cached.
  */
-const frontend = createApp(integrationConfig({ PROMGATE_QUERY_SPLIT_INTERVAL: "150s", PROMGATE_CACHE: "true" }), defaultDeps());
+const frontendFor = (settings: Record<string, string>) => appFor({ ...settings, PROMGATE_QUERY_SPLIT_INTERVAL: "150s", PROMGATE_CACHE: "true" });
 const run = uniquePart("cf");
 
 interface Loaded {
   file: string;
+  settings: Record<string, string>;
   sections: (Section & { prefix: string })[];
 }
 
 const scripts: Loaded[] = readdirSync(SCRIPTS)
   .filter((f) => f.endsWith(".test"))
   .sort()
-  .map((file, fi) => ({
-    file,
-    sections: parseScript(readFileSync(join(SCRIPTS, file), "utf8"), file).map((s, si) => ({
-      ...s,
-      prefix: `/metrics/conformance/${run}_${fi}_${si}`,
-    })),
-  }));
+  .map((file, fi) => {
+    const text = readFileSync(join(SCRIPTS, file), "utf8");
+    return {
+      file,
+      settings: scriptSettings(text),
+      sections: parseScript(text, file).map((s, si) => ({
+        ...s,
+        prefix: `/metrics/conformance/${run}_${fi}_${si}`,
+      })),
+    };
+  });
 
 /** A script's series as a remote write 1.0 series: floats and staleness markers, native histograms apart. */
 function toSpec(s: LoadedSeries): SeriesSpec {
@@ -86,7 +98,7 @@ beforeAll(async () => {
   const queue = [...writes];
   const worker = async () => {
     for (let w = queue.shift(); w; w = queue.shift()) {
-      const res = await app.request(`${w.prefix}/api/v1/write`, { method: "POST", body: writeBody(w.body), headers: { ...PRW1_HEADERS, authorization: DEV } });
+      const res = await appFor({}).request(`${w.prefix}/api/v1/write`, { method: "POST", body: writeBody(w.body), headers: { ...PRW1_HEADERS, authorization: DEV } });
       if (res.status !== 204) throw new Error(`loading ${w.prefix}: ${res.status} ${await res.text()}`);
     }
   };
@@ -94,15 +106,15 @@ beforeAll(async () => {
   await es("POST", `/metrics-conformance.prometheus-${run}_*/_refresh?ignore_unavailable=true&allow_no_indices=true`);
 }, 300_000);
 
-async function evaluate(cmd: EvalCommand, prefix: string): Promise<Answer> {
-  const res = await app.request(path(cmd, prefix), { headers: { authorization: DEV } });
+async function evaluate(cmd: EvalCommand, prefix: string, settings: Record<string, string>): Promise<Answer> {
+  const res = await appFor(settings).request(path(cmd, prefix), { headers: { authorization: DEV } });
   const body = (await res.json()) as Answer;
   if (body.status === "error" && res.status >= 500 && !/timed out/.test(body.error ?? "")) throw new Error(`${res.status}: ${body.error}`);
   return body;
 }
 
 /** The answer as sent, status line included: what the frontend's answers must equal byte for byte. */
-async function raw(target: typeof app, cmd: EvalCommand, prefix: string): Promise<string> {
+async function raw(target: ReturnType<typeof createApp>, cmd: EvalCommand, prefix: string): Promise<string> {
   const res = await target.request(path(cmd, prefix), { headers: { authorization: DEV } });
   return `${res.status} ${await res.text()}`;
 }
@@ -122,12 +134,12 @@ for (const script of scripts) {
     for (const section of script.sections) {
       for (const cmd of section.evals) {
         it(`${cmd.line}: ${cmd.expr}`, async () => {
-          const got = await evaluate(cmd, section.prefix);
+          const got = await evaluate(cmd, section.prefix, script.settings);
           expect(checkResult(cmd, got), `${script.file}:${cmd.line} ${cmd.expr}`).toEqual([]);
           if (cmd.range) {
-            const want = await raw(app, cmd, section.prefix);
-            expect(await raw(frontend, cmd, section.prefix), "split, cold cache").toBe(want);
-            expect(await raw(frontend, cmd, section.prefix), "split, warm cache").toBe(want);
+            const want = await raw(appFor(script.settings), cmd, section.prefix);
+            expect(await raw(frontendFor(script.settings), cmd, section.prefix), "split, cold cache").toBe(want);
+            expect(await raw(frontendFor(script.settings), cmd, section.prefix), "split, warm cache").toBe(want);
           }
         });
       }

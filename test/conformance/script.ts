@@ -232,6 +232,16 @@ function parseExpect(line: string): Expectation {
 const EVAL_INSTANT = /^eval(?:_(fail|warn|ordered|info))?\s+instant\s+(?:at\s+(\S+)\s+)?(.+)$/;
 const EVAL_RANGE = /^eval(?:_(fail|warn|info))?\s+range\s+from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+)\s+(.+)$/;
 
+/**
+ * The promgate settings a script needs (`# promgate setting: NAME=value` lines), e.g. experimental syntax that
+ * Prometheus 3.16 has on by default.
+ */
+export function scriptSettings(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of text.matchAll(/^# promgate setting: ([A-Z_]+)=(.*)$/gm)) out[m[1]!] = m[2]!.trim();
+  return out;
+}
+
 export function parseScript(text: string, file: string): Section[] {
   const lines = text.split("\n");
   const sections: Section[] = [{ series: [], evals: [] }];

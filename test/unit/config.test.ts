@@ -192,6 +192,15 @@ describe("config schema", () => {
     for (const env of bad) expect(configError(() => loadConfig(env))).not.toContain("hunter2");
   });
 
+  it("reads PROMGATE_PROMQL_EXPERIMENTAL as a comma-separated list of known features, none by default", () => {
+    expect(loadConfig(ok).promqlExperimental).toEqual([]);
+    expect(loadConfig({ ...ok, PROMGATE_PROMQL_EXPERIMENTAL: "" }).promqlExperimental).toEqual([]);
+    expect(loadConfig({ ...ok, PROMGATE_PROMQL_EXPERIMENTAL: " duration-expressions, " }).promqlExperimental).toEqual(["duration-expressions"]);
+    expect(configError(() => loadConfig({ ...ok, PROMGATE_PROMQL_EXPERIMENTAL: "duration-expressions,fill" }))).toMatch(
+      /PROMGATE_PROMQL_EXPERIMENTAL may list "duration-expressions" \(comma-separated\)/,
+    );
+  });
+
   it("checks where the Node, Bun and Deno entries listen", () => {
     expect(loadListen({})).toEqual({ hostname: "127.0.0.1", port: 8787 });
     expect(loadListen({ HOST: "0.0.0.0", PORT: "9000" })).toEqual({ hostname: "0.0.0.0", port: 9000 });

@@ -8,7 +8,7 @@ import { Annotations } from "../../src/query/promql/annotations.js";
 import { QueryTimeoutError } from "../../src/query/promql/deadline.js";
 import type { SeriesData } from "../../src/query/promql/engine.js";
 import { sampleOffset } from "../../src/query/promql/limits.js";
-import { parsePromQL } from "../../src/query/promql/parse.js";
+import { EXPERIMENTAL_SYNTAX, parsePromQL } from "../../src/query/promql/parse.js";
 import { durationString, formatExpr } from "../../src/query/promql/printer.js";
 import { instantQuery, rangeQuery } from "../../src/query/promql/query.js";
 import { AGGREGATIONS, FUNCTIONS } from "../../src/query/promql/signatures.js";
@@ -33,11 +33,21 @@ const PARSE_ERROR = /^\d+:\d+: parse error: /;
 const FORMATTED = FORMAT_QUERY.filter(([, want]) => !PARSE_ERROR.test(want));
 
 describe("/api/v1/format_query", () => {
-  const app = createApp(testConfig(), fakeEs(() => "refuse").deps);
+  // Prometheus 3.16 parses duration expressions without a flag; promgate with PROMGATE_PROMQL_EXPERIMENTAL.
+  const app = createApp(testConfig({ PROMGATE_PROMQL_EXPERIMENTAL: "duration-expressions" }), fakeEs(() => "refuse").deps);
   it.each(FORMAT_QUERY)("%s", async (query, want) => {
     const res = await app.request(`/api/v1/format_query?${new URLSearchParams({ query })}`, { headers: { authorization: DEV } });
     if (PARSE_ERROR.test(want)) expect(await res.json()).toEqual({ status: "error", errorType: "bad_data", error: `invalid parameter "query": ${want}` });
     else expect(await res.json()).toEqual({ status: "success", data: want });
+  });
+
+  it.each(["foo[1m+1m]", "foo offset step()", "foo[(5m)]", "foo[5m:min_of(1m, range())]"])("refuses the duration expression %s unless PROMGATE_PROMQL_EXPERIMENTAL has it", async (query) => {
+    const stable = createApp(testConfig(), fakeEs(() => "refuse").deps);
+    for (const path of ["/api/v1/format_query", "/api/v1/query"]) {
+      const res = await stable.request(`${path}?${new URLSearchParams({ query })}`, { headers: { authorization: DEV } });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ errorType: "bad_data", error: expect.stringMatching(/^invalid parameter "query": 1:\d+: parse error: duration expressions are experimental: set PROMGATE_PROMQL_EXPERIMENTAL=duration-expressions$/) });
+    }
   });
 
   it("answers a parse error as bad_data naming the parameter", async () => {
@@ -193,7 +203,8 @@ describe("Prometheus-identical hashing and annotations", () => {
 
 describe("format_query round trip", () => {
   it.each(FORMATTED)("%s parses back to the same text", (query) => {
-    const once = formatExpr(parsePromQL(query));
-    expect(formatExpr(parsePromQL(once))).toBe(once);
+    const options = { experimental: new Set(EXPERIMENTAL_SYNTAX) };
+    const once = formatExpr(parsePromQL(query, options));
+    expect(formatExpr(parsePromQL(once, options))).toBe(once);
   });
 });

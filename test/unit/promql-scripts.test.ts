@@ -6,10 +6,10 @@ import { HttpError } from "../../src/http/errors.js";
 import type { NativeHistogram } from "../../src/model/histogram.js";
 import { type CompiledMatcher, matchesAll } from "../../src/query/matchers.js";
 import type { SampleSource, SeriesData } from "../../src/query/promql/engine.js";
-import { parsePromQL } from "../../src/query/promql/parse.js";
+import { EXPERIMENTAL_SYNTAX, type ParseOptions, parsePromQL } from "../../src/query/promql/parse.js";
 import { instantQuery, rangeQuery } from "../../src/query/promql/query.js";
 import { type Answer, checkResult } from "../conformance/check.js";
-import { type EvalCommand, parseScript, type Section } from "../conformance/script.js";
+import { type EvalCommand, parseScript, scriptSettings, type Section } from "../conformance/script.js";
 
 /**
  * Conformance scripts run straight against the engine, with their data in memory instead of Elasticsearch:
@@ -58,9 +58,9 @@ function memorySource(section: Section): SampleSource {
   };
 }
 
-async function answer(cmd: EvalCommand, source: SampleSource): Promise<Answer> {
+async function answer(cmd: EvalCommand, source: SampleSource, options: ParseOptions): Promise<Answer> {
   try {
-    const expr = parsePromQL(cmd.expr);
+    const expr = parsePromQL(cmd.expr, options);
     const outcome = cmd.range
       ? await rangeQuery(expr, cmd.range.startMs, cmd.range.endMs, cmd.range.stepMs, source, { query: cmd.expr })
       : await instantQuery(expr, cmd.atMs, source, { query: cmd.expr });
@@ -73,13 +73,17 @@ async function answer(cmd: EvalCommand, source: SampleSource): Promise<Answer> {
 }
 
 for (const file of SCRIPTS) {
-  const sections = parseScript(readFileSync(join(DIR, file), "utf8"), file);
+  const text = readFileSync(join(DIR, file), "utf8");
+  const sections = parseScript(text, file);
+  // The parser options the script's promgate settings turn on (as loadConfig and the API would).
+  const experimental = (scriptSettings(text).PROMGATE_PROMQL_EXPERIMENTAL ?? "").split(",");
+  const options: ParseOptions = { experimental: new Set(EXPERIMENTAL_SYNTAX.filter((f) => experimental.includes(f))) };
   describe(`${file} (in memory)`, () => {
     for (const section of sections) {
       const source = memorySource(section);
       for (const cmd of section.evals) {
         it(`${cmd.line}: ${cmd.expr}`, async () => {
-          expect(checkResult(cmd, await answer(cmd, source)), `${file}:${cmd.line} ${cmd.expr}`).toEqual([]);
+          expect(checkResult(cmd, await answer(cmd, source, options)), `${file}:${cmd.line} ${cmd.expr}`).toEqual([]);
         });
       }
     }

@@ -51,11 +51,21 @@ const anywhere = (e: Expr, test: (x: Expr) => boolean): boolean => test(e) || ch
 
 /**
  * Whether every step's value is independent of the rest of the range, so pieces may be evaluated apart.
- * Not so for `info()`: Prometheus fetches the info series once for the whole range, shifted by the first
- * selector's offset and `@`, and a step only sees info samples inside that fetched range (info.ts), so a
- * step's value depends on where the range ends. Queries with `info()` are evaluated whole and not cached.
+ * Not so for `info()`: which info series Prometheus fetches depends on the input series of the whole range
+ * (info.ts), so queries with `info()` are evaluated whole and not cached; nor for duration expressions.
  */
-export const splittable = (e: Expr): boolean => !anywhere(e, (x) => x.kind === "call" && x.func === "info");
+export const splittable = (e: Expr): boolean => !anywhere(e, (x) => (x.kind === "call" && x.func === "info") || hasDurationExpr(x));
+
+/**
+ * Whether `e` itself has a range, step or offset written as a duration expression (experimental): its value
+ * is only set when the query starts, and `range()` depends on the whole range, so such queries run whole.
+ */
+function hasDurationExpr(e: Expr): boolean {
+  if (e.kind === "vector") return e.offsetExpr !== undefined;
+  if (e.kind === "matrix") return e.rangeExpr !== undefined || e.vector.offsetExpr !== undefined;
+  if (e.kind === "subquery") return e.rangeExpr !== undefined || e.stepExpr !== undefined || e.offsetExpr !== undefined;
+  return false;
+}
 
 /** Whether the query has `@ start()` or `@ end()` anywhere (then the whole range's start or end is part of the answer). */
 export function usesAnchor(e: Expr): boolean {

@@ -11,16 +11,47 @@ export interface VectorSelector {
   kind: "vector";
   matchers: Matcher[];
   offsetMs: number;
+  /** An offset written as a duration expression: offsetMs holds its value once the query resolves it. */
+  offsetExpr?: DurationExpr;
   at: At | undefined;
   text: string;
 }
+
+/**
+ * A duration expression (Prometheus 3.16; promgate: PROMGATE_PROMQL_EXPERIMENTAL=duration-expressions):
+ * `[5m + step()]`, `offset -(1m)`, `[min_of(1h, range()):]`. Positions are offsets in the query text, as
+ * Prometheus' PositionRange, which its evaluation errors quote.
+ */
+export type DurationExpr =
+  | { kind: "literal"; seconds: number; duration: boolean; start: number; end: number }
+  | {
+      kind: "op";
+      op: "step" | "range" | "min_of" | "max_of" | "+" | "-" | "*" | "/" | "%" | "^";
+      /** Absent for step(), range() and the unary forms. */
+      lhs?: DurationExpr;
+      rhs?: DurationExpr;
+      /** Written in parentheses (printed so). */
+      wrapped: boolean;
+      start: number;
+      end: number;
+    };
 
 export type Expr =
   | { kind: "number"; value: number }
   | { kind: "string"; value: string }
   | VectorSelector
-  | { kind: "matrix"; vector: VectorSelector; rangeMs: number }
-  | { kind: "subquery"; expr: Expr; rangeMs: number; stepMs: number | undefined; offsetMs: number; at: At | undefined }
+  | { kind: "matrix"; vector: VectorSelector; rangeMs: number; rangeExpr?: DurationExpr }
+  | {
+      kind: "subquery";
+      expr: Expr;
+      rangeMs: number;
+      stepMs: number | undefined;
+      offsetMs: number;
+      at: At | undefined;
+      rangeExpr?: DurationExpr;
+      stepExpr?: DurationExpr;
+      offsetExpr?: DurationExpr;
+    }
   | { kind: "call"; func: string; args: Expr[] }
   | { kind: "aggregate"; op: string; expr: Expr; param: Expr | undefined; grouping: string[]; without: boolean }
   | {

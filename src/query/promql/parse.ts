@@ -7,7 +7,7 @@ import { isValidUtf8, unquote, unquoteBytes } from "../selector.js";
 import { lineColumn } from "./annotations.js";
 import { goQuote } from "./quote.js";
 import { MAX_NESTING, tooDeepAt } from "./nesting.js";
-import type { At, Expr, ValueType, VectorMatching, VectorSelector } from "./ast.js";
+import type { At, DurationExpr, Expr, ValueType, VectorMatching, VectorSelector } from "./ast.js";
 import { AGGREGATIONS, FUNCTIONS } from "./signatures.js";
 import { durationMs, type Literal, numberValue, scanLiterals } from "./literals.js";
 
@@ -146,6 +146,16 @@ const secondsToMs = (v: number): number => Math.trunc(Math.round(v * 1e9) / 1e6)
 /** Prometheus' durationLiteralOutOfRange: beyond what a time.Duration holds. */
 const outOfRange = (seconds: number): boolean => Math.abs(seconds) > 2 ** 63 / 1e9;
 
+/** Prometheus 3.16 syntax promgate keeps behind PROMGATE_PROMQL_EXPERIMENTAL. */
+export const EXPERIMENTAL_SYNTAX = ["duration-expressions"] as const;
+export type ExperimentalSyntax = (typeof EXPERIMENTAL_SYNTAX)[number];
+
+export interface ParseOptions {
+  experimental?: ReadonlySet<ExperimentalSyntax>;
+}
+
+const DURATION_OPS: Record<string, "+" | "-" | "*" | "/" | "%" | "^"> = { Add: "+", Sub: "-", Mul: "*", Div: "/", Mod: "%", Pow: "^" };
+
 class Builder {
   /** Building info()'s label selector, which may match every series. */
   private infoSelector = false;
@@ -153,7 +163,68 @@ class Builder {
   constructor(
     private readonly text: string,
     private readonly literals: Map<number, Literal>,
+    private readonly options: ParseOptions,
   ) {}
+
+  /**
+   * A range, step or offset (the grammar's DurationExpr / OffsetDurationExpr) as Prometheus' parser builds
+   * it: a number literal (a sign folded in), or a duration expression.
+   */
+  durationNode(n: SyntaxNode): DurationExpr {
+    if (n.name === "NumberDurationLiteralInDurationContext") {
+      // Inside brackets Prometheus' lexer reads only digits and duration keywords; after `offset`, Inf and
+      // NaN are numbers (out of range as offsets).
+      let context = n.parent;
+      while (context && (context.name === "DurationExpr" || context.name === "OffsetDurationExpr")) context = context.parent;
+      const inBrackets = context?.name !== "OffsetExpr";
+      if (inBrackets && !this.literals.has(n.to)) throw new ParseError(`unexpected character in duration expression: '${this.src(n)[0]}'`, n.from);
+      const { value, duration } = this.literal(n);
+      // A signed offset is checked once its sign is applied (at the sign), as Prometheus' offset rule does.
+      const signedOffset = !inBrackets && n.parent?.name === "OffsetDurationExpr" && n.parent.prevSibling?.name === "UnaryOp";
+      if (outOfRange(value) && !signedOffset) throw new ParseError("duration out of range", n.from);
+      return { kind: "literal", seconds: value, duration, start: n.from, end: n.to };
+    }
+    const cs = this.children(n);
+    const first = cs[0];
+    if (!first) throw new ParseError(`unexpected end of duration expression`, n.from);
+    if (first.name === "UnaryOp") {
+      const operand = this.durationNode(cs[1]!);
+      const minus = this.src(first) === "-";
+      if (operand.kind === "literal") {
+        const seconds = minus ? -operand.seconds : operand.seconds;
+        if (outOfRange(seconds)) throw new ParseError("duration out of range", first.from);
+        return { ...operand, seconds, start: first.from };
+      }
+      return minus ? { kind: "op", op: "-", rhs: operand, wrapped: false, start: first.from, end: operand.end } : operand;
+    }
+    if (first.name === "DurationStep" || first.name === "DurationRange") {
+      return { kind: "op", op: first.name === "DurationStep" ? "step" : "range", wrapped: false, start: first.from, end: n.to };
+    }
+    if (first.name === "DurationMinOf" || first.name === "DurationMaxOf") {
+      const [lhs, rhs] = [this.durationNode(cs[1]!), this.durationNode(cs[2]!)];
+      return { kind: "op", op: first.name === "DurationMinOf" ? "min_of" : "max_of", lhs, rhs, wrapped: false, start: first.from, end: n.to };
+    }
+    if (cs.length === 1 && (first.name === "DurationExpr" || first.name === "OffsetDurationExpr")) {
+      // In parentheses: printed so; a literal inside becomes a unary plus that carries them.
+      const inner = this.durationNode(first);
+      if (this.text[n.from] !== "(") return inner;
+      return inner.kind === "op" ? { ...inner, wrapped: true } : { kind: "op", op: "+", rhs: inner, wrapped: true, start: n.from, end: inner.end };
+    }
+    if (cs.length === 1) return this.durationNode(first);
+    const op = DURATION_OPS[cs[1]?.name ?? ""];
+    if (!op || cs.length !== 3) throw new ParseError(`unexpected ${this.src(n)} in duration expression`, n.from);
+    const [lhs, rhs] = [this.durationNode(first), this.durationNode(cs[2]!)];
+    if ((op === "/" || op === "%") && rhs.kind === "literal" && rhs.seconds === 0) throw new ParseError(op === "/" ? "division by zero" : "modulo by zero", cs[1]!.from);
+    return { kind: "op", op, lhs, rhs, wrapped: false, start: lhs.start, end: rhs.end };
+  }
+
+  /** A duration expression beyond a literal is experimental in promgate (stable in Prometheus 3.16). */
+  private durationExpression(d: DurationExpr, n: SyntaxNode): DurationExpr {
+    if (!this.options.experimental?.has("duration-expressions")) {
+      throw new ParseError("duration expressions are experimental: set PROMGATE_PROMQL_EXPERIMENTAL=duration-expressions", n.from);
+    }
+    return d;
+  }
 
   /**
    * A number literal, signed or not (`-1m`, `0x1f`, `Inf`): its value in seconds and whether it was written
@@ -168,30 +239,23 @@ class Builder {
     return { value: sign * value, duration: lit.duration };
   }
 
-  /** A range or a subquery step: a positive duration, or a positive number of seconds. */
-  positiveDuration(n: SyntaxNode): number {
-    const c = n.firstChild;
-    if (c?.name === "UnaryOp" && this.src(c) === "-") throw new ParseError("duration must be greater than 0", n.from);
-    if (c?.name !== "NumberDurationLiteralInDurationContext" || c.nextSibling) throw new ParseError(`duration expressions are not supported: ${this.src(n)}`, n.from);
-    if (!this.literals.has(c.to)) throw new ParseError(`unexpected character in duration expression: '${this.src(c)[0]}'`, c.from);
-    const { value } = this.literal(c);
-    if (outOfRange(value)) throw new ParseError("duration out of range", c.from);
-    if (!(value > 0)) throw new ParseError("duration must be greater than 0", n.from);
-    return secondsToMs(value);
+  /**
+   * A range or a subquery step: a positive duration or number of seconds, or (experimental) a duration
+   * expression, whose value the query sets (durations.ts).
+   */
+  positiveDuration(n: SyntaxNode): { ms: number; expr?: DurationExpr } {
+    const d = this.durationNode(n);
+    if (d.kind !== "literal") return { ms: 0, expr: this.durationExpression(d, n) };
+    if (!(d.seconds > 0)) throw new ParseError("duration must be greater than 0", d.start);
+    return { ms: secondsToMs(d.seconds) };
   }
 
-  /** An offset: a signed duration or number of seconds (`offset -5m`, `offset 90`). */
-  offsetMs(n: SyntaxNode): number {
-    let sign = 1;
-    let c = n.firstChild;
-    while (c?.name === "UnaryOp") {
-      if (this.src(c) === "-") sign = -sign;
-      c = c.nextSibling?.name === "OffsetDurationExpr" ? c.nextSibling.firstChild : c.nextSibling;
-    }
-    if (c?.name !== "NumberDurationLiteralInDurationContext" || c.nextSibling) throw new ParseError(`duration expressions are not supported: ${this.src(n)}`, n.from);
-    const value = sign * this.literal(c).value;
-    if (outOfRange(value) || Number.isNaN(value)) throw new ParseError("duration out of range", sign < 0 ? n.from : c.from);
-    return secondsToMs(value);
+  /** An offset: a signed duration or number of seconds (`offset -5m`, `offset 90`), or a duration expression. */
+  offsetDuration(n: SyntaxNode): { ms: number; expr?: DurationExpr } {
+    const d = this.durationNode(n);
+    if (d.kind !== "literal") return { ms: 0, expr: this.durationExpression(d, n) };
+    if (Number.isNaN(d.seconds)) throw new ParseError("duration out of range", d.start);
+    return { ms: secondsToMs(d.seconds) };
   }
 
   src(n: SyntaxNode): string {
@@ -242,20 +306,25 @@ class Builder {
         }
         const inner = this.build(vs!);
         if (inner.kind !== "vector") throw new ParseError("ranges only allowed for vector selectors", dur!.from - 1);
-        if (inner.offsetMs !== 0 || inner.at !== undefined) throw new ParseError("no offset modifiers allowed before range", n.from);
-        return { kind: "matrix", vector: inner, rangeMs: this.positiveDuration(dur!) };
+        if (inner.offsetMs !== 0 || inner.offsetExpr || inner.at !== undefined) throw new ParseError("no offset modifiers allowed before range", n.from);
+        const range = this.positiveDuration(dur!);
+        return { kind: "matrix", vector: inner, rangeMs: range.ms, ...(range.expr ? { rangeExpr: range.expr } : {}) };
       }
       case "SubqueryExpr": {
         const [inner, range, step] = this.children(n);
         const expr = this.build(inner!);
         this.expect(expr, "vector", inner!, "subquery");
+        const r = this.positiveDuration(range!);
+        const s = step ? this.positiveDuration(step) : undefined;
         return {
           kind: "subquery",
           expr,
-          rangeMs: this.positiveDuration(range!),
-          stepMs: step ? this.positiveDuration(step) : undefined,
+          rangeMs: r.ms,
+          stepMs: s?.ms,
           offsetMs: 0,
           at: undefined,
+          ...(r.expr ? { rangeExpr: r.expr } : {}),
+          ...(s?.expr ? { stepExpr: s.expr } : {}),
         };
       }
       case "OffsetExpr":
@@ -325,16 +394,17 @@ class Builder {
   offset(n: SyntaxNode): Expr {
     const [target, , dur] = this.children(n);
     const expr = this.build(target!);
-    const ms = this.offsetMs(dur!);
+    const { ms, expr: offsetExpr } = this.offsetDuration(dur!);
+    const withExpr = offsetExpr ? { offsetExpr } : {};
     const set = (e: Expr): Expr => {
       if (e.kind === "vector") {
-        if (e.offsetMs !== 0) throw new ParseError("offset may not be set multiple times", n.from);
-        return { ...e, offsetMs: ms };
+        if (e.offsetMs !== 0 || e.offsetExpr) throw new ParseError("offset may not be set multiple times", n.from);
+        return { ...e, offsetMs: ms, ...withExpr };
       }
       if (e.kind === "matrix") return { ...e, vector: set(e.vector) as VectorSelector };
       if (e.kind === "subquery") {
-        if (e.offsetMs !== 0) throw new ParseError("offset may not be set multiple times", n.from);
-        return { ...e, offsetMs: ms };
+        if (e.offsetMs !== 0 || e.offsetExpr) throw new ParseError("offset may not be set multiple times", n.from);
+        return { ...e, offsetMs: ms, ...withExpr };
       }
       // The editor grammar hangs `offset` on the whole `a - b`; Prometheus binds it to the right-most operand.
       if (e.kind === "binary") return { ...e, rhs: set(e.rhs) };
@@ -524,9 +594,9 @@ const HOLT_WINTERS = /\bholt_winters(?=\s*\()/g;
 /** Keywords (any case) that a `(` may follow without being a function call. */
 const KEYWORDS_BEFORE_PAREN = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "and", "or", "unless", "atan2"]);
 
-export function parsePromQL(text: string): Expr {
+export function parsePromQL(text: string, options: ParseOptions = {}): Expr {
   try {
-    return parseTree(text);
+    return parseTree(text, options);
   } catch (e) {
     if (e instanceof ParseError) throw new ParseError(e.reason, e.pos, text);
     // Chains without brackets (`x offset 1m offset 1m …`) nest the tree as deep as they are long.
@@ -535,7 +605,7 @@ export function parsePromQL(text: string): Expr {
   }
 }
 
-function parseTree(text: string): Expr {
+function parseTree(text: string, options: ParseOptions): Expr {
   if (text.trim() === "") throw new ParseError("no expression found in input", 0);
   const deep = tooDeepAt(text);
   if (deep !== undefined) throw new ParseError(`expression nested deeper than ${MAX_NESTING} levels`, deep);
@@ -561,5 +631,5 @@ function parseTree(text: string): Expr {
     if (text.slice(error).trim() === "") throw new ParseError("unexpected end of input", error);
     throw new ParseError(`unexpected character or end of input near ${JSON.stringify(text.slice(error, error + 10))}`, error);
   }
-  return new Builder(text, literals.byEnd).build(tree.topNode);
+  return new Builder(text, literals.byEnd, options).build(tree.topNode);
 }

@@ -1,5 +1,5 @@
 import type { Matcher } from "../matchers.js";
-import type { At, Expr, VectorMatching, VectorSelector } from "./ast.js";
+import type { At, DurationExpr, Expr, VectorMatching, VectorSelector } from "./ast.js";
 import { isDurationLiteral } from "./parse.js";
 import { AGGREGATIONS } from "./signatures.js";
 import { formatValue } from "./values.js";
@@ -36,12 +36,32 @@ export function durationString(ms: number): string {
   return out;
 }
 
-function atOffset(at: At | undefined, offsetMs: number): string {
+/** A number literal as Prometheus prints it: a duration as written so, otherwise Go's 'f' form. */
+function numberString(seconds: number, duration: boolean): string {
+  if (!duration) return formatValue(seconds);
+  const ms = Math.trunc(Math.trunc(Math.abs(seconds) * 1e9) / 1e6);
+  return seconds < 0 ? `-${durationString(ms)}` : durationString(ms);
+}
+
+/** Prometheus' DurationExpr.String(). */
+export function durationExprString(d: DurationExpr): string {
+  if (d.kind === "literal") return numberString(d.seconds, d.duration);
+  const side = (x: DurationExpr | undefined): string => (x ? durationExprString(x) : "");
+  let s: string;
+  if (d.op === "step" || d.op === "range") s = `${d.op}()`;
+  else if (d.op === "min_of" || d.op === "max_of") s = `${d.op}(${side(d.lhs)}, ${side(d.rhs)})`;
+  else if (!d.lhs) s = d.op === "-" ? `-${side(d.rhs)}` : side(d.rhs);
+  else s = `${side(d.lhs)} ${d.op} ${side(d.rhs)}`;
+  return d.wrapped ? `(${s})` : s;
+}
+
+function atOffset(at: At | undefined, offsetMs: number, offsetExpr?: DurationExpr): string {
   let s = "";
   if (typeof at === "number") s += ` @ ${(at / 1000).toFixed(3)}`;
   else if (at === "start") s += " @ start()";
   else if (at === "end") s += " @ end()";
-  if (offsetMs > 0) s += ` offset ${durationString(offsetMs)}`;
+  if (offsetExpr) s += ` offset ${durationExprString(offsetExpr)}`;
+  else if (offsetMs > 0) s += ` offset ${durationString(offsetMs)}`;
   else if (offsetMs < 0) s += ` offset -${durationString(-offsetMs)}`;
   return s;
 }
@@ -72,14 +92,15 @@ function aggregatePrefix(e: Extract<Expr, { kind: "aggregate" }>): string {
 export function exprString(e: Expr): string {
   switch (e.kind) {
     case "number":
-      if (isDurationLiteral(e)) return e.value < 0 ? `-${durationString(Math.round(-e.value * 1000))}` : durationString(Math.round(e.value * 1000));
-      return formatValue(e.value);
+      return numberString(e.value, isDurationLiteral(e));
     case "string":
       return goQuote(e.value);
     case "vector":
-      return selectorBody(e) + atOffset(e.at, e.offsetMs);
-    case "matrix":
-      return `${selectorBody(e.vector)}[${durationString(e.rangeMs)}]${atOffset(e.vector.at, e.vector.offsetMs)}`;
+      return selectorBody(e) + atOffset(e.at, e.offsetMs, e.offsetExpr);
+    case "matrix": {
+      const range = e.rangeExpr ? durationExprString(e.rangeExpr) : durationString(e.rangeMs);
+      return `${selectorBody(e.vector)}[${range}]${atOffset(e.vector.at, e.vector.offsetMs, e.vector.offsetExpr)}`;
+    }
     case "subquery":
       return `${exprString(e.expr)}${subquerySuffix(e)}`;
     case "call":
@@ -98,8 +119,9 @@ export function exprString(e: Expr): string {
 }
 
 function subquerySuffix(e: Extract<Expr, { kind: "subquery" }>): string {
-  const step = e.stepMs ? durationString(e.stepMs) : "";
-  return `[${durationString(e.rangeMs)}:${step}]${atOffset(e.at, e.offsetMs)}`;
+  const step = e.stepExpr ? durationExprString(e.stepExpr) : e.stepMs ? durationString(e.stepMs) : "";
+  const range = e.rangeExpr ? durationExprString(e.rangeExpr) : durationString(e.rangeMs);
+  return `[${range}:${step}]${atOffset(e.at, e.offsetMs, e.offsetExpr)}`;
 }
 
 /** Prometheus' Pretty(level). Its quirks are kept: a subquery short enough is printed without indentation. */
