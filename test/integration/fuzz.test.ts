@@ -110,7 +110,7 @@ beforeAll(async () => {
   const tenants = JSON.stringify({ dev: { password: "promgate-dev", namespace: ns, streams: [`metrics-*.prometheus-${ns}`, `metrics-*.prometheus-${wns}`] } });
   // The engine's own limit (a request's `timeout` may only shorten it) well inside REQUEST_BOUND_MS: a
   // case that outlives the bound then has ignored its deadline, rather than merely asked for a long one.
-  const env = { ES_URL: e.url, ES_USERNAME: e.username, ES_PASSWORD: e.password, PROMGATE_TENANTS: tenants, PROMGATE_QUERY_TIMEOUT: "5s" };
+  const env = { ES_URL: e.url, ES_USERNAME: e.username, ES_PASSWORD: e.password, PROMGATE_TENANTS: tenants, PROMGATE_QUERY_TIMEOUT: "5s", PROMGATE_PROMQL_EXPERIMENTAL: "duration-expressions" };
   server = launchPromgate("node", port, { ...process.env, ...env });
   base = `http://127.0.0.1:${port}`;
   await waitFor("promgate on node", async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 120_000).catch((err: Error) => {
@@ -167,7 +167,9 @@ const TOKEN = /"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`|0[xX]\w*|\.?\d[\d_]*(
 const NUMBERS = ["NaN", "Inf", "-Inf", "+Inf", "0", "-0", "-1", "1e308", "-1e308", "1e-320", "9223372036854775807", "18446744073709551616", "0x7fffffff", "0x", "1e99999", "1.", ".5", "1_000",
   "0X1f", "0x_1F", "5.e3", "017", "08", "1__0", "1_", "1e", "1.2.3", "0x1p3", "INF", "nAn", "-iNf", "1e1_0", "0xFFFFFFFFFFFFFFFFFF", "1m", "-1h30m"];
 const DURATIONS = ["0s", "1ms", "5", "-5m", "1000000y", "9999999999999999999h", "1y2w3d", "5m5m", "1h30", "0x10s", "1e3s", "292277025y", "1.5m", "-0s",
-  "1s1m", "1hs", "5M", "1y2y", "300y", "292y", "0x10", "1e3", ".5", "Inf", "NaN", "0.0001", "1_0m"];
+  "1s1m", "1hs", "5M", "1y2y", "300y", "292y", "0x10", "1e3", ".5", "Inf", "NaN", "0.0001", "1_0m",
+  // duration expressions (PROMGATE_PROMQL_EXPERIMENTAL=duration-expressions, on for this server)
+  "5m+1m", "step()", "range()", "(5m)", "-(1m)", "min_of(5m, range())", "max_of(step(), 1s)", "10m/0", "1m%(1m-1m)", "2^70", "step()*0", "range()/step()", "1m*-1", "0.5^1e3", "((1m))", "-step()", "max_of(1h, 1e300)"];
 const STRINGS = ['""', '"ü\\u00fcn\\U0001F600"', '"\\\\"', '"\\""', '"\\xff"', '"\\q"', "'single'", "`raw\\`", `"${"x".repeat(20_000)}"`, '"\\u{1F600}"', '"(a+)+$"', '"("', '"[z-a]"', '"a{1000000}"', '"(?P<x>.)"', '"\\\\p{Foo}"', '"(?i)(a|aa)*b"', '"(.*){1,32000}[bc]"', '"\\\\8"', '"((((((((((a))))))))))*"', '"\\x00"', '"\\xc3\\xa9"', '"\\xff\\xfe"', '"\\377"', '"\\xc3"'];
 const NAMES = ["ünïcode", "__name__", "le", "a.b", "0abc", '"quoted name"', "x".repeat(5000), "__", "on", "by", "offset", "inf", "nan",
   "SUM", "By", "WITHOUT", "AND", "Or", "unless", "ATAN2", "Bool", "ON", "Ignoring", "GROUP_LEFT", "Offset", "START", "End", "Inf", "NaN"];
@@ -184,6 +186,8 @@ const SPECIALS = [
   "SUM BY (job) (up) BY (job)", "COUNT(up) BY (job)", "up @ START()", "up OFFSET -5M", "topk(1m, up)", "up @ 1e18", "up[0.0001]", "0x1F + 0X1f + 0x_1f + 017 + 5.e3 + 2.",
   'info(up, {__name__!~".+_info"})', 'info(up, {__name__=~".+_info", __name__!="target_info", job=~".+"})', 'info(up @ 0 or up offset 5m, {job=~".*"} @ 10)',
   "info(last_over_time((up offset 1m)[5m:1m] @ 180))", "info(scalar(up @ 120) * up)", "info(up, {})",
+  "rate(up[step()])", "max_over_time(up[range():step()])", "up offset -(range())", "up[max_of(1h, 1e300)]", "count_over_time(up[range() * 1000:step() / 1000])",
+  "rate(node_cpu_seconds_total[min_of(5m, step() * 4)] offset (1m + 1m))", "sum_over_time(up[1m:(step())] @ end() offset -step())",
 ];
 
 function mutate(r: Rng, q: string): string {
