@@ -112,8 +112,8 @@ export const SETTINGS: readonly Setting[] = [
     scope: "gateway",
     secret: false,
     defaultText: "none",
-    values: ["duration-expressions"],
-    description: "Prometheus 3.16 PromQL syntax not yet stable in promgate: duration-expressions (`[5m+step()]`, `offset min_of(1h, range())`)",
+    values: ["duration-expressions", "query-functions"],
+    description: "Prometheus 3.16 PromQL not yet stable in promgate: duration-expressions (`[5m+step()]`, `offset min_of(1h, range())`), query-functions (`start() end() range() step() min_of max_of`)",
   },
   { name: "PROMGATE_QUERY_TIMEOUT", kind: "duration", scope: "gateway", secret: false, default: "2m", description: "longest a PromQL query may run (errorType timeout, 503); a request's `timeout` may only shorten it" },
   {

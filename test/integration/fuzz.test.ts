@@ -110,7 +110,7 @@ beforeAll(async () => {
   const tenants = JSON.stringify({ dev: { password: "promgate-dev", namespace: ns, streams: [`metrics-*.prometheus-${ns}`, `metrics-*.prometheus-${wns}`] } });
   // The engine's own limit (a request's `timeout` may only shorten it) well inside REQUEST_BOUND_MS: a
   // case that outlives the bound then has ignored its deadline, rather than merely asked for a long one.
-  const env = { ES_URL: e.url, ES_USERNAME: e.username, ES_PASSWORD: e.password, PROMGATE_TENANTS: tenants, PROMGATE_QUERY_TIMEOUT: "5s", PROMGATE_PROMQL_EXPERIMENTAL: "duration-expressions" };
+  const env = { ES_URL: e.url, ES_USERNAME: e.username, ES_PASSWORD: e.password, PROMGATE_TENANTS: tenants, PROMGATE_QUERY_TIMEOUT: "5s", PROMGATE_PROMQL_EXPERIMENTAL: "duration-expressions,query-functions" };
   server = launchPromgate("node", port, { ...process.env, ...env });
   base = `http://127.0.0.1:${port}`;
   await waitFor("promgate on node", async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 120_000).catch((err: Error) => {
@@ -188,6 +188,7 @@ const SPECIALS = [
   "info(last_over_time((up offset 1m)[5m:1m] @ 180))", "info(scalar(up @ 120) * up)", "info(up, {})",
   "rate(up[step()])", "max_over_time(up[range():step()])", "up offset -(range())", "up[max_of(1h, 1e300)]", "count_over_time(up[range() * 1000:step() / 1000])",
   "rate(node_cpu_seconds_total[min_of(5m, step() * 4)] offset (1m + 1m))", "sum_over_time(up[1m:(step())] @ end() offset -step())",
+  "start()", "end() - start() == range()", "up > bool step()", "min_of(scalar(up), NaN)", "max_of(time(), end())", "vector(min_of(1, max_of(2, 3)))", "up offset 5m * min_of(1, 2)",
 ];
 
 function mutate(r: Rng, q: string): string {

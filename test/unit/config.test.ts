@@ -196,8 +196,9 @@ describe("config schema", () => {
     expect(loadConfig(ok).promqlExperimental).toEqual([]);
     expect(loadConfig({ ...ok, PROMGATE_PROMQL_EXPERIMENTAL: "" }).promqlExperimental).toEqual([]);
     expect(loadConfig({ ...ok, PROMGATE_PROMQL_EXPERIMENTAL: " duration-expressions, " }).promqlExperimental).toEqual(["duration-expressions"]);
+    expect(loadConfig({ ...ok, PROMGATE_PROMQL_EXPERIMENTAL: "query-functions,duration-expressions" }).promqlExperimental).toEqual(["query-functions", "duration-expressions"]);
     expect(configError(() => loadConfig({ ...ok, PROMGATE_PROMQL_EXPERIMENTAL: "duration-expressions,fill" }))).toMatch(
-      /PROMGATE_PROMQL_EXPERIMENTAL may list "duration-expressions" \(comma-separated\)/,
+      /PROMGATE_PROMQL_EXPERIMENTAL may list "duration-expressions", "query-functions" \(comma-separated\)/,
     );
   });
 

@@ -33,8 +33,9 @@ const PARSE_ERROR = /^\d+:\d+: parse error: /;
 const FORMATTED = FORMAT_QUERY.filter(([, want]) => !PARSE_ERROR.test(want));
 
 describe("/api/v1/format_query", () => {
-  // Prometheus 3.16 parses duration expressions without a flag; promgate with PROMGATE_PROMQL_EXPERIMENTAL.
-  const app = createApp(testConfig({ PROMGATE_PROMQL_EXPERIMENTAL: "duration-expressions" }), fakeEs(() => "refuse").deps);
+  // Prometheus 3.16 parses duration expressions without a flag (and the functions of the query with its
+  // experimental functions, which the reference turns on); promgate with PROMGATE_PROMQL_EXPERIMENTAL.
+  const app = createApp(testConfig({ PROMGATE_PROMQL_EXPERIMENTAL: "duration-expressions,query-functions" }), fakeEs(() => "refuse").deps);
   it.each(FORMAT_QUERY)("%s", async (query, want) => {
     const res = await app.request(`/api/v1/format_query?${new URLSearchParams({ query })}`, { headers: { authorization: DEV } });
     if (PARSE_ERROR.test(want)) expect(await res.json()).toEqual({ status: "error", errorType: "bad_data", error: `invalid parameter "query": ${want}` });
@@ -48,6 +49,13 @@ describe("/api/v1/format_query", () => {
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ errorType: "bad_data", error: expect.stringMatching(/^invalid parameter "query": 1:\d+: parse error: duration expressions are experimental: set PROMGATE_PROMQL_EXPERIMENTAL=duration-expressions$/) });
     }
+  });
+
+  it.each(["start()", "end() - start()", "min_of(1, 2)", "vector(max_of(time(), 5))"])("refuses the query function in %s unless PROMGATE_PROMQL_EXPERIMENTAL has it", async (query) => {
+    const stable = createApp(testConfig({ PROMGATE_PROMQL_EXPERIMENTAL: "duration-expressions" }), fakeEs(() => "refuse").deps);
+    const res = await stable.request(`/api/v1/query?${new URLSearchParams({ query })}`, { headers: { authorization: DEV } });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: expect.stringMatching(/^invalid parameter "query": 1:\d+: parse error: function "\w+" is experimental: set PROMGATE_PROMQL_EXPERIMENTAL=query-functions$/) });
   });
 
   it("answers a parse error as bad_data naming the parameter", async () => {
@@ -162,8 +170,10 @@ describe("query timeout", () => {
 
 describe("engine tables", () => {
   it("has an implementation for every function it accepts", () => {
-    // info() is a join the engine evaluates with its own loaded series (info.ts).
-    for (const name of Object.keys(FUNCTIONS)) if (name !== "info") expect(IMPLEMENTATIONS[name], name).toBeTypeOf("function");
+    // info() is a join the engine evaluates with its own loaded series (info.ts); start(), end(), range()
+    // and step() become numbers when the query starts (query-context.ts).
+    const elsewhere = new Set(["info", "start", "end", "range", "step"]);
+    for (const name of Object.keys(FUNCTIONS)) if (!elsewhere.has(name)) expect(IMPLEMENTATIONS[name], name).toBeTypeOf("function");
   });
 
   it("evaluates every aggregation it accepts", async () => {

@@ -52,9 +52,13 @@ const anywhere = (e: Expr, test: (x: Expr) => boolean): boolean => test(e) || ch
 /**
  * Whether every step's value is independent of the rest of the range, so pieces may be evaluated apart.
  * Not so for `info()`: which info series Prometheus fetches depends on the input series of the whole range
- * (info.ts), so queries with `info()` are evaluated whole and not cached; nor for duration expressions.
+ * (info.ts), so queries with `info()` are evaluated whole and not cached; nor for duration expressions and
+ * start(), end(), range(), step().
  */
-export const splittable = (e: Expr): boolean => !anywhere(e, (x) => (x.kind === "call" && x.func === "info") || hasDurationExpr(x));
+export const splittable = (e: Expr): boolean => !anywhere(e, (x) => (x.kind === "call" && WHOLE_RANGE_FUNCTIONS.has(x.func)) || hasDurationExpr(x));
+
+/** info(), and the functions of the query itself (experimental), whose values depend on the whole range. */
+const WHOLE_RANGE_FUNCTIONS = new Set(["info", "start", "end", "range", "step"]);
 
 /**
  * Whether `e` itself has a range, step or offset written as a duration expression (experimental): its value

@@ -657,6 +657,8 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
   absent: (args, ctx) => (argVector(args[0]).length > 0 ? vec([]) : vec([{ labels: ctx.absentLabels, value: 1 }])),
   time: (_args, ctx) => scalar(ctx.t / 1000),
   pi: () => scalar(Math.PI),
+  min_of: (args) => scalar(Math.min(argScalar(args[0]), argScalar(args[1]))),
+  max_of: (args) => scalar(Math.max(argScalar(args[0]), argScalar(args[1]))),
   vector: (args) => vec([{ labels: {}, value: argScalar(args[0]) }]),
   // The one float sample's value (histograms do not count), else NaN.
   scalar: (args) => {

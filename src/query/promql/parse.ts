@@ -137,6 +137,11 @@ export function typeOf(e: Expr): ValueType {
 /** Where each node starts in the query text (for annotations and errors, as Prometheus' PositionRange). */
 const positions = new WeakMap<Expr, number>();
 export const positionOf = (e: Expr): number | undefined => positions.get(e);
+/** A node that takes another's place (a folded call) keeps its position. */
+export function samePosition(from: Expr, to: Expr): void {
+  const p = positions.get(from);
+  if (p !== undefined) positions.set(to, p);
+}
 /** Numbers written as durations (`1m`), which Prometheus prints back as durations. */
 const durationLiterals = new WeakSet<Expr>();
 export const isDurationLiteral = (e: Expr): boolean => durationLiterals.has(e);
@@ -147,7 +152,7 @@ const secondsToMs = (v: number): number => Math.trunc(Math.round(v * 1e9) / 1e6)
 const outOfRange = (seconds: number): boolean => Math.abs(seconds) > 2 ** 63 / 1e9;
 
 /** Prometheus 3.16 syntax promgate keeps behind PROMGATE_PROMQL_EXPERIMENTAL. */
-export const EXPERIMENTAL_SYNTAX = ["duration-expressions"] as const;
+export const EXPERIMENTAL_SYNTAX = ["duration-expressions", "query-functions"] as const;
 export type ExperimentalSyntax = (typeof EXPERIMENTAL_SYNTAX)[number];
 
 export interface ParseOptions {
@@ -515,6 +520,9 @@ class Builder {
     const func = this.src(ident!);
     const def = FUNCTIONS[func];
     if (!def) throw new ParseError(`unknown function with name "${func}"`, n.from);
+    if (def.feature && !this.options.experimental?.has(def.feature)) {
+      throw new ParseError(`function "${func}" is experimental: set PROMGATE_PROMQL_EXPERIMENTAL=${def.feature}`, n.from);
+    }
     const argNodes = body ? this.children(body) : [];
     const args = argNodes.map((c, i) => (func === "info" && i === 1 ? this.infoLabelSelector(c) : this.build(c)));
     const nargs = def.args.length;
@@ -591,6 +599,31 @@ function typeName(t: ValueType): string {
  */
 const HOLT_WINTERS = /\bholt_winters(?=\s*\()/g;
 
+/**
+ * min_of and max_of as functions of scalars (outside brackets, where they are duration functions) are unknown
+ * to the grammar: parse them as a known function of the same length; the builder reads the name from the text.
+ */
+const MIN_MAX_OF = /\b(min_of|max_of)(?=\s*\()/g;
+function scalarMinMaxOf(name: string, _: string, offset: number, text: string): string {
+  const before = text.slice(0, offset);
+  const inBrackets = before.lastIndexOf("[") > before.lastIndexOf("]");
+  return inBrackets || inOffsetDuration(before) ? name : "minute";
+}
+
+/**
+ * Whether text ending here is inside the duration after an `offset`: the offset's operand itself (only a
+ * sign since `offset`), or within its parentheses; `offset 5m * min_of(1, 2)` is past it.
+ */
+function inOffsetDuration(before: string): boolean {
+  const m = /\boffset\b([-+\s(\w.,*/%^)]*)$/i.exec(before);
+  if (!m) return false;
+  const rest = m[1]!.replace(/^[\s+-]*/, "");
+  if (rest === "") return true;
+  let depth = 0;
+  for (const c of rest) depth += c === "(" ? 1 : c === ")" ? -1 : 0;
+  return depth > 0;
+}
+
 /** Keywords (any case) that a `(` may follow without being a function call. */
 const KEYWORDS_BEFORE_PAREN = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "and", "or", "unless", "atan2"]);
 
@@ -610,7 +643,7 @@ function parseTree(text: string, options: ParseOptions): Expr {
   const deep = tooDeepAt(text);
   if (deep !== undefined) throw new ParseError(`expression nested deeper than ${MAX_NESTING} levels`, deep);
   const literals = scanLiterals(text);
-  const tree = parser.parse(literals.normalized.replace(HOLT_WINTERS, "day_of_month"));
+  const tree = parser.parse(literals.normalized.replace(HOLT_WINTERS, "day_of_month").replace(MIN_MAX_OF, scalarMinMaxOf));
   let error: number | undefined;
   tree.iterate({
     enter: (n) => {

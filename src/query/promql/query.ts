@@ -7,7 +7,7 @@ import { Annotations } from "./annotations.js";
 import type { Expr } from "./ast.js";
 import type { BucketRequest, BucketSeries } from "./pushdown.js";
 import { checkDeadline } from "./deadline.js";
-import { resolveDurations } from "./durations.js";
+import { foldQueryFunctions, resolveDurations } from "./query-context.js";
 import { DEFAULT_SUBQUERY_STEP_MS, Evaluator, type SampleSource, type SeriesData } from "./engine.js";
 import { compareLabelSets, labelsByName } from "./order.js";
 import { typeOf } from "./parse.js";
@@ -128,6 +128,7 @@ function truncate<T>(result: T[], limit: number | undefined, annotations: string
 
 export async function instantQuery(expr: Expr, timeMs: number, source: SampleSource, opts: QueryOptions = {}): Promise<QueryOutcome> {
   // An instant query's step() and range() are 0, as in Prometheus.
+  expr = foldQueryFunctions(expr, { startMs: timeMs, endMs: timeMs, stepMs: 0 });
   resolveDurations(expr, { stepMs: 0, rangeMs: 0 });
   const clock = new Clock();
   const annotations = new Annotations(opts.query ?? "");
@@ -195,8 +196,9 @@ export type RangeRunner = (expr: Expr, startMs: number, endMs: number, stepMs: n
 
 export async function rangeQuery(expr: Expr, startMs: number, endMs: number, stepMs: number, source: SampleSource, opts: QueryOptions = {}): Promise<QueryOutcome> {
   checkRange(expr, startMs, endMs, stepMs);
-  // range() is the whole query's, also when a frontend evaluates a piece of it (the anchor).
+  // start(), end(), range() are the whole query's, also when a frontend evaluates a piece of it (the anchor).
   const whole = opts.anchor ?? { startMs, endMs };
+  expr = foldQueryFunctions(expr, { ...whole, stepMs });
   resolveDurations(expr, { stepMs, rangeMs: whole.endMs - whole.startMs });
   const clock = new Clock();
   const deadline = opts.deadline ?? Infinity;

@@ -3,7 +3,8 @@ import type { ValueType } from "./ast.js";
 /**
  * Function and aggregation signatures, for type checking at parse time (Prometheus keeps the same table in
  * promql/parser/functions.go). Implementations live in functions.ts, keyed by the same names; a function
- * listed here always has one, but `info` (a join over separately loaded series, in info.ts).
+ * listed here always has one, but `info` (a join over separately loaded series, in info.ts) and start(),
+ * end(), range(), step() (numbers once the query starts, query-context.ts).
  */
 export interface FunctionSignature {
   args: ValueType[];
@@ -15,6 +16,8 @@ export interface FunctionSignature {
   ret: ValueType;
   /** Behind Prometheus' `--enable-feature=promql-experimental-functions`; promgate always enables them. */
   experimental?: boolean;
+  /** Behind promgate's PROMGATE_PROMQL_EXPERIMENTAL: the feature that turns it on. */
+  feature?: "query-functions";
 }
 
 const v = "vector" as const;
@@ -29,6 +32,7 @@ const dateFn: FunctionSignature = { args: [v], variadic: 1, ret: v };
 const histogramFn: FunctionSignature = { args: [v], ret: v };
 const smoothing: FunctionSignature = { args: [m, s, s], ret: v, experimental: true };
 const sortByLabel: FunctionSignature = { args: [v, str], variadic: -1, ret: v, experimental: true };
+const queryFn: FunctionSignature = { args: [], ret: s, experimental: true, feature: "query-functions" };
 
 export const FUNCTIONS: Record<string, FunctionSignature> = {
   abs: instant, ceil: instant, floor: instant, exp: instant, ln: instant, log2: instant, log10: instant,
@@ -71,6 +75,10 @@ export const FUNCTIONS: Record<string, FunctionSignature> = {
   hour: dateFn, minute: dateFn, month: dateFn, year: dateFn,
   // A join with the info series its second argument (a label selector) names: the engine evaluates it (info.ts).
   info: { args: [v, v], variadic: 1, ret: v, experimental: true },
+  // Prometheus 3.16's functions of the query itself (folded to numbers when it starts) and of two scalars.
+  start: queryFn, end: queryFn, range: queryFn, step: queryFn,
+  min_of: { args: [s, s], ret: s, experimental: true, feature: "query-functions" },
+  max_of: { args: [s, s], ret: s, experimental: true, feature: "query-functions" },
 };
 
 export const AGGREGATIONS: Record<string, { param?: ValueType; experimental?: boolean }> = {

@@ -1,15 +1,67 @@
 import { HttpError } from "../../http/errors.js";
 import type { DurationExpr, Expr } from "./ast.js";
+import { samePosition } from "./parse.js";
 
 /**
- * Duration expressions' values, as Prometheus 3.16 computes them when a query starts (promql/durations.go):
- * `step()` is the query's step and `range()` its end minus its start (both 0 for an instant query), in
- * seconds; the result must be finite, positive where a range or step goes, and fit a Go time.Duration.
+ * What depends on the query's own start, end and step, settled when it starts, as in Prometheus 3.16:
+ * - duration expressions (promql/durations.go): `step()` is the query's step and `range()` its end minus its
+ *   start (both 0 for an instant query), in seconds; the result must be finite, positive where a range or
+ *   step goes, and fit a Go time.Duration;
+ * - the functions start(), end(), range() and step() (foldQueryContextFunctions), which become numbers.
  */
 
 export interface QueryTimes {
   stepMs: number;
   rangeMs: number;
+}
+
+export interface QueryWindow {
+  startMs: number;
+  endMs: number;
+  stepMs: number;
+}
+
+const QUERY_FUNCTIONS = new Set(["start", "end", "range", "step"]);
+
+/** start(), end(), range() and step() as numbers of seconds (step() is 0 when start equals end). */
+function queryFunctionValue(func: string, q: QueryWindow): number {
+  if (func === "start") return q.startMs / 1000;
+  if (func === "end") return q.endMs / 1000;
+  if (func === "range") return (q.endMs - q.startMs) / 1000;
+  return q.startMs === q.endMs ? 0 : q.stepMs / 1000;
+}
+
+/**
+ * Replaces every call of start(), end(), range() and step() by its number, in place (the tree is the
+ * query's own). Inside subqueries too: they are the query's, not the subquery's.
+ */
+export function foldQueryFunctions(e: Expr, q: QueryWindow): Expr {
+  if (e.kind === "call" && QUERY_FUNCTIONS.has(e.func)) {
+    const folded: Expr = { kind: "number", value: queryFunctionValue(e.func, q) };
+    samePosition(e, folded);
+    return folded;
+  }
+  switch (e.kind) {
+    case "call":
+      e.args = e.args.map((a) => foldQueryFunctions(a, q));
+      break;
+    case "aggregate":
+      e.expr = foldQueryFunctions(e.expr, q);
+      if (e.param) e.param = foldQueryFunctions(e.param, q);
+      break;
+    case "binary":
+      e.lhs = foldQueryFunctions(e.lhs, q);
+      e.rhs = foldQueryFunctions(e.rhs, q);
+      break;
+    case "unary":
+    case "paren":
+    case "subquery":
+      e.expr = foldQueryFunctions(e.expr, q);
+      break;
+    default:
+      break;
+  }
+  return e;
 }
 
 /** The text Prometheus' errors quote for an expression: its byte offsets, `start:end`. */
