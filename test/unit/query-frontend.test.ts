@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { HttpError } from "../../src/http/errors.js";
 import { type CompiledMatcher, matchesAll } from "../../src/query/matchers.js";
 import type { SampleSource, SeriesData } from "../../src/query/promql/engine.js";
-import { parsePromQL } from "../../src/query/promql/parse.js";
-import { type QueryOptions, type QueryOutcome, rangeQuery } from "../../src/query/promql/query.js";
+import { EXPERIMENTAL_SYNTAX, parsePromQL } from "../../src/query/promql/parse.js";
+import { type QueryOptions, type QueryOutcome, rangeQuery, type RangeRunner } from "../../src/query/promql/query.js";
 import { type CacheEvents, type FrontendSettings, MAX_PIECES, QueryFrontend } from "../../src/query/frontend/frontend.js";
 import { scopeHash } from "../../src/query/frontend/keys.js";
 import { alignToStep, lastStep, splitGrid } from "../../src/query/frontend/range.js";
@@ -200,6 +200,27 @@ describe("splitting gives the unsplit answer", () => {
     expect(await split(fe, q, 8 * MIN, 14 * MIN, 6 * MIN, info)).toBe(want);
   });
 
+  it("evaluates whole when a piece's annotation sums up its steps (histogram_quantile's monotonicity info)", async () => {
+    const minutes = (n: number) => Array.from({ length: n }, (_, i) => i * MIN);
+    const bucket = (le: string, per: number): SeriesData => ({ labels: { __name__: "lat_bucket", le }, ts: minutes(61), vs: minutes(61).map((t) => (t / MIN) * per), stale: new Set() });
+    const buckets = new Memory([bucket("1", 5), bucket("2", 3), bucket("+Inf", 6)]);
+    const q = "histogram_quantile(0.9, lat_bucket)";
+    const want = await whole(q, 10 * MIN, 50 * MIN, 5 * MIN, buckets);
+    expect(want).toMatch(/over \d+ samples from 1970-01-01T00:10:00Z to 1970-01-01T00:50:00Z/);
+    expect(await split(fe, q, 10 * MIN, 50 * MIN, 5 * MIN, buckets)).toBe(want);
+  });
+
+  it.each(["rate(req_total[step() * 4])", "temp offset range() / 100", "temp - end() / 1e9 + start() / 1e9", "max_over_time(temp[range() / 20:step()])"])(
+    "evaluates %s whole: range(), start() and end() are the whole query's",
+    async (q) => {
+      const options = { experimental: new Set(EXPERIMENTAL_SYNTAX) };
+      const run = (r: RangeRunner) => outcome(() => r(parsePromQL(q, options), start, end, step, source, { query: q }));
+      const want = JSON.stringify(await run(rangeQuery));
+      expect(JSON.parse(want)).toHaveProperty("data.result.0");
+      expect(JSON.stringify(await run(fe.runner(SCOPE_A, true)))).toBe(want);
+    },
+  );
+
   it("runs a query whole when it would make more than MAX_PIECES pieces", async () => {
     let selects = 0;
     const counting: SampleSource = { select: (m, a, b) => (selects++, source.select(m, a, b)) };
@@ -324,6 +345,19 @@ describe("the results cache", () => {
     const later = t0 + 30 * MIN;
     expect(await split(fe, pinned, later, now - 3_600_000, 60_000, source)).toBe(await whole(pinned, later, now - 3_600_000, 60_000, source));
   });
+
+  it.each(["temp - start() / 1e6", "temp offset range() / 100", "max_over_time(temp[range() / 20:1m])"])(
+    "never serves %s from a piece of another range: range(), start() and end() are the whole query's",
+    async (q) => {
+      const source = dataset(t0, 3 * 3_600_000);
+      const fe = frontend({ store: new LruStore(1 << 24, () => now) }, () => now);
+      const options = { experimental: new Set(EXPERIMENTAL_SYNTAX) };
+      const run = (r: RangeRunner, from: number) => outcome(() => r(parsePromQL(q, options), from, now - 3_600_000, 60_000, source, { query: q }));
+      await run(fe.runner(SCOPE_A, true), t0);
+      const later = t0 + 30 * MIN;
+      expect(JSON.stringify(await run(fe.runner(SCOPE_A, true), later))).toBe(JSON.stringify(await run(rangeQuery, later)));
+    },
+  );
 });
 
 describe("the in-memory store", () => {

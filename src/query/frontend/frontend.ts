@@ -7,6 +7,7 @@ import { pieceKey, type ScopeKey, scopeHash } from "./keys.js";
 import { concatPieces, type MatrixSeries, type PieceAnswer, slicePiece } from "./matrix.js";
 import { alignToStep, type Grid, lastStep, phaseOf, type Piece, splitGrid } from "./range.js";
 import type { PieceStore } from "./store.js";
+import { mergedOverSteps } from "../promql/histogram/notes.js";
 
 /**
  * The query frontend of range queries (what Thanos, Cortex and Mimir put in front of Prometheus): the range is
@@ -107,6 +108,8 @@ export class QueryFrontend {
       settledBefore: this.now() - this.settings.settleMs,
     };
     const answers = await inOrder(pieces, (p) => this.piece(ctx, p));
+    // An annotation that sums up every step (how many, from when to when) cannot be put together from pieces.
+    if (answers.some((a) => a.infos.some(mergedOverSteps))) return rangeQuery(expr, asked.startMs, asked.endMs, asked.stepMs, source, opts);
     const merged = concatPieces(answers);
     const warnings = merged.warnings;
     let result: MatrixSeries[] = merged.result;

@@ -34,12 +34,20 @@ export const histogramNotes = {
   badBucketLabel: (a: Annotations | undefined, le: string, pos: Pos) => a?.warn(`bucket label "le" is missing or has a malformed value of ${q(le)}`, pos),
   /** Merged over the steps of a query: the buckets, the largest decrease, how many samples and when. */
   forcedMonotonicity: (a: Annotations | undefined, pos: Pos, at: Monotonicity) =>
-    a?.infoMerged("input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)", pos, { ...MONOTONICITY, value: at }),
+    a?.infoMerged(MONOTONICITY_TEXT, pos, { ...MONOTONICITY, value: at }),
   fractionNaNs: (a: Annotations | undefined, name: string, pos: Pos) =>
     a?.info(`input to histogram_fraction has NaN observations, which are excluded from all fractions${name === "" ? "" : ` for metric name ${q(name)}`}`, pos),
 };
 
 export type Operation = "addition" | "subtraction" | "aggregation";
+
+const MONOTONICITY_TEXT = "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)";
+
+/**
+ * Whether an annotation sums up every step of one evaluation (the monotonicity info): the union of the
+ * texts of a range's pieces is then not the whole range's text.
+ */
+export const mergedOverSteps = (text: string): boolean => text.startsWith(`PromQL info: ${MONOTONICITY_TEXT}`);
 
 export interface Monotonicity {
   minBucket: number;
