@@ -101,7 +101,6 @@ function lexerError(text: string): ParseError | undefined {
   return undefined;
 }
 
-
 /** A regex matcher must compile, as Prometheus checks while parsing ("error parsing regexp: …"). */
 function checkRegexp(value: string, pos: number): void {
   try {
