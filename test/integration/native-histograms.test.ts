@@ -141,7 +141,8 @@ describe("remote write 2.0 into the real Elasticsearch", () => {
       expect(((await res.json()) as { data: { seriesLabels: unknown }[] }).data.map((s) => s.seriesLabels)).toEqual([{ __name__: "http_requests_total", code: "200", job: "api" }]);
     }
 
-    // Metadata 2.0 carried is served by /api/v1/metadata.
+    // Metadata 2.0 carried is served by /api/v1/metadata (once Elasticsearch has made it searchable).
+    await es("POST", `/${config.metadataIndex}/_refresh`);
     const meta = await app.request(`/metrics/rw2/${ns}/api/v1/metadata`, { headers: { authorization: AUTH } });
     const metaJson = (await meta.json()) as { data: Record<string, { type: string; help: string; unit: string }[]> };
     expect(metaJson.data.rpc_latency_seconds).toEqual([{ type: "histogram", unit: "seconds", help: "Latency." }]);
