@@ -104,8 +104,12 @@ export class BulkBodyWriter implements WriteVisitor {
   private current: SeriesView | undefined;
   /** Time of the current series' latest sample: an exemplar without a time of its own gets it. */
   private currentTs = 0;
-  /** What each document of the body is (DOC_FLOAT, DOC_HISTOGRAM, DOC_EXEMPLAR), to account for `_bulk` items. */
-  private kindBuf = new Uint8Array(1024);
+  /**
+   * Which documents of the body are histograms and exemplars (all others are floats), to account for `_bulk`
+   * items by kind. Kept as indexes of the rarer kinds so a float costs nothing here.
+   */
+  private readonly histogramAt: number[] = [];
+  private readonly exemplarAt: number[] = [];
   /** Documents in the body: float samples, histogram samples and exemplars. */
   documents = 0;
   floatDocuments = 0;
@@ -209,22 +213,16 @@ export class BulkBodyWriter implements WriteVisitor {
       }
     }
     this.len = p;
-    this.addKind(DOC_FLOAT);
+    this.documents++;
     this.floatDocuments++;
   }
 
   /** Per document of the body, in order: DOC_FLOAT, DOC_HISTOGRAM or DOC_EXEMPLAR. */
   kinds(): Uint8Array {
-    return this.kindBuf.subarray(0, this.documents);
-  }
-
-  private addKind(kind: number): void {
-    if (this.documents === this.kindBuf.length) {
-      const next = new Uint8Array(this.kindBuf.length * 2);
-      next.set(this.kindBuf);
-      this.kindBuf = next;
-    }
-    this.kindBuf[this.documents++] = kind;
+    const k = new Uint8Array(this.documents); // DOC_FLOAT is 0
+    for (const i of this.histogramAt) k[i] = DOC_HISTOGRAM;
+    for (const i of this.exemplarAt) k[i] = DOC_EXEMPLAR;
+    return k;
   }
 
   histogram(h: HistogramSample | string): void {
@@ -255,7 +253,7 @@ export class BulkBodyWriter implements WriteVisitor {
     out.set(this.labelsOnlyView, p);
     p += this.labelsEnd;
     this.len = writeAscii(out, p, tail);
-    this.addKind(DOC_HISTOGRAM);
+    this.histogramAt.push(this.documents++);
     this.histogramDocuments++;
   }
 
@@ -282,7 +280,7 @@ export class BulkBodyWriter implements WriteVisitor {
     this.out.set(action, this.len);
     this.out.set(doc, this.len + action.length);
     this.len += action.length + doc.length;
-    this.addKind(DOC_EXEMPLAR);
+    this.exemplarAt.push(this.documents++);
     this.exemplarDocuments++;
   }
 
