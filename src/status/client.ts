@@ -105,9 +105,13 @@ function draw(result: MatrixSeries[], startSec: number, endSec: number, warnings
     (warnings.length > 0 ? ` — ${warnings.join("; ")}` : "");
 }
 
+/** Runs started so far: an answer that arrives after a newer run started is stale and is dropped. */
+let runs = 0;
+
 async function run(): Promise<void> {
   const query = input.value.trim();
   if (query === "") return;
+  const current = ++runs;
   const range = Number(rangeSelect.value);
   const end = Math.floor(Date.now() / 1000);
   const params = new URLSearchParams({
@@ -123,10 +127,12 @@ async function run(): Promise<void> {
   try {
     const res = await fetch(`/api/v1/query_range?${params}`, { credentials: "same-origin" });
     const answer = (await res.json()) as QueryAnswer;
+    if (current !== runs) return;
     if (answer.status !== "success" || !answer.data) throw new Error(answer.error ?? `promgate answered ${res.status}`);
     if (answer.data.resultType !== "matrix") throw new Error(`expected a matrix, got ${answer.data.resultType}`);
     draw(answer.data.result, end - range, end, answer.warnings ?? []);
   } catch (e) {
+    if (current !== runs) return;
     plot?.destroy();
     plot = undefined;
     window.promgateChart = { plot: undefined, series: 0, points: 0 };

@@ -140,6 +140,9 @@ describe.each(["node", "workerd"] as const)("status page in Chromium, promgate o
     const legend = await page.locator(".u-legend").textContent();
     expect(legend).toContain('instance="a"');
     expect(legend).toContain('instance="b"');
+    // The chart may come from the run the page's own URL started while the submitted run is still on its way:
+    // wait for the message of the last run.
+    await page.waitForFunction(() => /series, \d+ points$/.test(document.querySelector("#query-message")?.textContent ?? ""), undefined, { timeout: 30_000 });
     expect(await page.locator("#query-message").textContent()).toMatch(/^2 series, \d+ points$/);
     expect(new URL(page.url()).searchParams.get("query")).toBe(QUERY);
 
