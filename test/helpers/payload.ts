@@ -13,7 +13,7 @@ import {
 } from "../../src/gen/prometheus/types_pb.js";
 import { WriteRequestSchema } from "../../src/gen/prometheus/remote_pb.js";
 import * as v2 from "../../src/gen/io/prometheus/write/v2/types_pb.js";
-import type { BucketSpan, NativeHistogram } from "../../src/model/histogram.js";
+import type { BucketSpan, NativeHistogram, ResetHint } from "../../src/model/histogram.js";
 
 /** Builds remote_write payloads with the generated (reference) protobuf code. */
 
@@ -95,6 +95,46 @@ export function writeRequestBytes(series: SeriesSpec[], metadata: MetadataSpec[]
     ),
   });
   return restoreStaleMarkers(toBinary(WriteRequestSchema, msg));
+}
+
+/** The fields of a generated `Histogram` (1.0 and 2.0 generate the same shape). */
+interface GeneratedHistogram {
+  count: { case: "countInt"; value: bigint } | { case: "countFloat"; value: number } | { case: undefined; value?: undefined };
+  zeroCount: { case: "zeroCountInt"; value: bigint } | { case: "zeroCountFloat"; value: number } | { case: undefined; value?: undefined };
+  sum: number;
+  schema: number;
+  zeroThreshold: number;
+  positiveSpans: BucketSpan[];
+  negativeSpans: BucketSpan[];
+  positiveDeltas: bigint[];
+  negativeDeltas: bigint[];
+  positiveCounts: number[];
+  negativeCounts: number[];
+  resetHint: number;
+  customValues: number[];
+}
+
+/** A histogram as the generated (reference) decoder reads it, in promgate's model: integer deltas summed. */
+export function fromGeneratedHistogram(h: GeneratedHistogram): NativeHistogram {
+  const float = h.count.case === "countFloat";
+  const absolute = (d: bigint[]) => {
+    let c = 0;
+    return d.map((x) => (c += Number(x)));
+  };
+  return {
+    float,
+    schema: h.schema,
+    zeroThreshold: h.zeroThreshold,
+    zeroCount: Number(h.zeroCount.value ?? 0),
+    count: Number(h.count.value ?? 0),
+    sum: h.sum,
+    positiveSpans: spans(h.positiveSpans),
+    positiveBuckets: float ? h.positiveCounts : absolute(h.positiveDeltas),
+    negativeSpans: spans(h.negativeSpans),
+    negativeBuckets: float ? h.negativeCounts : absolute(h.negativeDeltas),
+    resetHint: h.resetHint as ResetHint,
+    customValues: h.customValues,
+  };
 }
 
 /** A remote write 2.0 body (io.prometheus.write.v2.Request), symbols in order of first use. */

@@ -10,7 +10,7 @@ import type { SeriesSamples } from "../../src/query/storage.js";
 import { basic, PRW1_HEADERS } from "../helpers/config.js";
 import { decodeFrames } from "../helpers/chunks.js";
 import { countDocs, integrationConfig, uniquePart } from "../helpers/es.js";
-import { type SeriesSpec, snappy, writeBody } from "../helpers/payload.js";
+import { fromGeneratedHistogram, type SeriesSpec, snappy, writeBody } from "../helpers/payload.js";
 
 /**
  * remote_read of native histograms stored in the real Elasticsearch: what remote write sent comes back in
@@ -96,28 +96,6 @@ const read = (name: string, type: ReadRequest_ResponseType) =>
     headers: { "content-type": "application/x-protobuf", "content-encoding": "snappy", authorization: DEV },
   });
 
-/** A SAMPLES histogram back in promgate's model: integer deltas summed. */
-function fromProto(h: Histogram): NativeHistogram {
-  const float = h.count.case === "countFloat";
-  const sum = (d: bigint[]) => {
-    let c = 0;
-    return d.map((x) => (c += Number(x)));
-  };
-  return {
-    float,
-    schema: h.schema,
-    zeroThreshold: h.zeroThreshold,
-    zeroCount: Number(h.zeroCount.value ?? 0),
-    count: Number(h.count.value ?? 0),
-    sum: h.sum,
-    positiveSpans: h.positiveSpans.map((s) => ({ offset: s.offset, length: s.length })),
-    positiveBuckets: float ? h.positiveCounts : sum(h.positiveDeltas),
-    negativeSpans: h.negativeSpans.map((s) => ({ offset: s.offset, length: s.length })),
-    negativeBuckets: float ? h.negativeCounts : sum(h.negativeDeltas),
-    resetHint: h.resetHint as number as ResetHint,
-    customValues: h.customValues,
-  };
-}
 
 beforeAll(async () => {
   const res = await app.request(`${prefix}/api/v1/write`, { method: "POST", body: writeBody(SERIES), headers: { ...PRW1_HEADERS, authorization: DEV } });
@@ -136,7 +114,7 @@ describe("remote_read of native histograms from Elasticsearch", () => {
       expect(ts!.samples.map((s) => [Number(s.timestamp), s.value]), name).toEqual(spec.samples);
       const hs = ts!.histograms.map((h) => [Number(h.timestamp), h]);
       const sent = spec.histograms!.filter(([, h]) => h !== "stale");
-      expect(hs.filter(([, h]) => !Number.isNaN((h as Histogram).sum)).map(([t, h]) => [t, fromProto(h as Histogram)]), name).toEqual(sent);
+      expect(hs.filter(([, h]) => !Number.isNaN((h as Histogram).sum)).map(([t, h]) => [t, fromGeneratedHistogram(h as Histogram)]), name).toEqual(sent);
     }
     const res = await read("rr_latency_seconds", ReadRequest_ResponseType.SAMPLES);
     const raw = SnappyJS.uncompress(new Uint8Array(await res.arrayBuffer())) as Uint8Array;

@@ -8,7 +8,7 @@ import { BulkBodyWriter } from "../../src/ingest/documents.js";
 import { decodeStoredHistogram } from "../../src/ingest/histogram.js";
 import { type NativeHistogram, ResetHint } from "../../src/model/histogram.js";
 import { bytesFromBase64 } from "../../src/util/base64.js";
-import { MetricMetadata_MetricType, type SeriesSpec, writeRequestBytes, writeRequestV2Bytes } from "../helpers/payload.js";
+import { fromGeneratedHistogram, MetricMetadata_MetricType, type SeriesSpec, writeRequestBytes, writeRequestV2Bytes } from "../helpers/payload.js";
 
 /**
  * The remote write 2.0 hand decoder against the buf-generated reference, on seeded random requests with
@@ -86,29 +86,6 @@ function ours(bytes: Uint8Array, version: 1 | 2) {
   return { writer, stats, lines: bulkLines(writer.body()) };
 }
 
-/** Absolute bucket counts from the generated message's deltas or counts. */
-function generatedHistogram(h: v2.Histogram): NativeHistogram {
-  const float = h.count.case === "countFloat";
-  const abs = (d: bigint[]) => {
-    let c = 0;
-    return d.map((x) => (c += Number(x)));
-  };
-  return {
-    float,
-    schema: h.schema,
-    zeroThreshold: h.zeroThreshold,
-    zeroCount: Number(h.zeroCount.value ?? 0),
-    count: Number(h.count.value ?? 0),
-    sum: h.sum,
-    positiveSpans: h.positiveSpans.map((s) => ({ offset: s.offset, length: s.length })),
-    positiveBuckets: float ? h.positiveCounts : abs(h.positiveDeltas),
-    negativeSpans: h.negativeSpans.map((s) => ({ offset: s.offset, length: s.length })),
-    negativeBuckets: float ? h.negativeCounts : abs(h.negativeDeltas),
-    resetHint: h.resetHint as number as ResetHint,
-    customValues: h.customValues,
-  };
-}
-
 describe("remote write 2.0 hand decoder", () => {
   it.each([1, 2, 3, 4, 5])("agrees with the generated decoder on random request %i", (seed) => {
     const bytes = writeRequestV2Bytes(randomSeries(seed, 60));
@@ -140,7 +117,7 @@ describe("remote write 2.0 hand decoder", () => {
         expect(doc["@timestamp"]).toBe(Number(h.timestamp));
         expect(doc.labels).toEqual(labels);
         const stored = decodeStoredHistogram(bytesFromBase64((doc.promgate as { histogram: string }).histogram)!);
-        expect(stored).toEqual(generatedHistogram(h));
+        expect(stored).toEqual(fromGeneratedHistogram(h));
         expect((doc.promgate as Line).start_timestamp).toBe(h.startTimestamp !== 0n ? Number(h.startTimestamp) : undefined);
       }
       for (const x of ts.exemplars) {
