@@ -2,7 +2,7 @@ import type { Limits } from "../config.js";
 import { tooLarge } from "../http/errors.js";
 import { countSamples, type DecodeStats, decodeUtf8, type ExemplarView, type MetadataEntry, readSample, type SeriesView, type WriteVisitor } from "./decode.js";
 import { readHistogram } from "./histogram.js";
-import { expectWire, grow, malformed, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from "./protowire.js";
+import { expectWire, grow, malformed, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from "../protobuf/reader.js";
 
 /**
  * Hand-written reader for `io.prometheus.write.v2.Request` (remote write 2.0). It hands the same visitor

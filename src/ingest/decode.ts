@@ -1,7 +1,7 @@
 import type { Limits } from "../config.js";
 import { tooLarge } from "../http/errors.js";
 import { type HistogramSample, readHistogram } from "./histogram.js";
-import { expectWire, grow, malformed, utf8, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from "./protowire.js";
+import { expectWire, grow, malformed, utf8, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from "../protobuf/reader.js";
 
 /**
  * Hand-written reader for `prometheus.WriteRequest` (PRW 1.0). It walks the decoded bytes once per series,

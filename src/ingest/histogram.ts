@@ -6,7 +6,7 @@ import {
   type NativeHistogram,
   ResetHint,
 } from "../model/histogram.js";
-import { expectWire, malformed, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from "./protowire.js";
+import { expectWire, malformed, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from "../protobuf/reader.js";
 
 /**
  * Reader and checks for the `Histogram` message, which remote write 1.0 (`prometheus.Histogram`) and 2.0

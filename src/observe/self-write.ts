@@ -3,7 +3,7 @@ import type { Config } from "../config.js";
 import type { Fetch } from "../elastic/http.js";
 import { dataStreamName } from "../ingest/streams.js";
 import { storeDecoded } from "../ingest/write.js";
-import { ProtoWriter } from "../query/remote/protowrite.js";
+import { ProtoWriter } from "../protobuf/writer.js";
 import type { Registry, Sample } from "./registry.js";
 
 /**

@@ -8,7 +8,7 @@
  */
 import type { NativeHistogram } from "../../model/histogram.js";
 import { STALE_HI, STALE_LO } from "./bitstream.js";
-import type { ProtoWriter } from "./protowrite.js";
+import type { ProtoWriter } from "../../protobuf/writer.js";
 import { bucketDeltas } from "./spans.js";
 
 function spans(w: ProtoWriter, field: number, list: NativeHistogram["positiveSpans"]): void {

@@ -11,7 +11,7 @@ import type { SeriesSamples, Storage, TimeRange } from "../storage.js";
 import { STALE_HI, STALE_LO } from "./bitstream.js";
 import { crc32c } from "./crc32c.js";
 import { writeHistogram } from "./histogram-proto.js";
-import { ProtoWriter } from "./protowrite.js";
+import { ProtoWriter } from "../../protobuf/writer.js";
 import { type EncodedChunk, SampleKind, sampleKinds, seriesChunks } from "./series-chunks.js";
 
 /**
