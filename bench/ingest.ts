@@ -114,7 +114,7 @@ export function benchIngest(sizes = [2000, 10000]): IngestRow[] {
 /** Our path for a remote write 2.0 body: the same snappy, the 2.0 hand decoder, the same document writer. */
 export function oursV2(body: Uint8Array): Uint8Array {
   const decoded = snappyDecompress(body, DEFAULT_LIMITS.maxDecompressedBytes);
-  const writer = new BulkBodyWriter(DEFAULT_LIMITS, bulkSizeHint(decoded.length));
+  const writer = new BulkBodyWriter(DEFAULT_LIMITS, bulkSizeHint(decoded.length, "prw2"));
   decodeWriteRequestV2(decoded, DEFAULT_LIMITS, writer);
   return writer.body();
 }

@@ -2,6 +2,7 @@ import type { Limits } from "../config.js";
 import { tooLarge } from "../http/errors.js";
 import { countSamples, type DecodeStats, decodeUtf8, type ExemplarView, type MetadataEntry, readSample, type SeriesView, type WriteVisitor } from "./decode.js";
 import { readHistogram } from "./histogram.js";
+import { SymbolMemo } from "./symbol-memo.js";
 import { expectWire, grow, malformed, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from "../protobuf/reader.js";
 
 /**
@@ -18,6 +19,7 @@ import { expectWire, grow, malformed, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireR
 // Scratch space reused between requests; decoding is synchronous, so two decodes never share it.
 let symbolPos: Int32Array = new Int32Array(2 * 1024);
 let labelPos: Int32Array = new Int32Array(4 * 64);
+let labelRefs: Int32Array = new Int32Array(2 * 64);
 let samplePos: Int32Array = new Int32Array(2 * 64);
 let histogramPos: Int32Array = new Int32Array(2 * 8);
 let exemplarPos: Int32Array = new Int32Array(2 * 8);
@@ -26,6 +28,7 @@ let exemplarPos: Int32Array = new Int32Array(2 * 8);
 // Prometheus' metric type enum is the same number in 1.0's MetricMetadata and 2.0's Metadata.
 interface Symbols {
   count: number;
+  memo: SymbolMemo;
   /** Decoded strings by ref, filled on first use (help and unit texts repeat across series). */
   strings: (string | undefined)[];
 }
@@ -62,7 +65,7 @@ export function decodeWriteRequestV2(buf: Uint8Array, limits: Limits, visitor: W
   }
   if (r.pos !== buf.length) malformed("message runs past the end");
   if (symbols > 0 && symbolPos[1] !== symbolPos[0]) malformed("symbols[0] must be the empty string");
-  const table: Symbols = { count: symbols, strings: [] };
+  const table: Symbols = { count: symbols, strings: [], memo: new SymbolMemo(symbols) };
 
   r.pos = 0;
   while (r.pos < buf.length) {
@@ -144,7 +147,7 @@ function readTimeSeries(r: WireReader, end: number, limits: Limits, stats: Decod
   countSamples(stats, limits, samples, histograms, exemplars);
   if (meta) stats.metadata++;
   // labelPos holds (start, end) per ref; a label is two consecutive refs, as SeriesView wants it.
-  const view: SeriesView = { buf: r.buf, count: refs / 2, pos: labelPos, samples, histograms, bytes: end - start, meta };
+  const view: SeriesView = { buf: r.buf, count: refs / 2, pos: labelPos, samples, histograms, bytes: end - start, meta, refs: labelRefs, symbols: table.memo };
   // Refs of exemplars are checked even when the series is refused, so a bad ref is always a bad request.
   const exemplarViews: ExemplarView[] = [];
   for (let i = 0; i < exemplars; i++) exemplarViews.push(readExemplar(r, exemplarPos[2 * i]!, exemplarPos[2 * i + 1]!, table));
@@ -166,6 +169,8 @@ function readTimeSeries(r: WireReader, end: number, limits: Limits, stats: Decod
 function addRef(ref: number, i: number, table: Symbols): void {
   if (ref >= table.count) malformed(`label ref ${ref} is past the symbols table (${table.count} symbols)`);
   if (2 * i + 2 > labelPos.length) labelPos = grow(labelPos);
+  if (i + 1 > labelRefs.length) labelRefs = grow(labelRefs);
+  labelRefs[i] = ref;
   labelPos[2 * i] = symbolPos[2 * ref]!;
   labelPos[2 * i + 1] = symbolPos[2 * ref + 1]!;
 }

@@ -1,6 +1,7 @@
 import type { Limits } from "../config.js";
 import { tooLarge } from "../http/errors.js";
 import { type HistogramSample, readHistogram } from "./histogram.js";
+import type { SymbolMemo } from "./symbol-memo.js";
 import { expectWire, grow, malformed, utf8, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from "../protobuf/reader.js";
 
 /**
@@ -27,6 +28,12 @@ export interface SeriesView {
   bytes: number;
   /** Remote write 2.0: the series' own metadata (`family` left empty: it is the metric name). */
   meta: MetadataEntry | undefined;
+  /**
+   * Remote write 2.0: the symbol ref behind each range of `pos` (refs[2i] the name of label i, refs[2i+1]
+   * its value), and what the writer remembers about those symbols within this request.
+   */
+  refs?: Int32Array;
+  symbols?: SymbolMemo;
 }
 
 /** An exemplar of the current series. Rare enough to carry plain strings. */

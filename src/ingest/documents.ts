@@ -4,6 +4,7 @@ import { xxhash64 } from "../util/xxhash64.js";
 import type { ExemplarView, MetadataEntry, SeriesView, WriteVisitor } from "./decode.js";
 import type { HistogramSample } from "./histogram.js";
 import { kindBySuffix, kindFromFamilies, kindFromMetadata, type SeriesKind } from "./metric-type.js";
+import { LABEL_CHECKED, LABEL_OK, METRIC_CHECKED, METRIC_OK, type SymbolMemo, VALUE_ESCAPED, VALUE_INVALID, VALUE_PLAIN, VALUE_UNKNOWN } from "./symbol-memo.js";
 import { NAME_BYTE, type Rejection, validateSeries } from "./validate.js";
 
 /**
@@ -59,12 +60,14 @@ const NON_ASCII = 2;
 const JSON_BYTE = new Uint8Array(256).map((_, b) => (b >= 0x80 ? NON_ASCII : b < 0x20 || b === 0x22 || b === 0x5c ? ESCAPE : PLAIN));
 
 /**
- * Initial capacity for the NDJSON of a decoded WriteRequest: with one sample per series (a scrape) the
- * body comes out at 1.5–1.8× the protobuf, so 2× avoids regrowing in the common case while keeping the
- * peak (decoded buffer + body) at about 3× the decoded size.
+ * Initial capacity for the NDJSON of a decoded request. Remote write 1.0 with one sample per series (a
+ * scrape) comes out at 1.5–1.8× the protobuf, so 2× avoids regrowing in the common case while keeping the
+ * peak (decoded buffer + body) at about 3× the decoded size. A 2.0 body names each string once, so the same
+ * scrape is about a quarter of the size and its NDJSON about 6× it: sized for that, a regrowth (a copy of
+ * everything written so far) is the exception there too.
  */
-export function bulkSizeHint(decodedBytes: number): number {
-  return 2 * decodedBytes + 4096;
+export function bulkSizeHint(decodedBytes: number, protocol: "prw1" | "prw2" = "prw1"): number {
+  return (protocol === "prw2" ? 7 : 2) * decodedBytes + 4096;
 }
 
 export interface RejectedSeries {
@@ -162,6 +165,22 @@ export class BulkBodyWriter implements WriteVisitor {
   private actionFor(s: SeriesView, nameIndex: number): Uint8Array {
     const families = this.options.familyTypes;
     if (!s.meta && (!families || families.size === 0)) return ACTION_AND_TS;
+    // Remote write 2.0: the series of one family share the name's symbol and (nearly always) its metadata,
+    // so the decision is made once per name and type in a request.
+    const memo = s.symbols;
+    const metricRef = memo && s.refs ? s.refs[2 * nameIndex + 1]! : -1;
+    const type = s.meta ? s.meta.type : -2;
+    if (metricRef >= 0 && memo!.actionType[metricRef] === type) return memo!.actions[metricRef]!;
+    const action = this.decideAction(s, nameIndex);
+    if (metricRef >= 0) {
+      memo!.actionType[metricRef] = type;
+      memo!.actions[metricRef] = action;
+    }
+    return action;
+  }
+
+  private decideAction(s: SeriesView, nameIndex: number): Uint8Array {
+    const families = this.options.familyTypes;
     const name = dec.decode(s.buf.subarray(s.pos[4 * nameIndex + 2]!, s.pos[4 * nameIndex + 3]!));
     if (s.meta && !this.metadataSeen.has(name)) {
       this.metadataSeen.add(name);
@@ -293,6 +312,7 @@ export class BulkBodyWriter implements WriteVisitor {
    * returns why the series is invalid, or undefined.
    */
   private buildLabels(s: SeriesView, nameIndex: number): Rejection | undefined {
+    if (s.refs && s.symbols) return this.buildLabelsFromSymbols(s, s.refs, s.symbols, nameIndex);
     const { buf, pos, count } = s;
     // Upper bound: every label byte escaped as \u00XX (6×), the metric name once more, and the framing.
     // (Counted from the labels themselves: with remote write 2.0 they live in the symbols table, outside
@@ -342,6 +362,70 @@ export class BulkBodyWriter implements WriteVisitor {
     return undefined;
   }
 
+  /**
+   * buildLabels for a remote write 2.0 series: the same bytes, but each symbol is checked and escaped once
+   * per request (see SymbolMemo), so a label shared by many series costs a copy.
+   */
+  private buildLabelsFromSymbols(s: SeriesView, refs: Int32Array, memo: SymbolMemo, nameIndex: number): Rejection | undefined {
+    const { buf, pos, count } = s;
+    // Upper bound as in buildLabels: escaped values are at most 6× their bytes.
+    let labelBytes = 0;
+    for (let i = 0; i < 4 * count; i += 2) labelBytes += pos[i + 1]! - pos[i]!;
+    const need = 7 * labelBytes + 6 * count + METRICS_OPEN.length + METRICS_CLOSE.length + 16;
+    if (need > this.labels.length) {
+      this.labels = new Uint8Array(Math.max(need, 2 * this.labels.length));
+      this.peakBufferBytes = Math.max(this.peakBufferBytes, this.out.length + this.labels.length);
+    }
+    const l = this.labels;
+    let p = 0;
+    for (let i = 0; i < count; i++) {
+      const nameRef = refs[2 * i]!;
+      const n0 = pos[4 * i]!;
+      const n1 = pos[4 * i + 1]!;
+      let nameState = memo.names[nameRef]!;
+      if ((nameState & LABEL_CHECKED) === 0) {
+        nameState |= LABEL_CHECKED | (isName(buf, n0, n1) ? LABEL_OK : 0);
+        memo.names[nameRef] = nameState;
+      }
+      if ((nameState & LABEL_OK) === 0) return "invalid label name";
+      const v0 = pos[4 * i + 2]!;
+      const v1 = pos[4 * i + 3]!;
+      if (v0 === v1) continue; // an empty value: no such label (see buildLabels)
+      if (p > 0) l[p++] = 0x2c; // ,
+      l[p++] = 0x22;
+      p = copy(l, p, buf, n0, n1);
+      l[p++] = 0x22;
+      l[p++] = 0x3a;
+      l[p++] = 0x22;
+      const valueRef = refs[2 * i + 1]!;
+      let valueState = memo.values[valueRef]!;
+      if (valueState === VALUE_UNKNOWN) valueState = memoValue(memo, valueRef, buf, v0, v1);
+      if (valueState === VALUE_PLAIN) p = copy(l, p, buf, v0, v1);
+      else if (valueState === VALUE_ESCAPED) p = copy(l, p, memo.escaped, memo.escapedAt[valueRef]!, memo.escapedAt[valueRef]! + memo.escapedLen[valueRef]!);
+      else return "label value not valid UTF-8";
+      l[p++] = 0x22;
+    }
+    this.labelsEnd = p;
+    l.set(METRICS_OPEN, p);
+    p += METRICS_OPEN.length;
+    const metricRef = refs[2 * nameIndex + 1]!;
+    const n0 = pos[4 * nameIndex + 2]!;
+    const n1 = pos[4 * nameIndex + 3]!;
+    let metricState = memo.names[metricRef]!;
+    if ((metricState & METRIC_CHECKED) === 0) {
+      metricState |= METRIC_CHECKED | (copyName(l, p, buf, n0, n1, 4) >= 0 ? METRIC_OK : 0);
+      memo.names[metricRef] = metricState;
+    }
+    if ((metricState & METRIC_OK) === 0) return "invalid metric name";
+    p = copy(l, p, buf, n0, n1);
+    l.set(METRICS_CLOSE, p);
+    p += METRICS_CLOSE.length;
+    this.labelsLen = p;
+    this.labelsView = l.subarray(0, p);
+    this.labelsOnlyView = l.subarray(0, this.labelsEnd);
+    return undefined;
+  }
+
   /** Records a refused series (all its samples) or, with `samples`, some samples of the current series. */
   private reject(reason: string, s: SeriesView, samples?: number): void {
     const n = samples ?? s.samples + s.histograms;
@@ -378,6 +462,29 @@ function copy(out: Uint8Array, p: number, src: Uint8Array, start: number, end: n
   }
   for (let i = 0; i < n; i++) out[p + i] = src[start + i]!;
   return p + n;
+}
+
+/**
+ * Checks a symbol as a label value once: VALUE_PLAIN when its bytes can be copied as they are, otherwise
+ * its escaped form goes to the memo's arena (VALUE_ESCAPED), or VALUE_INVALID for bad UTF-8.
+ */
+function memoValue(memo: SymbolMemo, ref: number, buf: Uint8Array, v0: number, v1: number): number {
+  let plain = true;
+  for (let i = v0; i < v1 && plain; i++) plain = JSON_BYTE[buf[i]!] === PLAIN;
+  let state = VALUE_PLAIN;
+  if (!plain) {
+    const arena = memo.reserve(6 * (v1 - v0));
+    const end = writeJsonStringBody(arena, memo.escapedUsed, buf, v0, v1);
+    if (end < 0) state = VALUE_INVALID;
+    else {
+      state = VALUE_ESCAPED;
+      memo.escapedAt[ref] = memo.escapedUsed;
+      memo.escapedLen[ref] = end - memo.escapedUsed;
+      memo.escapedUsed = end;
+    }
+  }
+  memo.values[ref] = state;
+  return state;
 }
 
 /** Whether the bytes are a classic label name ([a-zA-Z_][a-zA-Z0-9_]*). */

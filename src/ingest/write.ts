@@ -65,7 +65,7 @@ export async function storeDecoded(
   protocol: WireProtocol = "prw1",
   admit?: Admit,
 ): Promise<WriteOutcome> {
-  const writer = new BulkBodyWriter(limits, bulkSizeHint(decoded.length), {
+  const writer = new BulkBodyWriter(limits, bulkSizeHint(decoded.length, protocol), {
     exemplars: { index: config.exemplarIndex, dataStream },
     familyTypes: familyTypes(dataStream),
   });

@@ -140,3 +140,60 @@ describe("remote write 2.0 hand decoder", () => {
     expect(b.lines).toEqual(a.lines);
   });
 });
+
+/** A 2.0 request from raw symbol bytes (the generated encoder cannot write invalid UTF-8), one sample per series. */
+function rawV2(symbols: Uint8Array[], series: number[][]): Uint8Array {
+  const out: number[] = [];
+  const varint = (to: number[], n: number) => {
+    while (n >= 0x80) (to.push((n & 0x7f) | 0x80), (n = Math.floor(n / 128)));
+    to.push(n);
+  };
+  for (const s of symbols) (out.push(0x22), varint(out, s.length), out.push(...s));
+  for (const refs of series) {
+    const ts: number[] = [];
+    const packed: number[] = [];
+    for (const r of refs) varint(packed, r);
+    ts.push(0x0a);
+    varint(ts, packed.length);
+    ts.push(...packed);
+    // Sample { double value = 1 (1.5); int64 timestamp = 2 (1000) }
+    ts.push(0x12, 12, 0x09, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f, 0x10, 0xe8, 0x07);
+    out.push(0x2a);
+    varint(out, ts.length);
+    out.push(...ts);
+  }
+  return new Uint8Array(out);
+}
+
+describe("what the writer remembers per symbol of a 2.0 request", () => {
+  const text = (s: string) => new TextEncoder().encode(s);
+  // 0 "", 1 __name__, 2 "a:b", 3 job, 4 `x"y`, 5 c, 6 invalid UTF-8, 7 d, 8 "1"
+  const symbols = [text(""), text("__name__"), text("a:b"), text("job"), text('x"y'), text("c"), new Uint8Array([0x61, 0xc3, 0x28]), text("d"), text("1")];
+
+  it("checks a symbol as a metric name and as a label name separately, and reuses escapes and refusals", () => {
+    const bytes = rawV2(symbols, [
+      [1, 2, 3, 4], // a:b{job="x\"y"}: a valid metric name
+      [1, 5, 2, 8], // c{a:b="1"}: the same symbol is not a valid label name
+      [1, 5, 3, 4], // c{job="x\"y"}: the escaped value again
+      [1, 5, 3, 6], // c{job=<bad UTF-8>}
+      [1, 7, 3, 6], // d{job=<bad UTF-8>}: refused again from what was remembered
+      [1, 2, 3, 8], // a:b{job="1"}
+    ]);
+    const { writer, lines } = ours(bytes, 2);
+    expect(lines.map(([, d]) => d.labels)).toEqual([
+      { __name__: "a:b", job: 'x"y' },
+      { __name__: "c", job: 'x"y' },
+      { __name__: "a:b", job: "1" },
+    ]);
+    expect(lines.map(([, d]) => d.metrics)).toEqual([{ "a:b": 1.5 }, { c: 1.5 }, { "a:b": 1.5 }]);
+    expect(writer.rejected.get("invalid label name")).toMatchObject({ series: 1, samples: 1 });
+    expect(writer.rejected.get("label value not valid UTF-8")).toMatchObject({ series: 2, samples: 2 });
+  });
+
+  it("refuses a symbol that is no metric name wherever it names a metric", () => {
+    const bad = [text(""), text("__name__"), text("9x"), text("job"), text("a")];
+    const { writer, lines } = ours(rawV2(bad, [[1, 2, 3, 4], [1, 2, 3, 4], [1, 4, 3, 2]]), 2);
+    expect(lines.map(([, d]) => d.labels)).toEqual([{ __name__: "a", job: "9x" }]);
+    expect(writer.rejected.get("invalid metric name")).toMatchObject({ series: 2, samples: 2 });
+  });
+});
