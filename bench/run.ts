@@ -1,12 +1,13 @@
 import { benchE2e } from "./e2e.js";
 import { benchFrontend } from "./frontend.js";
+import { benchDashboard } from "./dashboard.js";
 import { benchHistograms, benchIngest, benchProtocols } from "./ingest.js";
 import { benchPromql } from "./promql.js";
 import { benchRead } from "./read.js";
 import { benchDfaCap, benchPathological, benchTypical } from "./regex.js";
 import { benchRuntimes } from "./runtimes.js";
 
-/** `node --import tsx bench/run.ts [ingest|regex|runtimes|e2e|runtimes-es|read|promql|all]` — scripts/bench.sh runs them all. */
+/** `node --import tsx bench/run.ts [ingest|regex|runtimes|e2e|runtimes-es|read|promql|frontend|dashboard|all]` — scripts/bench.sh runs them all. */
 
 const fmt = (n: number, d = 2) => n.toFixed(d);
 
@@ -137,6 +138,19 @@ async function printFrontend(): Promise<void> {
   }
 }
 
+async function printDashboard(): Promise<void> {
+  const bin = process.env.PROMETHEUS3_BIN;
+  if (!process.env.ES_URL || !bin) return;
+  const b = await benchDashboard(bin);
+  console.log(`\nGrafana dashboard refresh: ${b.queries} "Node Exporter Full" panels, last 24 h at a 60 s step, rate interval 2m, 6 in flight;`);
+  console.log(`${b.series} series scraped every 30 s (${b.samples.toLocaleString("en")} samples). Refresh = 30 s later, range moved, results cache on`);
+  console.log("                         promgate total  p95    Prometheus 3 total  p95    ratio (total)");
+  for (const [what, g, p] of [["cold (first refresh)", b.promgateCold, b.prometheusCold], ["refresh 30 s later", b.promgateRefresh, b.prometheusRefresh]] as const) {
+    console.log(`${what.padEnd(25)}${fmt(g.totalMs, 0).padStart(11)} ms${fmt(g.p95Ms, 0).padStart(6)}${fmt(p.totalMs, 0).padStart(16)} ms${fmt(p.p95Ms, 0).padStart(8)}${`${fmt(g.totalMs / p.totalMs, 1)}×`.padStart(13)}`);
+  }
+  console.log(`every panel equal to Prometheus 3's answer: ${b.equal ? "yes" : `NO\n  ${b.mismatches.join("\n  ")}`}`);
+}
+
 const part = process.argv[2] ?? "all";
 if (part === "all" || part === "ingest") printIngest();
 if (part === "all" || part === "regex") printRegex();
@@ -146,3 +160,4 @@ if (part === "all" || part === "e2e" || part === "runtimes-es") await printRunti
 if (part === "all" || part === "e2e" || part === "read") await printRead();
 if (part === "all" || part === "e2e" || part === "promql") await printPromql();
 if (part === "all" || part === "e2e" || part === "frontend") await printFrontend();
+if (part === "all" || part === "e2e" || part === "dashboard") await printDashboard();

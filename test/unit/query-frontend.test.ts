@@ -324,6 +324,39 @@ describe("the results cache", () => {
     expect(events.hits).toBeGreaterThan(0);
   });
 
+  it("keeps the settled steps of a piece still filling up, and later evaluates only the steps after them", async () => {
+    const source = dataset(t0 - 3_600_000, 4 * 3_600_000);
+    const reads: [number, number][] = [];
+    const watched: SampleSource = { select: (m, a, b) => (reads.push([a, b]), source.select(m, a, b)) };
+    let clock = now;
+    // One piece holds the whole 2 h range (a 1d split): before, each refresh evaluated all of it again.
+    const fe = frontend({ store: new LruStore(1 << 24, () => clock), splitMs: 24 * 60 * MIN }, () => clock);
+    const range = 2 * 3_600_000;
+    const first = now - range;
+    expect(await split(fe, q, first, now, 30_000, watched)).toBe(await whole(q, first, now, 30_000, source));
+    // 30 s later, the same range moved: only the steps after the settled extent (now − 10 min) are read.
+    clock += 30_000;
+    reads.length = 0;
+    expect(await split(fe, q, first + 30_000, now + 30_000, 30_000, watched)).toBe(await whole(q, first + 30_000, now + 30_000, 30_000, source));
+    expect(reads.length).toBeGreaterThan(0);
+    for (const [from] of reads) expect(from).toBeGreaterThanOrEqual(now - 10 * MIN - 5 * MIN);
+    // A sample added inside the extent stays unseen (it is served from the cache); one after it is seen.
+    source.add({ __name__: "req_total", job: "a" }, now - 40 * MIN + 1, 1e9);
+    source.add({ __name__: "req_total", job: "b" }, now + 20_000, 1e9);
+    const third = await split(fe, q, first + 30_000, now + 30_000, 30_000, watched);
+    expect(third).not.toBe(await whole(q, first + 30_000, now + 30_000, 30_000, source));
+    const r = JSON.parse(third) as { data: { result: { metric: { job: string }; values: [number, string][] }[] } };
+    const [a, b] = ["a", "b"].map((job) => r.data.result.find((x) => x.metric.job === job)!.values);
+    expect(a!.every(([, v]) => Number(v) < 1e5)).toBe(true);
+    expect(b!.some(([, v]) => Number(v) > 1e5)).toBe(true);
+    // Ten minutes on, the extent has grown: what settled since is read once more, then no longer.
+    clock += 10 * MIN;
+    await split(fe, q, first + 11 * MIN, now + 11 * MIN, 30_000, watched);
+    reads.length = 0;
+    await split(fe, q, first + 11 * MIN, now + 11 * MIN, 30_000, watched);
+    for (const [from] of reads) expect(from).toBeGreaterThanOrEqual(now + 30_000 - 5 * MIN);
+  });
+
   it("recomputes rather than cuts a stored piece that carries annotations", async () => {
     // A gauge given to rate() (an info) only in the range's first piece: the moved range's answer has the
     // info, which only that piece can contribute.

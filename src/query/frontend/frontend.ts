@@ -22,8 +22,11 @@ import { mergedOverSteps } from "../promql/histogram/notes.js";
  * Each step belongs to exactly one piece (splitGrid), so concatenating per series gives every point once.
  * Annotations are the union, as one evaluation deduplicates them; `limit` is applied to the whole answer.
  *
- * What is cached. A piece is stored only if every sample it can read (latestRead: offsets and `@` included)
- * lies before now − settle, the window in which late and out-of-order writes are still expected. Keys hold the
+ * What is cached. A piece's steps are stored only where every sample they can read (latestRead: offsets and
+ * `@` included) lies before now − settle, the window in which late and out-of-order writes are still
+ * expected. A piece still filling up (today's, under a 1d split) keeps the extent of its settled steps, and a
+ * later request evaluates only the steps after that extent, growing it (Mimir's results cache does the same
+ * with "extents"): a dashboard refreshed every 30 s re-reads minutes, not the day so far. Keys hold the
  * tenant's scope, the printed query, the step and grid phase, the split interval, the piece's index and the
  * anchor if the query uses one (keys.ts). A stored piece may cover more steps than asked for (a moving
  * dashboard's first piece shrinks refresh after refresh): it is then cut to the steps asked for, unless it
@@ -122,13 +125,14 @@ export class QueryFrontend {
 
   private async piece(ctx: PieceContext, p: Piece): Promise<PieceAnswer> {
     const { call, anchor } = ctx;
-    const evaluate = async (): Promise<PieceAnswer> => {
+    const evaluate = async (fromMs: number, toMs: number): Promise<PieceAnswer> => {
       const opts: QueryOptions = { ...(call.opts.query !== undefined ? { query: call.opts.query } : {}), ...(call.opts.deadline !== undefined ? { deadline: call.opts.deadline } : {}), anchor };
-      const r = await rangeQuery(call.expr, p.startMs, p.endMs, call.stepMs, call.source, opts);
+      const r = await rangeQuery(call.expr, fromMs, toMs, call.stepMs, call.source, opts);
       return { result: r.data.result as MatrixSeries[], warnings: r.warnings, infos: r.infos };
     };
     const store = ctx.store;
-    if (!store || latestRead(call.expr, p.endMs, anchor) >= ctx.settledBefore) return evaluate();
+    const settledEnd = store ? lastSettledStep(ctx, p) : undefined;
+    if (!store || settledEnd === undefined) return evaluate(p.startMs, p.endMs);
     const key = await pieceKey(ctx.scope, {
       version: this.settings.version,
       query: ctx.printed,
@@ -141,7 +145,12 @@ export class QueryFrontend {
     const text = await store.get(key);
     const stored = text === undefined ? undefined : (JSON.parse(text) as StoredPiece);
     const query = call.opts.query ?? "";
-    if (stored && stored.startMs <= p.startMs && stored.endMs >= p.endMs) {
+    const save = async (piece: StoredPiece): Promise<void> => {
+      const value = JSON.stringify(piece);
+      await store.put(key, value);
+      this.events.stored(2 * value.length, store.bytes());
+    };
+    if (stored && stored.startMs <= p.startMs && stored.endMs >= p.startMs) {
       const annotated = stored.warnings.length > 0 || stored.infos.length > 0;
       if (stored.startMs === p.startMs && stored.endMs === p.endMs && (!annotated || stored.query === query)) {
         this.events.hit();
@@ -149,16 +158,45 @@ export class QueryFrontend {
       }
       if (!annotated) {
         this.events.hit();
-        return { result: slicePiece(stored.result, p.startMs, p.endMs), warnings: [], infos: [] };
+        const head: PieceAnswer = { result: slicePiece(stored.result, p.startMs, Math.min(stored.endMs, p.endMs)), warnings: [], infos: [] };
+        if (stored.endMs >= p.endMs) return head;
+        // The stored extent ends inside the piece (it was stored while the piece was still filling up): only
+        // the steps after it are evaluated, and the extent grows by those of them that have settled since.
+        const tail = await evaluate(stored.endMs + call.stepMs, p.endMs);
+        if (settledEnd > stored.endMs && tail.warnings.length === 0 && tail.infos.length === 0) {
+          const grown = concatPieces([{ result: stored.result, warnings: [], infos: [] }, { result: slicePiece(tail.result, stored.endMs + call.stepMs, settledEnd), warnings: [], infos: [] }]);
+          await save({ ...grown, startMs: stored.startMs, endMs: settledEnd, query });
+        }
+        return concatPieces([head, tail]);
       }
     }
     this.events.miss();
-    const fresh = await evaluate();
-    const value = JSON.stringify({ ...fresh, startMs: p.startMs, endMs: p.endMs, query } satisfies StoredPiece);
-    await store.put(key, value);
-    this.events.stored(2 * value.length, store.bytes());
+    const fresh = await evaluate(p.startMs, p.endMs);
+    if (settledEnd === p.endMs) await save({ ...fresh, startMs: p.startMs, endMs: p.endMs, query });
+    // Only the settled steps of a piece still filling up are kept; annotations cannot be cut by step, so an
+    // annotated answer is kept only whole.
+    else if (fresh.warnings.length === 0 && fresh.infos.length === 0) await save({ result: slicePiece(fresh.result, p.startMs, settledEnd), warnings: [], infos: [], startMs: p.startMs, endMs: settledEnd, query });
     return fresh;
   }
+}
+
+/**
+ * The last step of the piece whose every read lies before now − settle, or undefined when even its first
+ * step may still change. latestRead grows with the step's time, so a binary search over the steps finds it.
+ */
+function lastSettledStep(ctx: PieceContext, p: Piece): number | undefined {
+  const settled = (t: number) => latestRead(ctx.call.expr, t, ctx.anchor) < ctx.settledBefore;
+  const step = ctx.call.stepMs;
+  if (!settled(p.startMs)) return undefined;
+  let lo = 0; // settled
+  let hi = Math.floor((p.endMs - p.startMs) / step); // the last step
+  if (settled(p.startMs + hi * step)) return p.endMs;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (settled(p.startMs + mid * step)) lo = mid;
+    else hi = mid;
+  }
+  return p.startMs + lo * step;
 }
 
 interface PieceContext {
