@@ -103,7 +103,7 @@ export const SETTINGS: readonly Setting[] = [
     defaultText: "required",
     description: "JSON: tenant id → credentials, namespace, streams, admin, limits (see below); each tenant sees only its own namespace unless given more",
   },
-  { name: "PROMGATE_RETRY_AFTER_SECONDS", kind: "positive-int", scope: "gateway", secret: false, default: "5", description: "Retry-After on 429 when Elasticsearch throttles or the PROMGATE_RATE_LIMITER binding refuses (own rate limits compute theirs)" },
+  { name: "PROMGATE_RETRY_AFTER_SECONDS", kind: "positive-int", scope: "gateway", secret: false, default: "5", description: "Retry-After on the 503 when Elasticsearch throttles and on the 429 when the PROMGATE_RATE_LIMITER binding refuses (own rate limits compute theirs)" },
   { name: "PROMGATE_METADATA_INDEX", kind: "string", scope: "gateway", secret: false, default: "promgate-metadata", description: "index holding metric metadata" },
   { name: "PROMGATE_EXEMPLAR_INDEX", kind: "string", scope: "gateway", secret: false, default: "promgate-exemplars", description: "index holding exemplars (trace ids and the like sent with samples)" },
   {

@@ -65,7 +65,9 @@ export async function esFetch(config: Config, fetchFn: Fetch, req: EsRequest): P
 export async function esFailure(res: Response, what: string, retryAfterSeconds: number): Promise<HttpError> {
   const detail = await errorReason(res);
   if (res.status === 429) {
-    return new HttpError(429, `elasticsearch is throttling ${what}: ${detail}`, { "retry-after": String(retryAfterSeconds) });
+    // 503, not 429: storage is overloaded, not the sender over a limit of its own. Prometheus retries 5xx by
+    // default (honouring Retry-After) but drops a batch answered 429 unless `retry_on_http_429` is set.
+    return new HttpError(503, `elasticsearch is throttling ${what}: ${detail}`, { "retry-after": String(retryAfterSeconds) });
   }
   if (res.status === 401 || res.status === 403) {
     // promgate's own ES credentials are wrong: a server-side fault the sender should retry after it is fixed.

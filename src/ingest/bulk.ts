@@ -8,7 +8,7 @@ import { DOC_EXEMPLAR, DOC_HISTOGRAM } from "./documents.js";
  * Sends one `_bulk` request and turns Elasticsearch's answer into the status remote_write needs:
  * - every item created, or 409 (a TSDS duplicate: this exact sample is already stored, e.g. by a retry)
  *   → success, so retries are safe;
- * - any item throttled (429) → 429 with Retry-After; the retry's already-stored items come back as 409;
+ * - any item throttled (429) → 503 with Retry-After; the retry's already-stored items come back as 409;
  * - any item with a 5xx (shard unavailable…) → 503, to be retried;
  * - other item failures (mapping, outside the TSDS time window…) → 400 naming the reasons; the rest is stored.
  */
@@ -118,7 +118,8 @@ export function mapBulkResponse(parsed: BulkResponse, kinds: Uint8Array, retryAf
     facts.duplicates += duplicates;
   }
   if (throttled > 0) {
-    throw new HttpError(429, `elasticsearch throttled ${throttled} of ${documents} samples; retry later`, {
+    // 503 rather than 429, as for a throttled request (esFailure): every sender retries it by default.
+    throw new HttpError(503, `elasticsearch throttled ${throttled} of ${documents} samples; retry later`, {
       "retry-after": String(retryAfterSeconds),
     });
   }

@@ -48,7 +48,7 @@ export function observeRequests(o: RequestObserverOptions): MiddlewareHandler {
     o.metrics.httpRequests.inc({ route, method: c.req.method, status: String(status) });
     const endpoint = readEndpoint(route);
     if (endpoint !== undefined) o.metrics.queryDuration.observe({ endpoint }, seconds);
-    if (facts.ingest) recordIngest(o.metrics, facts.tenant ?? "", facts.ingest, status);
+    if (facts.ingest) recordIngest(o.metrics, facts.tenant ?? "", facts.ingest, status, c.res.headers.has("retry-after"));
     if (facts.rateLimited !== undefined) o.metrics.rateLimited.inc({ tenant: facts.tenant ?? "", limit: facts.rateLimited });
 
     o.log(logLine(c, facts, route, status, seconds), levelOf(status));
@@ -71,7 +71,7 @@ function readEndpoint(route: string): string | undefined {
   return endpoint === "write" ? undefined : endpoint;
 }
 
-function recordIngest(m: PromgateMetrics, tenant: string, f: IngestFacts, status: number): void {
+function recordIngest(m: PromgateMetrics, tenant: string, f: IngestFacts, status: number, retryAfter: boolean): void {
   m.bytesReceived.inc({ stage: "compressed" }, f.bytesCompressed);
   m.bytesReceived.inc({ stage: "decompressed" }, f.bytesDecompressed);
   m.samplesReceived.inc({ tenant }, f.samplesReceived);
@@ -83,10 +83,11 @@ function recordIngest(m: PromgateMetrics, tenant: string, f: IngestFacts, status
     accounted += n;
   }
   // What is neither stored nor rejected by promgate itself was refused or lost by Elasticsearch; the
-  // response status says which (the sender retries 429 and 5xx, not 400).
+  // response says which: a 5xx with Retry-After is Elasticsearch throttling, another 5xx Elasticsearch
+  // unavailable (the sender retries both), a 4xx refused for good.
   const byStorage = f.samplesReceived - accounted;
   if (byStorage > 0) {
-    const reason = status === 429 ? "elasticsearch_throttled" : status >= 500 ? "elasticsearch_unavailable" : "elasticsearch_rejected";
+    const reason = status >= 500 && retryAfter ? "elasticsearch_throttled" : status >= 500 ? "elasticsearch_unavailable" : "elasticsearch_rejected";
     m.samplesRejected.inc({ tenant, reason }, byStorage);
   }
   for (const [itemStatus, n] of f.bulkItemFailures) m.bulkItemFailures.inc({ status: String(itemStatus) }, n);

@@ -99,7 +99,7 @@ describe("/metrics: counters after ingest", () => {
 
   it("Elasticsearch throttling: item 429 and request 429", async () => {
     const items = setup((_r, n) => bulkItems(Array(n).fill([429, "es_rejected_execution_exception", "queue full"])));
-    expect((await items.write()).status).toBe(429);
+    expect((await items.write()).status).toBe(503);
     let m = await items.scrape();
     expect(value(m, "promgate_samples_rejected_total", { tenant: "dev", reason: "elasticsearch_throttled" })).toBe(1);
     expect(value(m, "promgate_samples_stored_total", { tenant: "dev" })).toBe(0);
@@ -107,7 +107,7 @@ describe("/metrics: counters after ingest", () => {
     expect(value(m, "promgate_elasticsearch_up")).toBe(1);
 
     const whole = setup(() => new Response('{"error":"too many"}', { status: 429 }));
-    expect((await whole.write()).status).toBe(429);
+    expect((await whole.write()).status).toBe(503);
     m = await whole.scrape();
     expect(value(m, "promgate_elasticsearch_bulk_failures_total", { status: "429" })).toBe(1);
     expect(value(m, "promgate_samples_rejected_total", { tenant: "dev", reason: "elasticsearch_throttled" })).toBe(1);

@@ -208,20 +208,21 @@ describe("remote_write route: bad requests get a one-line 4xx and store nothing"
 });
 
 describe("remote_write route: Elasticsearch failures map to retryable or final statuses", () => {
-  it("429 with Retry-After when any item is throttled", async () => {
+  // 503, not 429: Prometheus retries 5xx by default but drops a batch answered 429 unless told otherwise.
+  it("503 with Retry-After when any item is throttled", async () => {
     const { post } = setup((_r, n) =>
       bulkItems([...Array(n - 1).fill(201), [429, "es_rejected_execution_exception", "queue full"]]),
     );
     const two = writeBody([{ labels: { __name__: "a" }, samples: [[1, 1], [2, 2]] }]);
     const res = await post("/api/v1/write", two);
-    expect(res.status).toBe(429);
+    expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("5");
   });
 
-  it("429 when ES throttles the whole request", async () => {
+  it("503 with Retry-After when ES throttles the whole request", async () => {
     const { post } = setup(() => Response.json({ error: { type: "circuit_breaking_exception", reason: "too much" } }, { status: 429 }));
     const res = await post("/api/v1/write");
-    expect(res.status).toBe(429);
+    expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("5");
   });
 
