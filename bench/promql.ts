@@ -6,7 +6,7 @@ import { BENCH_AUTH, benchApp, benchConfig } from "./app.js";
 import { parsePromQL } from "../src/query/promql/parse.js";
 import { rangeQuery, storageSource } from "../src/query/promql/query.js";
 import { readScope } from "../src/query/scope.js";
-import { Storage } from "../src/query/storage.js";
+import { Storage } from "../src/query/storage/storage.js";
 import { type SeriesSpec, writeBody } from "../test/helpers/payload.js";
 import { freePort, start, waitFor } from "../test/helpers/processes.js";
 

@@ -12,7 +12,7 @@ import { chooseResponseType, decodeReadRequest, samplesResponse, streamedRespons
 import { READ_PREFIXES, type StreamRoute } from "../http/prefixes.js";
 import { type ReadScope, readScope } from "./scope.js";
 import { parseSelector } from "./selector.js";
-import { Storage } from "./storage.js";
+import { Storage } from "./storage/storage.js";
 import { QueryTimeoutError } from "./promql/deadline.js";
 import { compareLabelSets } from "./promql/order.js";
 import { EXPERIMENTAL_SYNTAX, type ParseOptions, parsePromQL } from "./promql/parse.js";

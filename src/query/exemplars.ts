@@ -4,7 +4,7 @@ import { HttpError } from "../http/errors.js";
 import { matchersToQuery } from "./esquery.js";
 import { isRegexpRefusal } from "./regexp-refusal.js";
 import { type CompiledMatcher, compileMatcher, type Labels, matchesAll } from "./matchers.js";
-import type { PartialRange } from "./storage.js";
+import type { PartialRange } from "./storage/types.js";
 import type { Expr, VectorSelector } from "./promql/ast.js";
 import { compareLabelSets } from "./promql/order.js";
 import { formatValue } from "./promql/values.js";

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { type ReadRequest, ReadRequest_ResponseType, ReadRequestSchema } from "../../src/gen/prometheus/remote_pb.js";
 import type { ReadStorage } from "../../src/query/remote/read.js";
 import type { ReadScope } from "../../src/query/scope.js";
-import type { SeriesSamples } from "../../src/query/storage.js";
+import type { SeriesSamples } from "../../src/query/storage/types.js";
 
 /**
  * Storage that answers every read with the given series (matchers and range are Elasticsearch's job, tested

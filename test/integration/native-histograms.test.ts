@@ -6,7 +6,7 @@ import { type Fetch } from "../../src/elastic/http.js";
 import { type NativeHistogram, ResetHint } from "../../src/model/histogram.js";
 import { compileMatcher } from "../../src/query/matchers.js";
 import { readScope } from "../../src/query/scope.js";
-import { Storage } from "../../src/query/storage.js";
+import { Storage } from "../../src/query/storage/storage.js";
 import { basic, PRW1_HEADERS } from "../helpers/config.js";
 import { countDocs, es, integrationConfig, searchDocs, uniquePart } from "../helpers/es.js";
 import { MetricMetadata_MetricType, type SeriesSpec, snappy, V2_CONTENT_TYPE, writeBody, writeBodyV2 } from "../helpers/payload.js";

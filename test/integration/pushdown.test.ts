@@ -6,7 +6,7 @@ import { parsePromQL } from "../../src/query/promql/parse.js";
 import { storageSource } from "../../src/query/promql/query.js";
 import { formatValue, labelsKey, type Value } from "../../src/query/promql/values.js";
 import { readScope } from "../../src/query/scope.js";
-import { Storage } from "../../src/query/storage.js";
+import { Storage } from "../../src/query/storage/storage.js";
 import { basic, PRW1_HEADERS } from "../helpers/config.js";
 import { countDocs, integrationConfig, uniquePart } from "../helpers/es.js";
 import { type SeriesSpec, writeBody } from "../helpers/payload.js";

@@ -6,7 +6,7 @@ import { ReadRequest_ResponseType, ReadRequestSchema, ReadResponseSchema } from 
 import { type Histogram, LabelMatcher_Type } from "../../src/gen/prometheus/types_pb.js";
 import { type NativeHistogram, ResetHint } from "../../src/model/histogram.js";
 import { seriesChunks } from "../../src/query/remote/series-chunks.js";
-import type { SeriesSamples } from "../../src/query/storage.js";
+import type { SeriesSamples } from "../../src/query/storage/types.js";
 import { basic, PRW1_HEADERS } from "../helpers/config.js";
 import { decodeFrames } from "../helpers/chunks.js";
 import { countDocs, integrationConfig, uniquePart } from "../helpers/es.js";

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { readScope } from "../../src/query/scope.js";
-import { samplePlan, seriesKey, Storage, timeSlices } from "../../src/query/storage.js";
+import { samplePlan, timeSlices } from "../../src/query/storage/es-query.js";
+import { Storage } from "../../src/query/storage/storage.js";
+import { seriesKey } from "../../src/query/storage/types.js";
 import { testConfig } from "../helpers/config.js";
 
 /** How the sample load is planned: which labels the aggregation groups by, and the concurrent time slices. */

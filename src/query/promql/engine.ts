@@ -3,7 +3,7 @@ import type { NativeHistogram } from "../../model/histogram.js";
 import { type CompiledMatcher, compileMatcher, type Labels } from "../matchers.js";
 import { validLabelName } from "../selector.js";
 import { goQuote } from "./quote.js";
-import type { At, Expr, VectorMatching, VectorSelector } from "./ast.js";
+import type { Expr, VectorMatching, VectorSelector } from "./ast.js";
 import { Annotations } from "./annotations.js";
 import { average, type CallContext, checkUniqueLabelsets, IMPLEMENTATIONS, kahanSum, quantile, variance } from "./functions.js";
 import { checkDeadline } from "./deadline.js";
@@ -12,9 +12,10 @@ import { duplicateOnOneSide, manyToOneNotExplicit } from "./matching.js";
 import { positionOf } from "./parse.js";
 import { dropName, formatValue, type InstantSample, labelsKey, type RangeSeries, type Value } from "./values.js";
 import type { FloatHistogram } from "./histogram/float.js";
-import { type BucketSource, PushedCall, PushedPresence, type PushdownPlan, planPresence, planPushdown } from "./pushdown.js";
+import { type BucketSource, PushedCall, PushedPresence } from "./pushdown.js";
 import { topK } from "./topk.js";
-import { InfoJoin, type InfoPlan, planInfo } from "./info.js";
+import { InfoJoin } from "./info.js";
+import { LOOKBACK_MS, planLoads, type QueryWindow, resolveAt } from "./plan.js";
 import { SeriesWindows } from "./window.js";
 import { histogramString, mul as histogramMul } from "./histogram/float.js";
 import { avgHistograms, sumHistograms } from "./histogram/aggregate.js";
@@ -28,7 +29,6 @@ import { histogramBinary } from "./histogram/binary.js";
  * query (the union of the windows all steps need), then every step is evaluated in memory.
  */
 
-export const LOOKBACK_MS = 5 * 60_000;
 /** Prometheus' default step for subqueries in instant queries (the default evaluation interval). */
 export const DEFAULT_SUBQUERY_STEP_MS = 60_000;
 
@@ -46,29 +46,12 @@ export interface SampleSource extends Partial<BucketSource> {
   select(matchers: CompiledMatcher[], startMs: number, endMs: number): Promise<SeriesData[]>;
 }
 
-export interface QueryWindow {
-  startMs: number;
-  endMs: number;
-  stepMs: number;
-  /**
-   * What `start()` and `end()` in `@` mean when this window is one piece of a longer range query (the query
-   * frontend's split): the whole query's start and end, so every piece pins to the same time. Absent: this
-   * window's own.
-   */
-  anchor?: { startMs: number; endMs: number };
-}
-
 interface Loaded {
   data: SeriesData[];
   /** Cursors into `data` that advance with the evaluation time (window reuse between steps). */
   windows: SeriesWindows;
   /** A selector pinned with `@` selects the same samples at every step: computed once. */
   pinned?: InstantSample[] | RangeSeries[];
-}
-
-function resolveAt(at: At | undefined, q: QueryWindow): number | undefined {
-  if (at === undefined) return undefined;
-  return at === "start" ? (q.anchor ?? q).startMs : at === "end" ? (q.anchor ?? q).endMs : at;
 }
 
 export class Evaluator {
@@ -96,94 +79,24 @@ export class Evaluator {
     this.deadline = options.deadline ?? Infinity;
   }
 
-  /** Loads every selector's data for the evaluation times [tmin, tmax] of the query. */
+  /** Loads every selector's data for the evaluation times [tmin, tmax] of the query (plan.ts decides what). */
   async load(expr: Expr, source: SampleSource): Promise<void> {
-    const windows = new Map<VectorSelector, [number, number]>();
-    const plans = new Map<Expr, PushdownPlan>();
-    const infoPlans = new Map<Extract<Expr, { kind: "call" }>, InfoPlan>();
-    let subqueries = 0;
-    const windowEnds = (sel: VectorSelector) => {
-      const at = resolveAt(sel.at, this.q);
-      return { firstEnd: (at ?? this.q.startMs) - sel.offsetMs, lastEnd: (at ?? this.q.endMs) - sel.offsetMs };
-    };
-    const walk = (e: Expr, tmin: number, tmax: number): void => {
-      switch (e.kind) {
-        case "vector": {
-          const at = resolveAt(e.at, this.q);
-          const lo = (at ?? tmin) - e.offsetMs - LOOKBACK_MS;
-          const hi = (at ?? tmax) - e.offsetMs;
-          widen(windows, e, lo, hi);
-          return;
-        }
-        case "matrix": {
-          const at = resolveAt(e.vector.at, this.q);
-          widen(windows, e.vector, (at ?? tmin) - e.vector.offsetMs - e.rangeMs, (at ?? tmax) - e.vector.offsetMs);
-          return;
-        }
-        case "subquery": {
-          const at = resolveAt(e.at, this.q);
-          subqueries++;
-          walk(e.expr, (at ?? tmin) - e.offsetMs - e.rangeMs, (at ?? tmax) - e.offsetMs);
-          subqueries--;
-          return;
-        }
-        case "call": {
-          if (e.func === "info") {
-            // The second argument selects the info series, loaded for the join rather than evaluated.
-            const plan = planInfo(e, tmin, tmax, LOOKBACK_MS, (at) => resolveAt(at, this.q));
-            const seen = infoPlans.get(e);
-            infoPlans.set(e, seen ? { ...plan, startMs: Math.min(seen.startMs, plan.startMs), endMs: Math.max(seen.endMs, plan.endMs) } : plan);
-            walk(e.args[0]!, tmin, tmax);
-            return;
-          }
-          const decision = planPushdown(e, windowEnds, this.q.stepMs, subqueries > 0, source.selectBuckets !== undefined);
-          if (decision.note) this.pushdownNotes.push(decision.note);
-          if (decision.plan) plans.set(e, decision.plan);
-          else e.args.forEach((a) => walk(a, tmin, tmax));
-          return;
-        }
-        case "aggregate": {
-          let inner = e.expr;
-          while (inner.kind === "paren") inner = inner.expr;
-          if ((e.op === "count" || e.op === "group") && inner.kind === "vector") {
-            const decision = planPresence(e.op, inner, windowEnds, LOOKBACK_MS, this.q.stepMs, subqueries > 0, source.selectBuckets !== undefined);
-            if (decision.note) this.pushdownNotes.push(decision.note);
-            if (decision.plan) {
-              plans.set(inner, decision.plan);
-              return;
-            }
-          }
-          walk(e.expr, tmin, tmax);
-          if (e.param) walk(e.param, tmin, tmax);
-          return;
-        }
-        case "binary":
-          walk(e.lhs, tmin, tmax);
-          walk(e.rhs, tmin, tmax);
-          return;
-        case "unary":
-        case "paren":
-          walk(e.expr, tmin, tmax);
-          return;
-        default:
-          return;
-      }
-    };
-    walk(expr, this.q.startMs, this.q.endMs);
+    const plan = planLoads(expr, this.q, source.selectBuckets !== undefined);
+    this.pushdownNotes.push(...plan.notes);
     // Selectors load concurrently: Elasticsearch runs their searches side by side.
-    const raw = [...windows].map(async ([sel, [lo, hi]]) => {
+    const raw = [...plan.windows].map(async ([sel, [lo, hi]]) => {
       const data = await source.select(sel.matchers.map(compileMatcher), lo, hi);
       this.loaded.set(sel, { data, windows: new SeriesWindows(data) });
     });
-    const pushed = [...plans].map(async ([call, plan]) => {
-      const data = await source.selectBuckets!(plan.selector.matchers.map(compileMatcher), plan.startMs, plan.endMs, plan.request);
-      if (call.kind === "vector") this.presence.set(call, new PushedPresence(plan, data));
-      else this.pushed.set(call, new PushedCall(plan, data, this.annotations, positionOf((call as Extract<Expr, { kind: "call" }>).args[0]!)));
+    const pushed = [...plan.pushdowns].map(async ([call, p]) => {
+      const data = await source.selectBuckets!(p.selector.matchers.map(compileMatcher), p.startMs, p.endMs, p.request);
+      if (call.kind === "vector") this.presence.set(call, new PushedPresence(p, data));
+      else this.pushed.set(call, new PushedCall(p, data, this.annotations, positionOf((call as Extract<Expr, { kind: "call" }>).args[0]!)));
     });
-    const infos = [...infoPlans].map(async ([call, plan]) => {
+    const infos = [...plan.infos].map(async ([call, p]) => {
       // One millisecond wider than the plan: the source's lower bound may be exclusive; InfoJoin cuts exactly.
-      const data = await source.select(plan.matchers.map(compileMatcher), plan.startMs - 1, plan.endMs);
-      this.infos.set(call, new InfoJoin(call, plan, data, LOOKBACK_MS));
+      const data = await source.select(p.matchers.map(compileMatcher), p.startMs - 1, p.endMs);
+      this.infos.set(call, new InfoJoin(call, p, data, LOOKBACK_MS));
     });
     await Promise.all([...raw, ...pushed, ...infos]);
   }
@@ -535,11 +448,6 @@ function distinctNames(args: Value[]): number {
 const IGNORE_HISTOGRAMS = new Set(["min", "max", "stddev", "stdvar", "quantile", "topk", "bottomk"]);
 const KEEPS_NAME = new Set(["last_over_time", "sort", "sort_desc", "label_replace", "label_join"]);
 const COMPARISON = new Set(["==", "!=", ">", "<", ">=", "<="]);
-
-function widen(map: Map<VectorSelector, [number, number]>, sel: VectorSelector, lo: number, hi: number): void {
-  const w = map.get(sel);
-  map.set(sel, w ? [Math.min(w[0], lo), Math.max(w[1], hi)] : [lo, hi]);
-}
 
 function apply(op: string, a: number, b: number): number | boolean {
   switch (op) {

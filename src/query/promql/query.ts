@@ -1,7 +1,7 @@
 import { HttpError } from "../../http/errors.js";
 import type { CompiledMatcher } from "../matchers.js";
 import type { ReadScope } from "../scope.js";
-import type { Storage } from "../storage.js";
+import type { Storage } from "../storage/storage.js";
 import { wellFormed } from "../selector.js";
 import { Annotations } from "./annotations.js";
 import type { Expr } from "./ast.js";

@@ -5,7 +5,7 @@
  * encoder starts one itself (counter reset, layout change it cannot absorb, stale marker followed by data).
  */
 import type { NativeHistogram } from "../../model/histogram.js";
-import type { SeriesSamples } from "../storage.js";
+import type { SeriesSamples } from "../storage/types.js";
 import { STALE_HI, STALE_LO } from "./bitstream.js";
 import { type ChunkHistogram, HistogramChunk, staleHistogram } from "./histogram-chunk.js";
 import { XorChunk } from "./xor.js";

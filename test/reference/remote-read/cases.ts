@@ -5,7 +5,7 @@
  * staleness markers and type switches.
  */
 import { type BucketSpan, type NativeHistogram, ResetHint } from "../../../src/model/histogram.js";
-import type { SeriesSamples } from "../../../src/query/storage.js";
+import type { SeriesSamples } from "../../../src/query/storage/types.js";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ChunkSchema, LabelSchema } from "../../../src/gen/prometheus/types_pb.js";
 import { seriesChunks } from "../../../src/query/remote/series-chunks.js";
