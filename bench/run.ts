@@ -6,8 +6,9 @@ import { benchPromql } from "./promql.js";
 import { benchRead } from "./read.js";
 import { benchDfaCap, benchPathological, benchTypical } from "./regex.js";
 import { benchRuntimes } from "./runtimes.js";
+import { benchShards } from "./shards.js";
 
-/** `node --import tsx bench/run.ts [ingest|regex|runtimes|e2e|runtimes-es|read|promql|frontend|dashboard|all]` — scripts/bench.sh runs them all. */
+/** `node --import tsx bench/run.ts [ingest|regex|runtimes|e2e|runtimes-es|read|promql|frontend|dashboard|shards|all]` — scripts/bench.sh runs them all. */
 
 const fmt = (n: number, d = 2) => n.toFixed(d);
 
@@ -151,6 +152,14 @@ async function printDashboard(): Promise<void> {
   console.log(`every panel equal to Prometheus 3's answer: ${b.equal ? "yes" : `NO\n  ${b.mismatches.join("\n  ")}`}`);
 }
 
+async function printShards(): Promise<void> {
+  if (!process.env.ES_URL) return;
+  const rows = await benchShards();
+  console.log("\nprimary shards per backing index (the same data in 1, 2 and 4 shards; query_range whole, ES request cache cleared; median of 5)");
+  console.log("shards  query                                                              ms");
+  for (const r of rows) console.log(`${String(r.shards).padStart(6)}  ${r.query.padEnd(62)}${fmt(r.ms, 1).padStart(8)}`);
+}
+
 const part = process.argv[2] ?? "all";
 if (part === "all" || part === "ingest") printIngest();
 if (part === "all" || part === "regex") printRegex();
@@ -161,3 +170,4 @@ if (part === "all" || part === "e2e" || part === "read") await printRead();
 if (part === "all" || part === "e2e" || part === "promql") await printPromql();
 if (part === "all" || part === "e2e" || part === "frontend") await printFrontend();
 if (part === "all" || part === "e2e" || part === "dashboard") await printDashboard();
+if (part === "all" || part === "shards") await printShards();
