@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import type { Config } from "./config.js";
 import { esFetch, type Fetch } from "./elastic/http.js";
-import { HttpError } from "./http/errors.js";
+import { PromgateError } from "./errors.js";
+import { statusOf } from "./http/errors.js";
 import { ingestRoutes } from "./ingest/routes.js";
 import { Observer } from "./observe/index.js";
 import { reportError } from "./observe/facts.js";
@@ -52,7 +53,7 @@ export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
   app.get("/-/ready", async (c) => {
     const res = await esFetch(config, observed.fetch, { method: "GET", path: "/_cluster/health" });
     await res.body?.cancel();
-    if (!res.ok) throw new HttpError(503, `elasticsearch answered ${res.status}`);
+    if (!res.ok) throw new PromgateError("unavailable", `elasticsearch answered ${res.status}`);
     return c.text("promgate is ready\n");
   });
   app.route("/", ingestRoutes(config, observed));
@@ -61,10 +62,10 @@ export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
 
   app.notFound((c) => c.text("not found\n", 404));
   app.onError((err, c) => {
-    if (err instanceof HttpError) {
+    if (err instanceof PromgateError) {
       reportError(c, err.message); // the request's log line carries it
       for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
-      return c.text(`${err.message}\n`, err.status);
+      return c.text(`${err.message}\n`, statusOf(err.kind));
     }
     reportError(c, `internal error: ${err instanceof Error ? err.message : String(err)}`);
     // A bug: the stack is worth its own line.

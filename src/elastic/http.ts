@@ -1,5 +1,5 @@
 import type { Config } from "../config.js";
-import { HttpError } from "../http/errors.js";
+import { PromgateError } from "../errors.js";
 import { base64FromText } from "../util/base64.js";
 
 /**
@@ -52,8 +52,7 @@ export async function esFetch(config: Config, fetchFn: Fetch, req: EsRequest): P
     });
   } catch (e) {
     const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
-    throw new HttpError(
-      503,
+    throw new PromgateError("unavailable",
       timedOut
         ? `elasticsearch did not answer within ${config.esTimeoutMs} ms`
         : `elasticsearch unreachable: ${e instanceof Error ? e.message : String(e)}`,
@@ -62,19 +61,19 @@ export async function esFetch(config: Config, fetchFn: Fetch, req: EsRequest): P
 }
 
 /** Maps a non-2xx answer from Elasticsearch to the status promgate's client should see. */
-export async function esFailure(res: Response, what: string, retryAfterSeconds: number): Promise<HttpError> {
+export async function esFailure(res: Response, what: string, retryAfterSeconds: number): Promise<PromgateError> {
   const detail = await errorReason(res);
   if (res.status === 429) {
     // 503, not 429: storage is overloaded, not the sender over a limit of its own. Prometheus retries 5xx by
     // default (honouring Retry-After) but drops a batch answered 429 unless `retry_on_http_429` is set.
-    return new HttpError(503, `elasticsearch is throttling ${what}: ${detail}`, { "retry-after": String(retryAfterSeconds) });
+    return new PromgateError("unavailable", `elasticsearch is throttling ${what}: ${detail}`, { "retry-after": String(retryAfterSeconds) });
   }
   if (res.status === 401 || res.status === 403) {
     // promgate's own ES credentials are wrong: a server-side fault the sender should retry after it is fixed.
-    return new HttpError(502, `elasticsearch refused promgate's credentials for ${what} (${res.status})`);
+    return new PromgateError("storage_failed", `elasticsearch refused promgate's credentials for ${what} (${res.status})`);
   }
-  if (res.status >= 500) return new HttpError(res.status === 503 ? 503 : 502, `elasticsearch failed ${what}: ${detail}`);
-  return new HttpError(502, `elasticsearch rejected ${what} (${res.status}): ${detail}`);
+  if (res.status >= 500) return new PromgateError(res.status === 503 ? "unavailable" : "storage_failed", `elasticsearch failed ${what}: ${detail}`);
+  return new PromgateError("storage_failed", `elasticsearch rejected ${what} (${res.status}): ${detail}`);
 }
 
 async function errorReason(res: Response): Promise<string> {

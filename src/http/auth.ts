@@ -1,6 +1,6 @@
 import type { Config, Tenant } from "../config.js";
 import { textFromBase64 } from "../util/base64.js";
-import { HttpError } from "./errors.js";
+import { PromgateError } from "../errors.js";
 
 /**
  * Tenant credentials: HTTP Basic (username = tenant id) or a Bearer token. Secrets are compared in constant
@@ -21,8 +21,8 @@ function equalDigests(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-function unauthorized(reason: string): HttpError {
-  return new HttpError(401, reason, { "www-authenticate": CHALLENGE });
+function unauthorized(reason: string): PromgateError {
+  return new PromgateError("unauthenticated", reason, { "www-authenticate": CHALLENGE });
 }
 
 /** Digests of the configured secrets, computed once per tenant list. */

@@ -1,4 +1,4 @@
-import { HttpError, tooLarge } from "./errors.js";
+import { PromgateError, tooLarge } from "../errors.js";
 
 /**
  * Reads a request body of at most `max` bytes. A declared Content-Length over the cap is refused before
@@ -9,7 +9,7 @@ export async function readBody(req: Request, max: number, limitName: string): Pr
   const declared = req.headers.get("content-length");
   if (declared !== null) {
     const n = Number(declared);
-    if (!/^\d+$/.test(declared.trim()) || !Number.isSafeInteger(n)) throw new HttpError(400, "invalid Content-Length");
+    if (!/^\d+$/.test(declared.trim()) || !Number.isSafeInteger(n)) throw new PromgateError("invalid", "invalid Content-Length");
     if (n > max) throw tooLarge(`body of ${n} bytes exceeds ${limitName} ${max}`);
   }
   if (!req.body) return new Uint8Array(0);

@@ -1,5 +1,5 @@
 import { validateStreamPart } from "../ingest/streams.js";
-import { HttpError } from "./errors.js";
+import { PromgateError } from "../errors.js";
 
 /**
  * The URL paths that name data streams, in one table for writes and one for reads: promgate's own, and
@@ -59,11 +59,10 @@ const MAX_EXPRESSION_PARTS = 32;
 
 export function indexExpression(text: string): StreamSelection {
   const patterns = text.split(",");
-  if (patterns.length > MAX_EXPRESSION_PARTS) throw new HttpError(400, `index expression has more than ${MAX_EXPRESSION_PARTS} parts`);
+  if (patterns.length > MAX_EXPRESSION_PARTS) throw new PromgateError("invalid", `index expression has more than ${MAX_EXPRESSION_PARTS} parts`);
   for (const p of patterns) {
     if (!EXPRESSION_PART.test(p)) {
-      throw new HttpError(
-        400,
+      throw new PromgateError("invalid",
         `invalid index "${p.slice(0, 100)}": use data stream names or patterns of a-z, 0-9, "_", ".", "-" and "*", separated by "," (not starting with "-", "_" or ".")`,
       );
     }
@@ -91,8 +90,7 @@ export function timeStreamIndex(index: string): StreamSelection {
   try {
     validateStreamPart("dataset", index);
   } catch {
-    throw new HttpError(
-      400,
+    throw new PromgateError("invalid",
       `invalid index "${index.slice(0, 100)}": use a dataset name (1-100 characters of a-z, 0-9, "_" and ".", not starting with ".") or a data stream name metrics-{dataset}.prometheus-{namespace}`,
     );
   }

@@ -1,6 +1,6 @@
 import type { Config } from "../config.js";
 import { esFailure, esFetch, type Fetch, oneLine } from "../elastic/http.js";
-import { HttpError } from "../http/errors.js";
+import { PromgateError } from "../errors.js";
 import type { IngestFacts } from "../observe/facts.js";
 import { DOC_EXEMPLAR, DOC_HISTOGRAM } from "./documents.js";
 
@@ -52,7 +52,7 @@ export async function sendBulk(
   try {
     parsed = (await res.json()) as BulkResponse;
   } catch {
-    throw new HttpError(502, "elasticsearch sent an unreadable bulk response");
+    throw new PromgateError("storage_failed", "elasticsearch sent an unreadable bulk response");
   }
   return mapBulkResponse(parsed, kinds, config.retryAfterSeconds, facts);
 }
@@ -82,7 +82,7 @@ export function mapBulkResponse(parsed: BulkResponse, kinds: Uint8Array, retryAf
   const documents = kinds.length;
   const items = parsed.items ?? [];
   if (items.length !== documents) {
-    throw new HttpError(502, `elasticsearch answered ${items.length} bulk items for ${documents} documents`);
+    throw new PromgateError("storage_failed", `elasticsearch answered ${items.length} bulk items for ${documents} documents`);
   }
   if (!parsed.errors) {
     if (facts) countStored(facts, kinds, undefined);
@@ -119,22 +119,22 @@ export function mapBulkResponse(parsed: BulkResponse, kinds: Uint8Array, retryAf
   }
   if (throttled > 0) {
     // 503 rather than 429, as for a throttled request (esFailure): every sender retries it by default.
-    throw new HttpError(503, `elasticsearch throttled ${throttled} of ${documents} samples; retry later`, {
+    throw new PromgateError("unavailable", `elasticsearch throttled ${throttled} of ${documents} samples; retry later`, {
       "retry-after": String(retryAfterSeconds),
     });
   }
   if (noTemplate > 0) {
     // require_data_stream refused to create the stream: the index template is missing. A server-side
     // setup fault, so the sender keeps the data and retries once `promgate setup` has run.
-    throw new HttpError(503, "elasticsearch has no promgate index template for this data stream: run `promgate setup`");
+    throw new PromgateError("unavailable", "elasticsearch has no promgate index template for this data stream: run `promgate setup`");
   }
   if (unavailable > 0) {
-    throw new HttpError(503, `elasticsearch could not store ${unavailable} of ${documents} samples (shards unavailable); retry`);
+    throw new PromgateError("unavailable", `elasticsearch could not store ${unavailable} of ${documents} samples (shards unavailable); retry`);
   }
   if (failures.size > 0) {
     const failed = [...failures.values()].reduce((n, f) => n + f.count, 0);
     const summary = [...failures.entries()].map(([type, f]) => `${type} ×${f.count}: ${f.reason}`).join("; ");
-    throw new HttpError(400, oneLine(`${failed} of ${documents} samples rejected by elasticsearch: ${summary}`, 500));
+    throw new PromgateError("invalid", oneLine(`${failed} of ${documents} samples rejected by elasticsearch: ${summary}`, 500));
   }
   return { created: documents - duplicates, duplicates };
 }

@@ -1,5 +1,5 @@
 import type { Limits } from "../config.js";
-import { tooLarge } from "../http/errors.js";
+import { tooLarge } from "../errors.js";
 import { countSamples, type DecodeStats, decodeUtf8, type ExemplarView, type MetadataEntry, readSample, type SeriesView, type WriteVisitor } from "./decode.js";
 import { readHistogram } from "./histogram.js";
 import { SymbolMemo } from "./symbol-memo.js";

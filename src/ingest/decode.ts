@@ -1,5 +1,5 @@
 import type { Limits } from "../config.js";
-import { tooLarge } from "../http/errors.js";
+import { tooLarge } from "../errors.js";
 import { type HistogramSample, readHistogram } from "./histogram.js";
 import type { SymbolMemo } from "./symbol-memo.js";
 import { expectWire, grow, malformed, utf8, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from "../protobuf/reader.js";

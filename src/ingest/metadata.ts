@@ -1,6 +1,6 @@
 import type { Config } from "../config.js";
 import { esFailure, esFetch, type Fetch } from "../elastic/http.js";
-import { HttpError } from "../http/errors.js";
+import { PromgateError } from "../errors.js";
 import type { MetadataEntry } from "./decode.js";
 
 /**
@@ -100,7 +100,7 @@ export async function storeMetadata(
   if (parsed.errors) {
     const first = parsed.items?.map((i) => Object.values(i)[0]?.error).find((e) => e);
     // Metadata is small and always resent by Prometheus; a failure here is a server-side problem: retry.
-    throw new HttpError(503, `elasticsearch failed to store metadata: ${first?.type ?? "error"}: ${first?.reason ?? ""}`);
+    throw new PromgateError("unavailable", `elasticsearch failed to store metadata: ${first?.type ?? "error"}: ${first?.reason ?? ""}`);
   }
   for (const e of entries) {
     if (e.family === "") continue;

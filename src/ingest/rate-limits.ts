@@ -1,5 +1,5 @@
 import type { Limits, RateLimiterBinding, Tenant } from "../config.js";
-import { HttpError } from "../http/errors.js";
+import { PromgateError } from "../errors.js";
 import { TokenBucket } from "../util/token-bucket.js";
 
 /**
@@ -28,14 +28,14 @@ import { TokenBucket } from "../util/token-bucket.js";
 /** Which limit refused a request: the `limit` label of promgate_rate_limited_total. */
 export type LimitName = "request_rate" | "ingestion_rate" | "ingestion_burst" | "rate_limiter_binding";
 
-export class RateLimitError extends HttpError {
+export class RateLimitError extends PromgateError {
   constructor(
     readonly limit: LimitName,
-    status: 413 | 429,
+    kind: "too_large" | "rate_limited",
     message: string,
     headers: Record<string, string> = {},
   ) {
-    super(status, message, headers);
+    super(kind, message, headers);
     this.name = "RateLimitError";
   }
 }
@@ -94,7 +94,7 @@ export class IngestLimiter {
         const s = retryAfter(r.waitMs);
         throw new RateLimitError(
           "request_rate",
-          429,
+          "rate_limited",
           `tenant "${tenant.id}" is over its requestRate of ${bucket.rate} requests/s (burst ${bucket.burst}); retry after ${s} s`,
           { "retry-after": String(s) },
         );
@@ -107,7 +107,7 @@ export class IngestLimiter {
     const s = this.binding.retryAfterSeconds;
     throw new RateLimitError(
       "rate_limiter_binding",
-      429,
+      "rate_limited",
       `tenant "${tenant.id}" is over the request limit of the PROMGATE_RATE_LIMITER binding (its limit and period are in wrangler.toml); retry after ${s} s`,
       { "retry-after": String(s) },
     );
@@ -125,14 +125,14 @@ export class IngestLimiter {
     if (r.waitMs === Number.POSITIVE_INFINITY) {
       throw new RateLimitError(
         "ingestion_burst",
-        413,
+        "too_large",
         `request of ${cost} samples exceeds the ingestionBurst of ${bucket.burst} of tenant "${tenant.id}": send fewer per request (queue_config.max_samples_per_send)`,
       );
     }
     const s = retryAfter(r.waitMs);
     throw new RateLimitError(
       "ingestion_rate",
-      429,
+      "rate_limited",
       `tenant "${tenant.id}" is over its ingestionRate of ${bucket.rate} samples/s (burst ${bucket.burst}); this request of ${cost} samples can be retried after ${s} s`,
       { "retry-after": String(s) },
     );

@@ -3,7 +3,7 @@ import type { Config } from "../config.js";
 import type { Fetch } from "../elastic/http.js";
 import { mayUseStream, tenantOf } from "../http/auth.js";
 import { readBody } from "../http/body.js";
-import { HttpError } from "../http/errors.js";
+import { PromgateError } from "../errors.js";
 import { type StreamRoute, type StreamSelection, WRITE_ROUTES } from "../http/prefixes.js";
 import { factsOf, ingestFactsOf, reportTenant } from "../observe/facts.js";
 import type { IngestFacts } from "../observe/facts.js";
@@ -46,7 +46,7 @@ export function ingestRoutes(config: Config, deps: IngestDeps): Hono {
 
   const handle = async (c: Context, select: StreamRoute["select"]): Promise<Response> => {
     const req = c.req.raw;
-    if (req.method !== "POST") throw new HttpError(405, "remote_write takes POST", { allow: "POST" });
+    if (req.method !== "POST") throw new PromgateError("method_not_allowed", "remote_write takes POST", { allow: "POST" });
     const selection = select((name) => c.req.param(name));
     const protocol = checkWriteHeaders(req.headers.get("content-type") ?? undefined, req.headers.get("content-encoding") ?? undefined);
     if (protocol === "prw2") {
@@ -54,7 +54,7 @@ export function ingestRoutes(config: Config, deps: IngestDeps): Hono {
       try {
         await write(c, selection, protocol);
       } catch (e) {
-        if (e instanceof HttpError) Object.assign(e.headers, writtenHeaders(ingestFactsOf(c)));
+        if (e instanceof PromgateError) Object.assign(e.headers, writtenHeaders(ingestFactsOf(c)));
         throw e;
       }
       return new Response(null, { status: 204, headers: writtenHeaders(ingestFactsOf(c)) });
@@ -69,7 +69,7 @@ export function ingestRoutes(config: Config, deps: IngestDeps): Hono {
     reportTenant(c, tenant.id);
     const dataStream = writeStream(tenant, selection);
     if (!mayUseStream(tenant, dataStream)) {
-      throw new HttpError(403, `tenant "${tenant.id}" may not write to ${dataStream}`);
+      throw new PromgateError("forbidden", `tenant "${tenant.id}" may not write to ${dataStream}`);
     }
     try {
       await limiter.admitRequest(tenant);

@@ -1,4 +1,4 @@
-import { HttpError, tooLarge } from "../http/errors.js";
+import { PromgateError, tooLarge } from "../errors.js";
 
 /**
  * Snappy block format (not the framed format), as remote_write uses it.
@@ -20,7 +20,7 @@ export function snappyDecodedLength(src: Uint8Array): { length: number; headerBy
       return { length, headerBytes: i + 1 };
     }
   }
-  throw new HttpError(400, "cannot decode snappy: invalid length preamble");
+  throw new PromgateError("invalid", "cannot decode snappy: invalid length preamble");
 }
 
 /**
@@ -89,5 +89,5 @@ export function snappyDecompress(src: Uint8Array, maxDecoded: number): Uint8Arra
 }
 
 function corrupt(what: string): never {
-  throw new HttpError(400, `cannot decode snappy: ${what}`);
+  throw new PromgateError("invalid", `cannot decode snappy: ${what}`);
 }

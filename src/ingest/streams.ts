@@ -1,5 +1,5 @@
 import type { Tenant } from "../config.js";
-import { HttpError } from "../http/errors.js";
+import { PromgateError } from "../errors.js";
 import type { StreamSelection } from "../http/prefixes.js";
 
 /**
@@ -14,8 +14,7 @@ export const DEFAULT_DATASET = "generic";
 
 export function validateStreamPart(kind: "dataset" | "namespace", value: string): void {
   if (!PART.test(value)) {
-    throw new HttpError(
-      400,
+    throw new PromgateError("invalid",
       `invalid ${kind} "${value.slice(0, 100)}": use 1-100 characters of a-z, 0-9, "_" and "." (no "-", not starting with ".")`,
     );
   }
@@ -35,6 +34,6 @@ export function writeStream(tenant: Tenant, selection: StreamSelection): string 
       return dataStreamName(selection.dataset, selection.namespace ?? tenant.namespace);
     case "expression":
       // No write route takes an expression (Elasticsearch has no such write path either).
-      throw new HttpError(404, "remote_write takes one data stream, not an index expression");
+      throw new PromgateError("not_found", "remote_write takes one data stream, not an index expression");
   }
 }

@@ -1,6 +1,6 @@
 import type { Config, Limits, Tenant } from "../config.js";
 import type { Fetch } from "../elastic/http.js";
-import { HttpError } from "../http/errors.js";
+import { PromgateError, resentAfter } from "../errors.js";
 import { sendBulk } from "./bulk.js";
 import { type DecodeStats, decodeWriteRequest } from "./decode.js";
 import { decodeWriteRequestV2 } from "./decode-v2.js";
@@ -47,7 +47,7 @@ export async function ingestWriteRequest(
 }
 
 /** Whether the sender will resend the same request (429, 5xx, a bug's 500) rather than drop it (other 4xx). */
-const resent = (e: unknown): boolean => !(e instanceof HttpError) || e.status === 429 || e.status >= 500;
+const resent = (e: unknown): boolean => !(e instanceof PromgateError) || resentAfter(e.kind);
 
 /** A rejection reason as a metric label value: "series without __name__ label" → "series_without_name_label". */
 const rejectionLabel = (r: string): string =>
@@ -102,7 +102,7 @@ export async function storeDecoded(
   }
   if (problems.length > 0) {
     const stored = [`${writer.floatDocuments} samples`, ...(writer.histogramDocuments ? [`${writer.histogramDocuments} histograms`] : []), ...(writer.exemplarDocuments ? [`${writer.exemplarDocuments} exemplars`] : [])];
-    throw new HttpError(400, `stored ${stored.join(", ")}; not stored: ${problems.join("; ")}`);
+    throw new PromgateError("invalid", `stored ${stored.join(", ")}; not stored: ${problems.join("; ")}`);
   }
   return { stats, documents: writer.documents, duplicates };
 }

@@ -3,7 +3,7 @@ import type { Context, Handler, MiddlewareHandler } from "hono";
 import type { Config, Tenant } from "../config.js";
 import { esFetch, type Fetch } from "../elastic/http.js";
 import { authenticate } from "../http/auth.js";
-import { HttpError } from "../http/errors.js";
+import { PromgateError } from "../errors.js";
 import { observedFetch } from "./es.js";
 import { reportTenant } from "./facts.js";
 import { PromgateMetrics } from "./metrics.js";
@@ -69,7 +69,7 @@ export class Observer {
         reportTenant(c, who.id);
         // By identity: a tenant that happens to be called like the pseudo-tenant is not it.
         if (who !== this.scraper && !who.admin) {
-          throw new HttpError(403, `tenant "${who.id}" may not read /metrics (needs PROMGATE_METRICS_TOKEN or a tenant with "admin": true)`);
+          throw new PromgateError("forbidden", `tenant "${who.id}" may not read /metrics (needs PROMGATE_METRICS_TOKEN or a tenant with "admin": true)`);
         }
       }
       // An isolate that has not called Elasticsearch yet asks it once, so the reachability gauge is there

@@ -1,4 +1,4 @@
-import { HttpError } from "../http/errors.js";
+import { PromgateError } from "../errors.js";
 
 /**
  * Minimal protobuf wire reading for the hot decoders. Every failure is a 400 that says what could not be
@@ -10,7 +10,7 @@ export const WIRE_LEN = 2;
 export const WIRE_FIXED32 = 5;
 
 export function malformed(what: string): never {
-  throw new HttpError(400, `cannot decode protobuf: ${what}`);
+  throw new PromgateError("invalid", `cannot decode protobuf: ${what}`);
 }
 
 export class WireReader {

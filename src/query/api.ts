@@ -3,7 +3,8 @@ import type { Config } from "../config.js";
 import type { Fetch } from "../elastic/http.js";
 import { tenantOf } from "../http/auth.js";
 import { readBody } from "../http/body.js";
-import { HttpError } from "../http/errors.js";
+import { PromgateError } from "../errors.js";
+import { apiErrorType, statusOf } from "../http/errors.js";
 import { badData, type CompiledMatcher, compileMatcher, type Labels, requireNonEmptyMatcher } from "./matchers.js";
 import { readExemplars } from "./exemplars.js";
 import { readMetadata } from "./metadata.js";
@@ -31,14 +32,12 @@ import type { QueryFrontend } from "./frontend/frontend.js";
  * are the clients.
  */
 
-const ERROR_TYPES: Record<number, string> = { 400: "bad_data", 404: "not_found", 422: "execution", 503: "unavailable" };
-
 function apiError(c: Context, e: unknown): Response {
-  const err = e instanceof HttpError ? e : new HttpError(500, "internal error");
-  const errorType = err instanceof QueryTimeoutError ? "timeout" : ERROR_TYPES[err.status] ?? (err.status >= 500 ? "internal" : err.status === 401 ? "unauthorized" : err.status === 403 ? "forbidden" : "bad_data");
+  const err = e instanceof PromgateError ? e : new PromgateError("internal", "internal error");
+  const errorType = err instanceof QueryTimeoutError ? "timeout" : apiErrorType(err.kind);
   for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
-  reportError(c, e instanceof HttpError ? err.message : e instanceof Error ? e.message : String(e));
-  return c.json({ status: "error", errorType, error: err.message }, err.status);
+  reportError(c, e instanceof PromgateError ? err.message : e instanceof Error ? e.message : String(e));
+  return c.json({ status: "error", errorType, error: err.message }, statusOf(err.kind));
 }
 
 function success(c: Context, data: unknown, warnings: string[] = [], infos: string[] = []): Response {
@@ -167,7 +166,7 @@ export function queryRoutes(config: Config, fetchFn: Fetch, frontend?: QueryFron
     const scope = readScope(tenant, select((name) => c.req.param(name)));
     const encoding = c.req.header("content-encoding");
     if (!encoding || encoding.toLowerCase() !== "snappy") {
-      throw new HttpError(415, `unsupported Content-Encoding "${encoding ?? ""}": remote_read bodies must be snappy`);
+      throw new PromgateError("unsupported_media_type", `unsupported Content-Encoding "${encoding ?? ""}": remote_read bodies must be snappy`);
     }
     const body = await readBody(c.req.raw, tenant.limits.maxCompressedBytes, "maxCompressedBytes");
     const req = decodeReadRequest(body, tenant);

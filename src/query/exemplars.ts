@@ -1,6 +1,6 @@
 import type { Config } from "../config.js";
 import { esFailure, esFetch, type Fetch } from "../elastic/http.js";
-import { HttpError } from "../http/errors.js";
+import { PromgateError } from "../errors.js";
 import { matchersToQuery } from "./esquery.js";
 import { isRegexpRefusal } from "./regexp-refusal.js";
 import { type CompiledMatcher, compileMatcher, type Labels, matchesAll } from "./matchers.js";
@@ -115,7 +115,7 @@ export async function readExemplars(
         const id = h._source.key ?? "";
         if (!matchesAll(labels, matchers) || seen.has(id)) continue;
         seen.add(id);
-        if (++taken > maxExemplars) throw new HttpError(422, "query would load more exemplars than maxQuerySamples allows; narrow the selector or time range");
+        if (++taken > maxExemplars) throw new PromgateError("unprocessable", "query would load more exemplars than maxQuerySamples allows; narrow the selector or time range");
         const key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
         let s = bySeries.get(key);
         if (!s) bySeries.set(key, (s = { seriesLabels: labels, exemplars: [] }));

@@ -1,4 +1,4 @@
-import { HttpError } from "../http/errors.js";
+import { PromgateError } from "../errors.js";
 import type { LiteralAlternation } from "./regex/literals.js";
 import { type LabelRegex, labelRegex, RegexError } from "./regex/re2.js";
 
@@ -24,8 +24,8 @@ export interface CompiledMatcher extends Matcher {
   literals?: LiteralAlternation;
 }
 
-export function badData(message: string): HttpError {
-  return new HttpError(400, message);
+export function badData(message: string): PromgateError {
+  return new PromgateError("invalid", message);
 }
 
 /** The matcher's regex, or a 400 that quotes Go's reason for refusing it. */

@@ -1,4 +1,4 @@
-import { HttpError } from "../http/errors.js";
+import { PromgateError } from "../errors.js";
 import type { CompiledMatcher } from "./matchers.js";
 import { Lru } from "../util/lru.js";
 
@@ -12,7 +12,7 @@ import { Lru } from "../util/lru.js";
  */
 
 /** A search Elasticsearch refused because of a `regexp` clause. */
-export class RegexpRefused extends HttpError {}
+export class RegexpRefused extends PromgateError {}
 
 /** Whether a 400 answer from Elasticsearch is such a refusal (its root causes name it). */
 export async function isRegexpRefusal(res: Response): Promise<boolean> {

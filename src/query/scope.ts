@@ -1,6 +1,6 @@
 import type { Tenant } from "../config.js";
 import { mayUseStream } from "../http/auth.js";
-import { HttpError } from "../http/errors.js";
+import { PromgateError } from "../errors.js";
 import type { StreamSelection } from "../http/prefixes.js";
 import { dataStreamName } from "../ingest/streams.js";
 
@@ -51,7 +51,7 @@ export function readScope(tenant: Tenant, selection: StreamSelection = { kind: "
   const route = routePatterns(tenant, selection);
   // A name without `*` is a request for that stream: refused outright when it is not the tenant's.
   for (const name of route ?? []) {
-    if (!name.includes("*") && !mayUseStream(tenant, name)) throw new HttpError(403, `tenant "${tenant.id}" may not read ${name}`);
+    if (!name.includes("*") && !mayUseStream(tenant, name)) throw new PromgateError("forbidden", `tenant "${tenant.id}" may not read ${name}`);
   }
   const tenantFilter = {
     bool: {

@@ -4,7 +4,7 @@ import type { Config, Tenant } from "../config.js";
 import type { Fetch } from "../elastic/http.js";
 import { ASSETS_VERSION, STATUS_CSS, STATUS_JS, UPLOT_CSS, UPLOT_JS } from "../gen/assets.js";
 import { authenticate } from "../http/auth.js";
-import { HttpError } from "../http/errors.js";
+import { PromgateError } from "../errors.js";
 import { reportTenant } from "../observe/facts.js";
 import { collectStatus } from "./collect.js";
 import { RANGES, StatusPage } from "./page.js";
@@ -43,7 +43,7 @@ async function pageTenant(config: Config, header: string | undefined): Promise<T
   try {
     return await authenticate(header, config.tenants);
   } catch (e) {
-    if (e instanceof HttpError && e.status === 401) throw new HttpError(401, e.message, { "www-authenticate": PAGE_CHALLENGE });
+    if (e instanceof PromgateError && e.kind === "unauthenticated") throw new PromgateError("unauthenticated", e.message, { "www-authenticate": PAGE_CHALLENGE });
     throw e;
   }
 }

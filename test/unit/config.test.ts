@@ -5,7 +5,8 @@ import { resolve } from "node:path";
 import { TENANT_TABLE_END, withConfigTable } from "../../src/config/docs.js";
 import { CHECKED_PREFIXES, SETTINGS, TENANT_FIELDS } from "../../src/config/schema.js";
 import { authenticate, mayUseStream, tenantOf } from "../../src/http/auth.js";
-import { HttpError } from "../../src/http/errors.js";
+import { PromgateError } from "../../src/errors.js";
+import { statusOf } from "../../src/http/errors.js";
 import { basic, testConfig } from "../helpers/config.js";
 
 const tenants = (t: unknown) => JSON.stringify(t);
@@ -277,7 +278,7 @@ describe("PROMGATE_AUTH=none", () => {
     expect((await tenantOf(c, undefined)).id).toBe("anonymous");
     expect(mayUseStream(c.tenants[0]!, "metrics-any.prometheus-thing")).toBe(true);
     expect((await tenantOf(testConfig(), basic("dev", "dev-password"))).id).toBe("dev");
-    await expect(tenantOf(testConfig(), undefined)).rejects.toBeInstanceOf(HttpError);
+    await expect(tenantOf(testConfig(), undefined)).rejects.toBeInstanceOf(PromgateError);
   });
 });
 
@@ -293,7 +294,7 @@ describe("authentication", () => {
   it.each([undefined, basic("dev", "dev-passwordX"), basic("teama", "dev-password"), "Bearer token-of-team-b", "Basic", "Negotiate abc"])(
     "rejects %s with 401",
     async (h) => {
-      await expect(authenticate(h, c.tenants)).rejects.toSatisfy((e) => e instanceof HttpError && e.status === 401);
+      await expect(authenticate(h, c.tenants)).rejects.toSatisfy((e) => e instanceof PromgateError && statusOf(e.kind) === 401);
     },
   );
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS, type Limits } from "../../src/config.js";
-import { HttpError } from "../../src/http/errors.js";
+import { PromgateError } from "../../src/errors.js";
+import { statusOf as httpStatusOf } from "../../src/http/errors.js";
 import { decodeWriteRequest } from "../../src/ingest/decode.js";
 import { BulkBodyWriter } from "../../src/ingest/documents.js";
 import { snappyDecompress } from "../../src/ingest/snappy.js";
@@ -17,10 +18,10 @@ function statusOf(fn: () => unknown): { status: number; message: string } {
   try {
     fn();
   } catch (e) {
-    if (e instanceof HttpError) return { status: e.status, message: e.message };
+    if (e instanceof PromgateError) return { status: httpStatusOf(e.kind), message: e.message };
     throw e;
   }
-  throw new Error("expected an HttpError");
+  throw new Error("expected a PromgateError");
 }
 
 describe("decode → _bulk documents", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { HttpError } from "../../src/http/errors.js";
+import { PromgateError } from "../../src/errors.js";
 import { matchersToQuery, re2ToLucene } from "../../src/query/esquery.js";
 import { compileMatcher } from "../../src/query/matchers.js";
 
@@ -79,7 +79,7 @@ describe("RE2 inline flag groups", () => {
   });
 
   it.each(["(?i-)a", "(?-)a", "(?x)a", "(?=a)a", "(?i"])("refuses %j with a 400 as Go does", (re) => {
-    expect(() => compileMatcher({ name: "l", type: "=~", value: re })).toThrow(HttpError);
+    expect(() => compileMatcher({ name: "l", type: "=~", value: re })).toThrow(PromgateError);
   });
 
   // Each character matches exactly the members of its orbit under Unicode simple case folding.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { HttpError } from "../../src/http/errors.js";
+import { PromgateError } from "../../src/errors.js";
 import { matchersToQuery, re2ToLucene } from "../../src/query/esquery.js";
 import { compileMatcher, matchesAll, type Matcher } from "../../src/query/matchers.js";
 import { parseSelector, unquote } from "../../src/query/selector.js";
@@ -40,7 +40,7 @@ describe("matchers (Prometheus 3 semantics)", () => {
     // ("a{2" is no longer here: RE2 reads an incomplete repeat as literal text, and Prometheus answers it.)
     // (Inline flags such as "(?U)a" and "a(?i)b" are answered now: matchers-flags.test.ts.)
     for (const bad of ["(", "(?x)a", "(?i-)a"]) {
-      expect(() => m("l", "=~", bad)).toThrow(HttpError);
+      expect(() => m("l", "=~", bad)).toThrow(PromgateError);
     }
   });
 });
@@ -98,6 +98,6 @@ describe("series selectors", () => {
   });
 
   it.each(["up{", "sum(up)", "up + 1", "", "up{job=~}"])("rejects %j with a 400", (sel) => {
-    expect(() => parseSelector(sel)).toThrow(HttpError);
+    expect(() => parseSelector(sel)).toThrow(PromgateError);
   });
 });

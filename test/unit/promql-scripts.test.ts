@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { HttpError } from "../../src/http/errors.js";
+import { PromgateError } from "../../src/errors.js";
 import type { NativeHistogram } from "../../src/model/histogram.js";
 import { type CompiledMatcher, matchesAll } from "../../src/query/matchers.js";
 import type { SampleSource, SeriesData } from "../../src/query/promql/engine.js";
@@ -67,7 +67,7 @@ async function answer(cmd: EvalCommand, source: SampleSource, options: ParseOpti
     // Through JSON, as the API sends it.
     return JSON.parse(JSON.stringify({ status: "success", ...outcome })) as Answer;
   } catch (e) {
-    if (e instanceof HttpError) return { status: "error", error: e.message };
+    if (e instanceof PromgateError) return { status: "error", error: e.message };
     throw e;
   }
 }

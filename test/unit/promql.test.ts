@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { HttpError } from "../../src/http/errors.js";
+import { PromgateError } from "../../src/errors.js";
+import { statusOf } from "../../src/http/errors.js";
 import { type CompiledMatcher, matchesAll } from "../../src/query/matchers.js";
 import type { SampleSource, SeriesData } from "../../src/query/promql/engine.js";
 import { parsePromQL } from "../../src/query/promql/parse.js";
@@ -222,9 +223,9 @@ describe("parse errors are bad_data with the position", () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(HttpError);
-    expect((err as HttpError).status).toBe(400);
-    expect((err as HttpError).message).toMatch(text);
+    expect(err).toBeInstanceOf(PromgateError);
+    expect(statusOf((err as PromgateError).kind)).toBe(400);
+    expect((err as PromgateError).message).toMatch(text);
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { HttpError } from "../../src/http/errors.js";
+import { PromgateError } from "../../src/errors.js";
+import { statusOf } from "../../src/http/errors.js";
 import { type CompiledMatcher, matchesAll } from "../../src/query/matchers.js";
 import type { SampleSource, SeriesData } from "../../src/query/promql/engine.js";
 import { EXPERIMENTAL_SYNTAX, parsePromQL } from "../../src/query/promql/parse.js";
@@ -93,7 +94,7 @@ async function outcome(run: () => Promise<QueryOutcome>): Promise<QueryOutcome |
   try {
     return await run();
   } catch (e) {
-    if (e instanceof HttpError) return { error: e.message, status: e.status };
+    if (e instanceof PromgateError) return { error: e.message, status: statusOf(e.kind) };
     throw e;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { HttpError } from "../../src/http/errors.js";
+import { PromgateError } from "../../src/errors.js";
 import { MAX_REGEX_LENGTH, matchersToQuery } from "../../src/query/esquery.js";
 import { compileMatcher, type Matcher } from "../../src/query/matchers.js";
 import { matchesAll } from "../../src/query/matchers.js";
@@ -90,7 +90,7 @@ describe("RE2 semantics as Prometheus compiles a matcher", () => {
   });
 
   it("parses the pattern alone, as Prometheus does: a stray parenthesis cannot close the anchoring group", () => {
-    expect(() => m("=~", "a)|(b")).toThrow(HttpError);
+    expect(() => m("=~", "a)|(b")).toThrow(PromgateError);
     expect(() => labelRegex("a)|(b")).toThrow("error parsing regexp: unexpected ): `a)|(b`");
   });
 

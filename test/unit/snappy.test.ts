@@ -1,18 +1,19 @@
 import SnappyJS from "snappyjs";
 import { describe, expect, it } from "vitest";
-import { HttpError } from "../../src/http/errors.js";
+import { PromgateError } from "../../src/errors.js";
+import { statusOf } from "../../src/http/errors.js";
 import { snappyDecodedLength, snappyDecompress } from "../../src/ingest/snappy.js";
 import { FIXTURES, fixture } from "../helpers/payload.js";
 
 const MiB = 1024 * 1024;
 
-function expectHttpError(fn: () => unknown, status: number, text: RegExp): void {
+function expectPromgateError(fn: () => unknown, status: number, text: RegExp): void {
   try {
     fn();
   } catch (e) {
-    expect(e).toBeInstanceOf(HttpError);
-    expect((e as HttpError).status).toBe(status);
-    expect((e as HttpError).message).toMatch(text);
+    expect(e).toBeInstanceOf(PromgateError);
+    expect(statusOf((e as PromgateError).kind)).toBe(status);
+    expect((e as PromgateError).message).toMatch(text);
     return;
   }
   throw new Error("expected an error");
@@ -40,21 +41,21 @@ describe("snappy block decoder", () => {
     // Declares 4 GiB - 1 and carries 3 bytes: allocating first would throw RangeError or exhaust memory.
     const bomb = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 0x41]);
     expect(snappyDecodedLength(bomb).length).toBe(0xffffffff);
-    expectHttpError(() => snappyDecompress(bomb, 32 * MiB), 413, /decoded body of 4294967295 bytes exceeds maxDecompressedBytes 33554432/);
+    expectPromgateError(() => snappyDecompress(bomb, 32 * MiB), 413, /decoded body of 4294967295 bytes exceeds maxDecompressedBytes 33554432/);
   });
 
   it("rejects corrupt streams with a 400 that says what is wrong", () => {
     const good = SnappyJS.compress(new TextEncoder().encode("hello hello hello hello hello"));
-    expectHttpError(() => snappyDecompress(good.subarray(0, good.length - 3), MiB), 400, /cannot decode snappy/);
-    expectHttpError(() => snappyDecompress(new Uint8Array([]), MiB), 400, /invalid length preamble/);
-    expectHttpError(() => snappyDecompress(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80, 0x01]), MiB), 400, /preamble/);
+    expectPromgateError(() => snappyDecompress(good.subarray(0, good.length - 3), MiB), 400, /cannot decode snappy/);
+    expectPromgateError(() => snappyDecompress(new Uint8Array([]), MiB), 400, /invalid length preamble/);
+    expectPromgateError(() => snappyDecompress(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80, 0x01]), MiB), 400, /preamble/);
     // Declares 10 bytes, has a 3-byte literal: too short.
-    expectHttpError(() => snappyDecompress(new Uint8Array([10, 0x08, 0x61, 0x62, 0x63]), MiB), 400, /declared 10/);
+    expectPromgateError(() => snappyDecompress(new Uint8Array([10, 0x08, 0x61, 0x62, 0x63]), MiB), 400, /declared 10/);
     // A copy whose offset points before the start of the output.
-    expectHttpError(() => snappyDecompress(new Uint8Array([8, 0x00, 0x61, 0x01 | (0 << 2), 0x05]), MiB), 400, /offset/);
+    expectPromgateError(() => snappyDecompress(new Uint8Array([8, 0x00, 0x61, 0x01 | (0 << 2), 0x05]), MiB), 400, /offset/);
     // A literal longer than the declared output.
-    expectHttpError(() => snappyDecompress(new Uint8Array([1, 0x04, 0x61, 0x62]), MiB), 400, /declared length/);
+    expectPromgateError(() => snappyDecompress(new Uint8Array([1, 0x04, 0x61, 0x62]), MiB), 400, /declared length/);
     // Plain text (someone forgot to compress): never a crash.
-    expectHttpError(() => snappyDecompress(new TextEncoder().encode("not snappy at all"), MiB), 400, /snappy/);
+    expectPromgateError(() => snappyDecompress(new TextEncoder().encode("not snappy at all"), MiB), 400, /snappy/);
   });
 });

@@ -1,9 +1,9 @@
-import { HttpError } from "../../http/errors.js";
+import { PromgateError } from "../../errors.js";
 
 /** The query timeout: evaluation checks the deadline between steps and before each read, so it cannot hang. */
-export class QueryTimeoutError extends HttpError {
+export class QueryTimeoutError extends PromgateError {
   constructor(what = "expression evaluation") {
-    super(503, `query timed out in ${what}`);
+    super("unavailable", `query timed out in ${what}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { HttpError } from "../../http/errors.js";
+import { PromgateError } from "../../errors.js";
 import type { NativeHistogram } from "../../model/histogram.js";
 import { type CompiledMatcher, compileMatcher, type Labels } from "../matchers.js";
 import { validLabelName } from "../selector.js";
@@ -200,7 +200,7 @@ export class Evaluator {
       return { type: "vector", v: info.at(base.type === "vector" ? base.v : [], t) };
     }
     const impl = IMPLEMENTATIONS[e.func];
-    if (!impl) throw new HttpError(422, `function ${e.func} is not supported`);
+    if (!impl) throw new PromgateError("unprocessable", `function ${e.func} is not supported`);
     const args = e.args.map((a) => this.eval(a, t));
     const ctx: CallContext = { t, rangeStart: t, rangeEnd: t, absentLabels: {}, annotations: this.annotations, argPos: e.args.map(positionOf) };
     const rangeArg = e.args.find((a) => a.kind === "matrix" || a.kind === "subquery");
@@ -303,7 +303,7 @@ export class Evaluator {
         case "count_values": {
           const name = param?.type === "string" ? param.v : "";
           // Prometheus 3 takes any UTF-8 label name but the empty one.
-          if (!validLabelName(name)) throw new HttpError(422, `invalid label name ${goQuote(name)}`);
+          if (!validLabelName(name)) throw new PromgateError("unprocessable", `invalid label name ${goQuote(name)}`);
           const counts = new Map<string, number>();
           for (const m of members) {
             // A histogram's value is its text form, as Prometheus' FloatHistogram.String writes it.
@@ -314,7 +314,7 @@ export class Evaluator {
           break;
         }
         default:
-          throw new HttpError(422, `aggregation ${e.op} is not supported`);
+          throw new PromgateError("unprocessable", `aggregation ${e.op} is not supported`);
       }
     }
     return out;
@@ -427,7 +427,7 @@ export class Evaluator {
       const keys = new Set<string>();
       for (const s of out) {
         const k = labelsKey(s.labels);
-        if (keys.has(k)) throw new HttpError(422, "multiple matches for labels: grouping labels must ensure unique matches");
+        if (keys.has(k)) throw new PromgateError("unprocessable", "multiple matches for labels: grouping labels must ensure unique matches");
         keys.add(k);
       }
     }
@@ -478,7 +478,7 @@ function apply(op: string, a: number, b: number): number | boolean {
     case "<=":
       return a <= b;
     default:
-      throw new HttpError(422, `operator ${op} is not supported here`);
+      throw new PromgateError("unprocessable", `operator ${op} is not supported here`);
   }
 }
 

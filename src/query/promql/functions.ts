@@ -1,4 +1,4 @@
-import { HttpError } from "../../http/errors.js";
+import { PromgateError } from "../../errors.js";
 import type { Labels } from "../matchers.js";
 import { type Replacer, replaceRegex, type Submatch } from "../regex/re2.js";
 import { validLabelName, wellFormed } from "../selector.js";
@@ -675,10 +675,10 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
     try {
       re = replaceRegex(regex);
     } catch {
-      throw new HttpError(422, `invalid regular expression in label_replace(): ${regex}`);
+      throw new PromgateError("unprocessable", `invalid regular expression in label_replace(): ${regex}`);
     }
     // Prometheus 3 accepts any UTF-8 label name but the empty one (model.UTF8Validation).
-    if (!validLabelName(dst)) throw new HttpError(422, `invalid destination label name in label_replace(): ${wellFormed(dst)}`);
+    if (!validLabelName(dst)) throw new PromgateError("unprocessable", `invalid destination label name in label_replace(): ${wellFormed(dst)}`);
     return vec(
       argVector(args[0]).map((s) => {
         const m = re.exec(s.labels[src] ?? "");
@@ -692,8 +692,8 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
     const sep = argString(args[2]);
     const srcs = args.slice(3).map(argString);
     const badSrc = srcs.find((l) => !validLabelName(l));
-    if (badSrc !== undefined) throw new HttpError(422, `invalid source label name in label_join(): ${wellFormed(badSrc)}`);
-    if (!validLabelName(dst)) throw new HttpError(422, `invalid destination label name in label_join(): ${wellFormed(dst)}`);
+    if (badSrc !== undefined) throw new PromgateError("unprocessable", `invalid source label name in label_join(): ${wellFormed(badSrc)}`);
+    if (!validLabelName(dst)) throw new PromgateError("unprocessable", `invalid destination label name in label_join(): ${wellFormed(dst)}`);
     return vec(
       argVector(args[0]).map((s) => {
         return { ...s, labels: withLabel(s.labels, dst, wellFormed(srcs.map((l) => s.labels[l] ?? "").join(sep))) };
@@ -792,8 +792,8 @@ function extremeIndex(vs: number[], better: (cur: number, best: number) => boole
 function doubleExponentialSmoothing(args: Value[], ctx: CallContext): Value {
   const sf = argScalar(args[1]);
   const tf = argScalar(args[2]);
-  if (!(sf > 0 && sf < 1)) throw new HttpError(422, `invalid smoothing factor. Expected: 0 < sf < 1, got: ${sf.toFixed(6)}`);
-  if (!(tf > 0 && tf < 1)) throw new HttpError(422, `invalid trend factor. Expected: 0 < tf < 1, got: ${tf.toFixed(6)}`);
+  if (!(sf > 0 && sf < 1)) throw new PromgateError("unprocessable", `invalid smoothing factor. Expected: 0 < sf < 1, got: ${sf.toFixed(6)}`);
+  if (!(tf > 0 && tf < 1)) throw new PromgateError("unprocessable", `invalid trend factor. Expected: 0 < tf < 1, got: ${tf.toFixed(6)}`);
   const out: InstantSample[] = [];
   for (const s of argMatrix(args[0])) {
     const n = s.vs.length;
@@ -830,7 +830,7 @@ export function checkUniqueLabelsets(v: InstantSample[]): void {
   const seen = new Set<string>();
   for (const s of v) {
     const k = labelsKey(s.labels);
-    if (seen.has(k)) throw new HttpError(422, "vector cannot contain metrics with the same labelset");
+    if (seen.has(k)) throw new PromgateError("unprocessable", "vector cannot contain metrics with the same labelset");
     seen.add(k);
   }
 }

@@ -1,4 +1,4 @@
-import { HttpError } from "../../http/errors.js";
+import { PromgateError } from "../../errors.js";
 import { type CompiledMatcher, compileMatcher, type Labels, type Matcher, matchesAll } from "../matchers.js";
 import type { At, Expr, VectorSelector } from "./ast.js";
 import type { SeriesData } from "./engine.js";
@@ -181,12 +181,12 @@ export class InfoJoin {
       names.add(name);
       const k = this.sampleAt(s, t);
       if (k === undefined) continue;
-      if (s.hs?.[k]) throw new HttpError(422, `this should be an info metric, with float samples: ${labelsString(s.labels)}`);
+      if (s.hs?.[k]) throw new PromgateError("unprocessable", `this should be an info metric, with float samples: ${labelsString(s.labels)}`);
       const ts = s.ts[k]!;
       const sig = signature(name, s.labels);
       const seen = bySig.get(sig);
       if (seen && seen.ts === ts) {
-        throw new HttpError(422, `found duplicate series for info metric: existing ${labelsString(seen.labels)} @ ${seen.ts}, new ${labelsString(s.labels)} @ ${ts}`);
+        throw new PromgateError("unprocessable", `found duplicate series for info metric: existing ${labelsString(seen.labels)} @ ${seen.ts}, new ${labelsString(s.labels)} @ ${ts}`);
       }
       if (!seen || seen.ts < ts) bySig.set(sig, { labels: s.labels, ts });
     }
@@ -206,7 +206,7 @@ export class InfoJoin {
         for (const [l, v] of Object.entries(info.labels)) {
           if (l === "__name__" || l === "__type__" || l === "__unit__") continue;
           if (this.dataMatchers.size > 0 && !this.dataMatchers.has(l)) continue;
-          if (added[l] !== undefined && added[l] !== v) throw new HttpError(422, `conflicting label: ${l}`);
+          if (added[l] !== undefined && added[l] !== v) throw new PromgateError("unprocessable", `conflicting label: ${l}`);
           if (s.labels[l] !== undefined) continue;
           added[l] = v;
         }

@@ -1,4 +1,4 @@
-import { HttpError } from "../../http/errors.js";
+import { PromgateError } from "../../errors.js";
 import type { Labels } from "../matchers.js";
 import { type Annotations, goG } from "./annotations.js";
 import { compareLabelSets } from "./order.js";
@@ -16,8 +16,8 @@ import { xxhash64 } from "../../util/xxhash64.js";
  */
 export function kParam(p: number): number {
   if (p < 1) return 0;
-  if (Number.isNaN(p)) throw new HttpError(422, "Parameter value is NaN");
-  if (p >= 9.223372036854776e18) throw new HttpError(422, `Scalar value ${goG(p)} overflows int64`);
+  if (Number.isNaN(p)) throw new PromgateError("unprocessable", "Parameter value is NaN");
+  if (p >= 9.223372036854776e18) throw new PromgateError("unprocessable", `Scalar value ${goG(p)} overflows int64`);
   return Math.trunc(p);
 }
 
@@ -72,7 +72,7 @@ export function sampleOffset(labels: Labels): number {
 
 /** limit_ratio: r ≥ 0 keeps series with offset < r; r < 0 keeps those with offset ≥ 1 + r (|r| capped at 1). */
 export function limitRatio(members: InstantSample[], p: number): InstantSample[] {
-  if (Number.isNaN(p)) throw new HttpError(422, "Ratio value is NaN");
+  if (Number.isNaN(p)) throw new PromgateError("unprocessable", "Ratio value is NaN");
   const r = Math.max(-1, Math.min(1, p));
   if (r === 0) return [];
   return members.filter((s) => {

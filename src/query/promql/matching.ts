@@ -1,4 +1,4 @@
-import { HttpError } from "../../http/errors.js";
+import { PromgateError } from "../../errors.js";
 import type { Labels } from "../matchers.js";
 import type { VectorMatching } from "./ast.js";
 import { compareLabelSets } from "./order.js";
@@ -21,14 +21,13 @@ function matchLabels(l: Labels, m: VectorMatching): Labels {
 }
 
 /** Two series of the "one" side fell into the same match group. */
-export function duplicateOnOneSide(m: VectorMatching, oneSide: "left" | "right", a: Labels, b: Labels): HttpError {
+export function duplicateOnOneSide(m: VectorMatching, oneSide: "left" | "right", a: Labels, b: Labels): PromgateError {
   const [x, y] = compareLabelSets(a, b) <= 0 ? [a, b] : [b, a];
-  return new HttpError(
-    422,
+  return new PromgateError("unprocessable",
     `found duplicate series for the match group ${labelsString(matchLabels(a, m))} on the ${oneSide} hand-side of the operation: [${labelsString(x)}, ${labelsString(y)}];many-to-many matching not allowed: matching labels must be unique on one side`,
   );
 }
 
 /** One-to-one matching found a second left-hand series for a group. */
-export const manyToOneNotExplicit = (): HttpError =>
-  new HttpError(422, "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
+export const manyToOneNotExplicit = (): PromgateError =>
+  new PromgateError("unprocessable", "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");

@@ -1,6 +1,6 @@
 import { parser } from "@prometheus-io/lezer-promql";
 import type { SyntaxNode } from "@lezer/common";
-import { HttpError } from "../../http/errors.js";
+import { PromgateError } from "../../errors.js";
 import type { Matcher, MatchType } from "../matchers.js";
 import { labelRegex, RegexError } from "../regex/re2.js";
 import { isValidUtf8, unquote, unquoteBytes } from "../selector.js";
@@ -17,14 +17,14 @@ import { durationMs, type Literal, numberValue, scanLiterals } from "./literals.
  * them.
  */
 
-export class ParseError extends HttpError {
+export class ParseError extends PromgateError {
   constructor(
     readonly reason: string,
     readonly pos = 0,
     query?: string,
   ) {
     // Positions become line:column once the query text is known (parsePromQL), as Prometheus' ParseErr.
-    super(400, `${query === undefined ? `1:${pos + 1}` : query === "" ? "unknown position" : lineColumn(query, pos)}: parse error: ${reason}`);
+    super("invalid", `${query === undefined ? `1:${pos + 1}` : query === "" ? "unknown position" : lineColumn(query, pos)}: parse error: ${reason}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { HttpError } from "../../http/errors.js";
+import { PromgateError } from "../../errors.js";
 import type { DurationExpr, Expr } from "./ast.js";
 import { samePosition } from "./parse.js";
 
@@ -94,10 +94,10 @@ export function durationSeconds(d: DurationExpr, q: QueryTimes): number {
     case "*":
       return lhs * rhs;
     case "/":
-      if (rhs === 0) throw new HttpError(422, `${at(d)}: division by zero`);
+      if (rhs === 0) throw new PromgateError("unprocessable", `${at(d)}: division by zero`);
       return lhs / rhs;
     case "%":
-      if (rhs === 0) throw new HttpError(422, `${at(d)}: modulo by zero`);
+      if (rhs === 0) throw new PromgateError("unprocessable", `${at(d)}: modulo by zero`);
       return lhs % rhs;
     case "^":
       return goPow(lhs, rhs);
@@ -107,9 +107,9 @@ export function durationSeconds(d: DurationExpr, q: QueryTimes): number {
 /** A duration expression's value in ms, checked as Prometheus' calculateDuration checks it. */
 function durationMs(d: DurationExpr, q: QueryTimes, allowNegative: boolean): number {
   const seconds = durationSeconds(d, q);
-  if (!Number.isFinite(seconds)) throw new HttpError(422, `${at(d)}: duration is NaN or infinite`);
-  if (seconds <= 0 && !allowNegative) throw new HttpError(422, `${at(d)}: duration must be greater than 0`);
-  if (Math.abs(seconds) > 2 ** 63 / 1e9) throw new HttpError(422, `${at(d)}: duration is out of range`);
+  if (!Number.isFinite(seconds)) throw new PromgateError("unprocessable", `${at(d)}: duration is NaN or infinite`);
+  if (seconds <= 0 && !allowNegative) throw new PromgateError("unprocessable", `${at(d)}: duration must be greater than 0`);
+  if (Math.abs(seconds) > 2 ** 63 / 1e9) throw new PromgateError("unprocessable", `${at(d)}: duration is out of range`);
   return Math.trunc(seconds * 1000);
 }
 

@@ -1,4 +1,4 @@
-import { HttpError } from "../../http/errors.js";
+import { PromgateError } from "../../errors.js";
 import type { CompiledMatcher } from "../matchers.js";
 import type { ReadScope } from "../scope.js";
 import type { Storage } from "../storage/storage.js";
@@ -61,7 +61,7 @@ export function storageSource(storage: Storage, scope: ReadScope, maxSamples: nu
       const loaded = await storage.snapshot(scope, async (at) => storage.samples(at, matchers, range, await storage.series(at, matchers, range), budget.left));
       for (const s of loaded) budget.left -= seriesSampleWeight(s.timestamps, s.histograms);
       // Selectors load concurrently, each within what was left when it started: check the total too.
-      if (budget.left < 0) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
+      if (budget.left < 0) throw new PromgateError("unprocessable", "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
       // Series in label order, as Prometheus' blocks return them (its in-memory head keeps creation order):
       // results that depend on input order (last bits of sums, limitk, ties in topk) are then stable.
       return loaded
@@ -73,7 +73,7 @@ export function storageSource(storage: Storage, scope: ReadScope, maxSamples: nu
       const range = { startMs, endMs };
       const loaded = await storage.snapshot(scope, async (at) => storage.buckets(at, matchers, range, await storage.series(at, matchers, range), req, budget.left));
       for (const s of loaded) budget.left -= s.ends.length;
-      if (budget.left < 0) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
+      if (budget.left < 0) throw new PromgateError("unprocessable", "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
       return loaded;
     },
   };
@@ -177,10 +177,10 @@ function instantJSON(s: InstantSample, timeMs: number): { metric: Record<string,
 export function checkRange(expr: Expr, startMs: number, endMs: number, stepMs: number): void {
   const t = typeOf(expr);
   if (t !== "vector" && t !== "scalar") {
-    throw new HttpError(400, `invalid expression type "${t === "matrix" ? "range vector" : t}" for range query, must be Scalar or instant Vector`);
+    throw new PromgateError("invalid", `invalid expression type "${t === "matrix" ? "range vector" : t}" for range query, must be Scalar or instant Vector`);
   }
   if (Math.floor((endMs - startMs) / stepMs) > MAX_POINTS) {
-    throw new HttpError(400, "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
+    throw new PromgateError("invalid", "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
   }
 }
 

@@ -1,4 +1,4 @@
-import { HttpError } from "../../http/errors.js";
+import { PromgateError } from "../../errors.js";
 import { badData } from "../matchers.js";
 import { type Params, parseDurationParam, parseLimit, parseTime } from "../params.js";
 import type { Expr } from "./ast.js";
@@ -63,7 +63,7 @@ export async function rangeRequest(
     checkRange(expr, startMs, endMs, stepMs);
   } catch (e) {
     // The expression type is a property of the query parameter; the resolution limit is not.
-    if (e instanceof HttpError && e.message.startsWith("invalid expression type")) throw badData(`invalid parameter "query": ${e.message}`);
+    if (e instanceof PromgateError && e.message.startsWith("invalid expression type")) throw badData(`invalid parameter "query": ${e.message}`);
     throw e;
   }
   return run(expr, startMs, endMs, stepMs, source(until), { query: p.get("query") ?? "", deadline: until, limit, stats: wantsStats(p) });

@@ -3,7 +3,7 @@ import SnappyJS from "snappyjs";
 import type { Tenant } from "../../config.js";
 import { ReadRequest_ResponseType, type ReadRequest, ReadRequestSchema } from "../../gen/prometheus/remote_pb.js";
 import { LabelMatcher_Type } from "../../gen/prometheus/types_pb.js";
-import { HttpError } from "../../http/errors.js";
+import { PromgateError } from "../../errors.js";
 import { snappyDecompress } from "../../ingest/snappy.js";
 import { type CompiledMatcher, compileMatcher, type MatchType } from "../matchers.js";
 import type { ReadScope } from "../scope.js";
@@ -37,7 +37,7 @@ export function decodeReadRequest(body: Uint8Array, tenant: Tenant): ReadRequest
   try {
     return fromBinary(ReadRequestSchema, decoded);
   } catch (e) {
-    throw new HttpError(400, `cannot decode ReadRequest: ${(e as Error).message}`);
+    throw new PromgateError("invalid", `cannot decode ReadRequest: ${(e as Error).message}`);
   }
 }
 
@@ -46,7 +46,7 @@ export function chooseResponseType(req: ReadRequest): ReadRequest_ResponseType {
   for (const t of req.acceptedResponseTypes) {
     if (t === ReadRequest_ResponseType.SAMPLES || t === ReadRequest_ResponseType.STREAMED_XOR_CHUNKS) return t;
   }
-  throw new HttpError(400, `unsupported response types ${JSON.stringify(req.acceptedResponseTypes)}: this server answers SAMPLES (0) or STREAMED_XOR_CHUNKS (1)`);
+  throw new PromgateError("invalid", `unsupported response types ${JSON.stringify(req.acceptedResponseTypes)}: this server answers SAMPLES (0) or STREAMED_XOR_CHUNKS (1)`);
 }
 
 /** What the read handler needs of storage (tests stand in for it). */
@@ -62,12 +62,12 @@ function planQueries(req: ReadRequest): PlannedQuery[] {
   return req.queries.map((q, i) => {
     const matchers = q.matchers.map((m) => {
       const type = MATCH_TYPES[m.type];
-      if (!type) throw new HttpError(400, `query ${i}: unknown matcher type ${m.type}`);
+      if (!type) throw new PromgateError("invalid", `query ${i}: unknown matcher type ${m.type}`);
       return compileMatcher({ name: m.name, type, value: m.value });
     });
     let startMs = Number(q.startTimestampMs);
     let endMs = Number(q.endTimestampMs);
-    if (endMs < startMs) throw new HttpError(400, `query ${i}: end ${endMs} before start ${startMs}`);
+    if (endMs < startMs) throw new PromgateError("invalid", `query ${i}: end ${endMs} before start ${startMs}`);
     // Hints carry the range the engine will really read; never widen beyond the query's own.
     const h = q.hints;
     if (h && h.startMs > 0n) startMs = Math.max(startMs, Number(h.startMs));

@@ -1,4 +1,4 @@
-import { HttpError } from "../../http/errors.js";
+import { PromgateError } from "../../errors.js";
 import type { CompiledMatcher } from "../matchers.js";
 import type { ReadScope } from "../scope.js";
 import { type CompositeKey, esQuery, samplePlan, withFilter } from "./es-query.js";
@@ -72,7 +72,7 @@ export async function bucketsWith(
     type Bucket = Stats & { key: CompositeKey };
     const q = withFilter(query, { bool: { filter: constant } });
     const add = (into: Map<string, SeriesBuckets>, s: Series, start: number, b: Stats) => {
-      if (--left < 0) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
+      if (--left < 0) throw new PromgateError("unprocessable", "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
       let got = into.get(s.key);
       if (!got) into.set(s.key, (got = { ...s, ends: [], counts: [], stat: [], ...(wantLast ? { last: [], lastStale: [] } : {}) }));
       got.ends.push(start + bucketMs - 1);

@@ -1,6 +1,6 @@
 import type { Config } from "../../config.js";
 import { esFailure, esFetch, type Fetch } from "../../elastic/http.js";
-import { HttpError } from "../../http/errors.js";
+import { PromgateError } from "../../errors.js";
 import { isRegexpRefusal, RefusedRegexps, RegexpRefused } from "../regexp-refusal.js";
 import type { ReadScope } from "../scope.js";
 import type { BoolQuery } from "./es-query.js";
@@ -47,7 +47,7 @@ export class EsReader {
     if (!res.ok) {
       const refused = await isRegexpRefusal(res);
       const failure = await esFailure(res, what, this.config.retryAfterSeconds);
-      throw refused ? new RegexpRefused(failure.status, failure.message) : failure;
+      throw refused ? new RegexpRefused(failure.kind, failure.message) : failure;
     }
     return (await res.json()) as T;
   }
@@ -68,7 +68,7 @@ export class EsReader {
     });
     if (!res.ok) throw await esFailure(res, "opening a point in time", this.config.retryAfterSeconds);
     const { id } = (await res.json()) as { id?: unknown };
-    if (typeof id !== "string" || id === "") throw new HttpError(502, "Elasticsearch opened a point in time without an id");
+    if (typeof id !== "string" || id === "") throw new PromgateError("storage_failed", "Elasticsearch opened a point in time without an id");
     try {
       return await read({ ...scope, pit: id });
     } finally {

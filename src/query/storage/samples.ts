@@ -1,4 +1,4 @@
-import { HttpError } from "../../http/errors.js";
+import { PromgateError } from "../../errors.js";
 import type { CompiledMatcher } from "../matchers.js";
 import type { ReadScope } from "../scope.js";
 import { type BoolQuery, type CompositeKey, esQuery, rangeFilter, samplePlan, timeSlices, withFilter } from "./es-query.js";
@@ -145,7 +145,7 @@ export async function samplesBySeries(
       const n = t.buckets.length;
       const got: SeriesSamples = { ...s, timestamps: new Array<number>(n), values: new Array<number>(n), stale: new Set() };
       budget.left -= n;
-      if (budget.left < 0) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
+      if (budget.left < 0) throw new PromgateError("unprocessable", "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
       for (let j = 0; j < n; j++) {
         const b = t.buckets[j]!;
         got.timestamps[j] = b.key;
@@ -212,7 +212,7 @@ export async function samplesOfName(
       const s = current;
       if (!s) continue; // filtered out by a matcher ES could not evaluate exactly
       if (--budget.left < 0) {
-        throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
+        throw new PromgateError("unprocessable", "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
       }
       const t = Number(b.key.t);
       let value = b.v.value;

@@ -1,4 +1,4 @@
-import { HttpError } from "../../http/errors.js";
+import { PromgateError } from "../../errors.js";
 import { decodeStoredHistogram } from "../../ingest/histogram.js";
 import type { NativeHistogram } from "../../model/histogram.js";
 import { bytesFromBase64 } from "../../util/base64.js";
@@ -45,7 +45,7 @@ function storedHistogram(b64: string): Special {
   const bytes = bytesFromBase64(b64);
   const h = bytes ? decodeStoredHistogram(bytes) : undefined;
   // A stored histogram always decoded when it was written; one that does not is a corrupted document.
-  if (!h) throw new HttpError(502, "elasticsearch returned a native histogram promgate cannot read");
+  if (!h) throw new PromgateError("storage_failed", "elasticsearch returned a native histogram promgate cannot read");
   return h;
 }
 
