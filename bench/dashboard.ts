@@ -1,10 +1,7 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { loadConfig } from "../src/config.js";
 import { BENCH_AUTH, benchApp } from "./app.js";
 import { type SeriesSpec, writeBody } from "../test/helpers/payload.js";
-import { freePort, start, waitFor } from "../test/helpers/processes.js";
+import { startReferencePrometheus } from "./receiver.js";
 
 /**
  * A Grafana dashboard refresh, promgate against Prometheus 3 holding the same samples.
@@ -126,13 +123,9 @@ async function refresh(queries: string[], ask: (q: string) => Promise<string>): 
 export async function benchDashboard(prometheus3: string): Promise<DashboardBench> {
   const env = process.env;
   const esAuth = { authorization: `Basic ${btoa(`${env.ES_USERNAME}:${env.ES_PASSWORD}`)}` };
-  const dir = mkdtempSync(join(tmpdir(), "promgate-bench-dashboard-"));
-  const port = await freePort();
-  writeFileSync(join(dir, "p.yml"), "storage:\n  tsdb:\n    out_of_order_time_window: 26h\n");
-  const prom = start(prometheus3, [`--config.file=${join(dir, "p.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--web.enable-remote-write-receiver"]);
-  const promUrl = `http://127.0.0.1:${port}`;
+  const prom = await startReferencePrometheus(prometheus3, "dashboard");
+  const promUrl = prom.url;
   try {
-    await waitFor("Prometheus 3", async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined), 60_000);
     const run = Date.now().toString(36);
     let shift = 0;
     const clock = () => Date.now() + shift;

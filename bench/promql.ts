@@ -1,6 +1,3 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { defaultDeps } from "../src/app.js";
 import { BENCH_AUTH, benchApp, benchConfig } from "./app.js";
 import { parsePromQL } from "../src/query/promql/parse.js";
@@ -8,7 +5,7 @@ import { rangeQuery, storageSource } from "../src/query/promql/query.js";
 import { readScope } from "../src/query/scope.js";
 import { Storage } from "../src/query/storage/storage.js";
 import { type SeriesSpec, writeBody } from "../test/helpers/payload.js";
-import { freePort, start, waitFor } from "../test/helpers/processes.js";
+import { startReferencePrometheus } from "./receiver.js";
 
 /**
  * PromQL: promgate (its engine over Elasticsearch) against Prometheus 3 itself holding the same samples (fed
@@ -38,13 +35,9 @@ export async function benchPromql(prometheus3: string, rounds = 3): Promise<Prom
   const deps = defaultDeps();
   const app = benchApp(deps, config);
   const auth = BENCH_AUTH;
-  const dir = mkdtempSync(join(tmpdir(), "promgate-bench-promql-"));
-  const port = await freePort();
-  writeFileSync(join(dir, "p.yml"), "storage:\n  tsdb:\n    out_of_order_time_window: 26h\n");
-  const prom = start(prometheus3, [`--config.file=${join(dir, "p.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--web.enable-remote-write-receiver"]);
-  const promUrl = `http://127.0.0.1:${port}`;
+  const prom = await startReferencePrometheus(prometheus3, "promql");
+  const promUrl = prom.url;
   try {
-    await waitFor("Prometheus 3", async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined), 60_000);
     const run = Date.now().toString(36);
     const end = Math.floor((Date.now() - 120_000) / 300_000) * 300_000;
     const begin = end - 3_600_000;

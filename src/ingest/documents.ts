@@ -314,17 +314,7 @@ export class BulkBodyWriter implements WriteVisitor {
   private buildLabels(s: SeriesView, nameIndex: number): Rejection | undefined {
     if (s.refs && s.symbols) return this.buildLabelsFromSymbols(s, s.refs, s.symbols, nameIndex);
     const { buf, pos, count } = s;
-    // Upper bound: every label byte escaped as \u00XX (6×), the metric name once more, and the framing.
-    // (Counted from the labels themselves: with remote write 2.0 they live in the symbols table, outside
-    // the series message.)
-    let labelBytes = 0;
-    for (let i = 0; i < 4 * count; i += 2) labelBytes += pos[i + 1]! - pos[i]!;
-    const need = 7 * labelBytes + 6 * count + METRICS_OPEN.length + METRICS_CLOSE.length + 16;
-    if (need > this.labels.length) {
-      this.labels = new Uint8Array(Math.max(need, 2 * this.labels.length));
-      this.peakBufferBytes = Math.max(this.peakBufferBytes, this.out.length + this.labels.length);
-    }
-    const l = this.labels;
+    const l = this.labelScratch(s);
     let p = 0;
     for (let i = 0; i < count; i++) {
       const v0 = pos[4 * i + 2]!;
@@ -354,11 +344,7 @@ export class BulkBodyWriter implements WriteVisitor {
     const n1 = pos[4 * nameIndex + 3]!;
     p = copyName(l, p, buf, n0, n1, 4);
     if (p < 0) return "invalid metric name";
-    l.set(METRICS_CLOSE, p);
-    p += METRICS_CLOSE.length;
-    this.labelsLen = p;
-    this.labelsView = l.subarray(0, p);
-    this.labelsOnlyView = l.subarray(0, this.labelsEnd);
+    this.finishLabels(l, p);
     return undefined;
   }
 
@@ -368,15 +354,7 @@ export class BulkBodyWriter implements WriteVisitor {
    */
   private buildLabelsFromSymbols(s: SeriesView, refs: Int32Array, memo: SymbolMemo, nameIndex: number): Rejection | undefined {
     const { buf, pos, count } = s;
-    // Upper bound as in buildLabels: escaped values are at most 6× their bytes.
-    let labelBytes = 0;
-    for (let i = 0; i < 4 * count; i += 2) labelBytes += pos[i + 1]! - pos[i]!;
-    const need = 7 * labelBytes + 6 * count + METRICS_OPEN.length + METRICS_CLOSE.length + 16;
-    if (need > this.labels.length) {
-      this.labels = new Uint8Array(Math.max(need, 2 * this.labels.length));
-      this.peakBufferBytes = Math.max(this.peakBufferBytes, this.out.length + this.labels.length);
-    }
-    const l = this.labels;
+    const l = this.labelScratch(s);
     let p = 0;
     for (let i = 0; i < count; i++) {
       const nameRef = refs[2 * i]!;
@@ -418,12 +396,34 @@ export class BulkBodyWriter implements WriteVisitor {
     }
     if ((metricState & METRIC_OK) === 0) return "invalid metric name";
     p = copy(l, p, buf, n0, n1);
+    this.finishLabels(l, p);
+    return undefined;
+  }
+
+  /**
+   * The scratch buffer for the series' labels JSON, large enough for the worst case: every label byte
+   * escaped as \u00XX (6×), the metric name once more, and the framing. (Counted from the labels themselves:
+   * with remote write 2.0 they live in the symbols table, outside the series message.)
+   */
+  private labelScratch(s: SeriesView): Uint8Array {
+    const { pos, count } = s;
+    let labelBytes = 0;
+    for (let i = 0; i < 4 * count; i += 2) labelBytes += pos[i + 1]! - pos[i]!;
+    const need = 7 * labelBytes + 6 * count + METRICS_OPEN.length + METRICS_CLOSE.length + 16;
+    if (need > this.labels.length) {
+      this.labels = new Uint8Array(Math.max(need, 2 * this.labels.length));
+      this.peakBufferBytes = Math.max(this.peakBufferBytes, this.out.length + this.labels.length);
+    }
+    return this.labels;
+  }
+
+  /** Closes the labels JSON after the metric name written up to `p`, and keeps its two views. */
+  private finishLabels(l: Uint8Array, p: number): void {
     l.set(METRICS_CLOSE, p);
     p += METRICS_CLOSE.length;
     this.labelsLen = p;
     this.labelsView = l.subarray(0, p);
     this.labelsOnlyView = l.subarray(0, this.labelsEnd);
-    return undefined;
   }
 
   /** Records a refused series (all its samples) or, with `samples`, some samples of the current series. */
