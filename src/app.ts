@@ -4,6 +4,8 @@ import { esFetch, type Fetch } from "./elastic/http.js";
 import { PromgateError } from "./errors.js";
 import { statusOf } from "./http/errors.js";
 import { ingestRoutes } from "./ingest/routes.js";
+import { ElectionStore } from "./ingest/ha/store.js";
+import { HaTracker } from "./ingest/ha/tracker.js";
 import { Observer } from "./observe/index.js";
 import { reportError } from "./observe/facts.js";
 import { queryRoutes } from "./query/api.js";
@@ -56,7 +58,7 @@ export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
     if (!res.ok) throw new PromgateError("unavailable", `elasticsearch answered ${res.status}`);
     return c.text("promgate is ready\n");
   });
-  app.route("/", ingestRoutes(config, observed));
+  app.route("/", ingestRoutes(config, { ...observed, ...haTracker(config, observed.fetch, observer.metrics) }));
   app.route("/", queryRoutes(config, observed.fetch, queryFrontend(config, deps, observer.metrics)));
   app.route("/", statusRoutes(config, observed));
 
@@ -73,6 +75,20 @@ export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
     return c.text("internal error\n", 500);
   });
   return app;
+}
+
+/** The HA elections, when a tenant deduplicates HA pairs; their changes shown in /metrics. */
+function haTracker(config: Config, fetchFn: Fetch, metrics: PromgateMetrics): { ha?: HaTracker } {
+  if (!config.tenants.some((t) => t.ha !== undefined)) return {};
+  return {
+    ha: new HaTracker(new ElectionStore(config, fetchFn), {
+      elected: (tenant, cluster, replica, previous) => {
+        if (previous !== undefined) metrics.haElected.remove({ tenant, cluster, replica: previous });
+        metrics.haElected.set({ tenant, cluster, replica }, 1);
+      },
+      changed: (tenant, cluster) => metrics.haChanges.inc({ tenant, cluster }),
+    }),
+  };
 }
 
 /** The range query frontend the settings ask for, its cache events counted in /metrics. */

@@ -9,7 +9,7 @@ const USAGE = `usage: promgate setup
 Environment: ES_URL, ES_API_KEY or ES_USERNAME/ES_PASSWORD, PROMGATE_LOOK_BACK_TIME (default 2h),
 PROMGATE_RETENTION (e.g. 90d; default: keep forever), PROMGATE_FAILURE_STORE (true/false; default: where
 supported), PROMGATE_METADATA_INDEX (default promgate-metadata), PROMGATE_EXEMPLAR_INDEX (default
-promgate-exemplars).`;
+promgate-exemplars), PROMGATE_HA_INDEX (default promgate-ha-replicas).`;
 
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;
@@ -18,13 +18,14 @@ async function main(argv: string[]): Promise<number> {
     return command === "--help" || command === "-h" ? 0 : 2;
   }
   const config = loadSetupConfig(process.env);
-  const { lookBackTime, retention, failureStore, metadataIndex, exemplarIndex } = config;
+  const { lookBackTime, retention, failureStore, metadataIndex, exemplarIndex, haIndex } = config;
   const report = await setup(esClient(config), {
     ...(lookBackTime !== undefined ? { lookBackTime } : {}),
     ...(retention !== undefined ? { retention } : {}),
     ...(failureStore !== undefined ? { failureStore } : {}),
     metadataIndex,
     exemplarIndex,
+    haIndex,
   });
   console.log(`promgate setup: Elasticsearch ${report.version} at ${config.esUrl}`);
   for (const a of report.actions) console.log(`  ${a.action.padEnd(9)} ${a.kind} ${a.name}`);

@@ -4,6 +4,7 @@
  */
 
 import { ConfigError } from "./config/errors.js";
+import type { HaConfig } from "./config/ha.js";
 import { CHECKED_PREFIXES, FOREIGN_NAMES, type Setting, SETTING_BY_NAME, SETTINGS } from "./config/schema.js";
 import { checkRateLimits } from "./config/limits.js";
 import { ALL_STREAMS, parseTenants } from "./config/tenants.js";
@@ -54,6 +55,8 @@ export interface Tenant {
   /** May scrape /metrics and see cluster-wide facts on the status page; no access to other tenants' data. */
   admin: boolean;
   limits: Limits;
+  /** Deduplication of HA Prometheus pairs (src/ingest/ha/); absent = off. */
+  ha?: HaConfig;
 }
 
 export interface FrontendConfig {
@@ -90,6 +93,8 @@ export interface Config {
   metadataIndex: string;
   /** Index holding the exemplars remote_write sends. */
   exemplarIndex: string;
+  /** Index holding each HA cluster's elected replica (src/ingest/ha/). */
+  haIndex: string;
   /** Longest a PromQL query may run, in ms (PROMGATE_QUERY_TIMEOUT, Prometheus' --query.timeout). */
   queryTimeoutMs: number;
   /** Prometheus 3.16 PromQL syntax turned on (PROMGATE_PROMQL_EXPERIMENTAL); none by default. */
@@ -307,6 +312,7 @@ export interface SetupConfig extends EsConfig {
   failureStore?: boolean;
   metadataIndex: string;
   exemplarIndex: string;
+  haIndex: string;
 }
 
 export function loadSetupConfig(env: Env): SetupConfig {
@@ -321,6 +327,7 @@ export function loadSetupConfig(env: Env): SetupConfig {
     ...(set("PROMGATE_FAILURE_STORE") ? { failureStore: settings.flag("PROMGATE_FAILURE_STORE") } : {}),
     metadataIndex: settings.text("PROMGATE_METADATA_INDEX")!,
     exemplarIndex: settings.text("PROMGATE_EXEMPLAR_INDEX")!,
+    haIndex: settings.text("PROMGATE_HA_INDEX")!,
   };
 }
 
@@ -345,6 +352,7 @@ export function loadConfig(env: Env): Config {
     retryAfterSeconds: settings.int("PROMGATE_RETRY_AFTER_SECONDS"),
     metadataIndex: settings.text("PROMGATE_METADATA_INDEX")!,
     exemplarIndex: settings.text("PROMGATE_EXEMPLAR_INDEX")!,
+    haIndex: settings.text("PROMGATE_HA_INDEX")!,
     queryTimeoutMs: durationMs(settings.text("PROMGATE_QUERY_TIMEOUT")!),
     frontend: {
       splitMs: durationMs(settings.text("PROMGATE_QUERY_SPLIT_INTERVAL")!),

@@ -107,6 +107,14 @@ export const SETTINGS: readonly Setting[] = [
   { name: "PROMGATE_METADATA_INDEX", kind: "string", scope: "gateway", secret: false, default: "promgate-metadata", description: "index holding metric metadata" },
   { name: "PROMGATE_EXEMPLAR_INDEX", kind: "string", scope: "gateway", secret: false, default: "promgate-exemplars", description: "index holding exemplars (trace ids and the like sent with samples)" },
   {
+    name: "PROMGATE_HA_INDEX",
+    kind: "string",
+    scope: "gateway",
+    secret: false,
+    default: "promgate-ha-replicas",
+    description: "index holding the elected replica of each HA cluster, shared by every promgate instance (tenants with `ha`; created by `promgate setup`)",
+  },
+  {
     name: "PROMGATE_PROMQL_EXPERIMENTAL",
     kind: "list",
     scope: "gateway",
@@ -267,6 +275,14 @@ export const TENANT_FIELDS: readonly TenantField[] = [
     secret: false,
     defaultText: "the PROMGATE_MAX_* and rate settings",
     description: `per-tenant limits by camelCase name: ${SETTINGS.flatMap((s) => (s.limit !== undefined ? [s.limit] : [])).join(", ")}`,
+  },
+  {
+    name: "ha",
+    type: "object",
+    secret: false,
+    defaultText: "off",
+    description:
+      'deduplication of HA Prometheus pairs as Mimir does it (docs/ha-deduplication.md): `{"enabled": true}` plus optional `clusterLabel` (default `cluster`), `replicaLabel` (default `__replica__`, removed before storing), `failoverTimeout` (default `30s`), `cacheTtl` (default a sixth of the failover timeout, at most 2.5 s), `maxClusters` (default 100)',
   },
 ];
 

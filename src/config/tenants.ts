@@ -6,6 +6,7 @@
 
 import type { Limits, Tenant } from "../config.js";
 import { ConfigError } from "./errors.js";
+import { parseHa } from "./ha.js";
 import { checkRateLimits, LIMIT_NAMES } from "./limits.js";
 import { TENANT_FIELDS } from "./schema.js";
 import { asPositiveInt } from "./values.js";
@@ -90,6 +91,7 @@ function parseTenant(id: string, position: number, raw: unknown, defaults: Limit
   }
   const admin = t.admin ?? false;
   if (typeof admin !== "boolean") throw new ConfigError(`${at}.admin must be true or false`);
+  const ha = parseHa(at, t.ha);
   const tenant: Tenant = {
     id,
     ...(password !== undefined ? { password: password as string } : {}),
@@ -98,6 +100,7 @@ function parseTenant(id: string, position: number, raw: unknown, defaults: Limit
     namespace,
     admin,
     limits: parseLimits(at, t.limits, defaults),
+    ...(ha !== undefined ? { ha } : {}),
   };
   const warning = implicitDefaults(at, tenant, t.streams !== undefined, t.namespace !== undefined);
   return warning === undefined ? { tenant } : { tenant, warning };

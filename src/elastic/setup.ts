@@ -5,6 +5,8 @@ import { streamPattern } from "../http/auth.js";
 import {
   EXEMPLAR_TEMPLATE,
   exemplarTemplate,
+  HA_TEMPLATE,
+  haTemplate,
   COMPONENT_MAPPINGS,
   COMPONENT_SETTINGS,
   INDEX_TEMPLATE,
@@ -59,6 +61,7 @@ export interface SetupOptions {
   failureStore?: boolean;
   metadataIndex: string;
   exemplarIndex: string;
+  haIndex: string;
 }
 
 export async function setup(client: Client, opts: SetupOptions): Promise<SetupReport> {
@@ -106,6 +109,16 @@ export async function setup(client: Client, opts: SetupOptions): Promise<SetupRe
   await ensure("index template", INDEX_TEMPLATE, indexTemplate(options));
   await ensure("index template", METADATA_TEMPLATE, metadataTemplate(opts.metadataIndex));
   await ensure("index template", EXEMPLAR_TEMPLATE, exemplarTemplate(opts.exemplarIndex, options));
+  await ensure("index template", HA_TEMPLATE, haTemplate(opts.haIndex));
+  // Created now rather than by the first write, so the first election of every instance meets the mapping.
+  if (!(await client.indices.exists({ index: opts.haIndex }))) {
+    try {
+      await client.indices.create({ index: opts.haIndex });
+      actions.push({ kind: "index", name: opts.haIndex, action: "created" });
+    } catch (e) {
+      if (!isAlreadyThere(e)) throw e; // another setup run won the race: fine
+    }
+  }
   // Streams created before promgate knew a field get it in place (a template only shapes new backing
   // indices): without this, a histogram written to an existing stream would be mapped dynamically as text.
   await client.indices.putMapping({
@@ -155,6 +168,10 @@ async function shadowedTemplates(client: Client): Promise<string[]> {
     );
   }
   return notes;
+}
+
+function isAlreadyThere(e: unknown): boolean {
+  return typeof e === "object" && e !== null && (e as { meta?: { statusCode?: number } }).meta?.statusCode === 400 && String(e).includes("resource_already_exists");
 }
 
 function isNotFound(e: unknown): boolean {

@@ -166,3 +166,31 @@ export function metadataTemplate(index: string) {
     _meta: { managed_by: "promgate", description: "metric metadata sent by remote_write" },
   };
 }
+
+export const HA_TEMPLATE = "promgate-ha-replicas";
+
+/**
+ * The HA election index (src/ingest/ha/store.ts): one small document per (tenant, cluster), rewritten with
+ * optimistic concurrency a few times a minute. One shard, so a conditional write and the read that
+ * follows a conflict always meet the same copy's sequence numbers.
+ */
+export function haTemplate(index: string) {
+  return {
+    index_patterns: [index],
+    priority: PRIORITY,
+    template: {
+      settings: { index: { number_of_shards: 1, auto_expand_replicas: "0-1" } },
+      mappings: {
+        dynamic: "strict",
+        properties: {
+          tenant: { type: "keyword" },
+          cluster: { type: "keyword" },
+          replica: { type: "keyword" },
+          received_at: { type: "date", format: "epoch_millis" },
+          elected_at: { type: "date", format: "epoch_millis" },
+        },
+      },
+    },
+    _meta: { managed_by: "promgate", description: "elected replica of each HA Prometheus cluster" },
+  };
+}

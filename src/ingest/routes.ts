@@ -11,11 +11,17 @@ import { checkWriteHeaders, type WireProtocol } from "./headers.js";
 import { IngestLimiter, RateLimitError } from "./rate-limits.js";
 import { writeStream } from "./streams.js";
 import { ingestWriteRequest } from "./write.js";
+import type { HaTracker } from "./ha/tracker.js";
 
 export interface IngestDeps {
   fetch: Fetch;
   now: () => number;
+  /** The HA elections, when a tenant deduplicates HA pairs. */
+  ha?: HaTracker;
 }
+
+/** 202 when samples were dropped as an HA replica's that is not elected, as Mimir answers; else 204. */
+const writeStatus = (f: IngestFacts): number => (f.deduped > 0 ? 202 : 204);
 
 /** Remote write 2.0's response headers: what of the request Elasticsearch now holds. */
 function writtenHeaders(f: IngestFacts): Record<string, string> {
@@ -57,10 +63,10 @@ export function ingestRoutes(config: Config, deps: IngestDeps): Hono {
         if (e instanceof PromgateError) Object.assign(e.headers, writtenHeaders(ingestFactsOf(c)));
         throw e;
       }
-      return new Response(null, { status: 204, headers: writtenHeaders(ingestFactsOf(c)) });
+      return new Response(null, { status: writeStatus(ingestFactsOf(c)), headers: writtenHeaders(ingestFactsOf(c)) });
     }
     await write(c, selection, protocol);
-    return new Response(null, { status: 204 });
+    return new Response(null, { status: writeStatus(ingestFactsOf(c)) });
   };
 
   const write = async (c: Context, selection: StreamSelection, protocol: WireProtocol): Promise<void> => {
@@ -75,7 +81,7 @@ export function ingestRoutes(config: Config, deps: IngestDeps): Hono {
       await limiter.admitRequest(tenant);
       const body = await readBody(req, tenant.limits.maxCompressedBytes, "maxCompressedBytes");
       const admit = (cost: number) => limiter.admitSamples(tenant, cost);
-      await ingestWriteRequest(config, deps.fetch, tenant, dataStream, body, deps.now(), ingestFactsOf(c), protocol, admit);
+      await ingestWriteRequest(config, deps.fetch, tenant, dataStream, body, deps.now(), ingestFactsOf(c), protocol, admit, deps.ha);
     } catch (e) {
       if (e instanceof RateLimitError) factsOf(c).rateLimited = e.limit;
       throw e;

@@ -10,6 +10,8 @@ import { familyTypes, storeMetadata } from "./metadata.js";
 import type { Refund } from "./rate-limits.js";
 import { snappyDecompress } from "./snappy.js";
 import { type IngestFacts, newIngestFacts } from "../observe/facts.js";
+import { type Dedupe, prepareDedupe } from "./ha/dedupe.js";
+import type { HaTracker } from "./ha/tracker.js";
 
 /**
  * One remote_write request body, already size-checked, to Elasticsearch: snappy → protobuf (1.0 or 2.0) →
@@ -39,11 +41,13 @@ export async function ingestWriteRequest(
   facts: IngestFacts = newIngestFacts(),
   protocol: WireProtocol = "prw1",
   admit?: Admit,
+  ha?: HaTracker,
 ): Promise<WriteOutcome> {
   facts.bytesCompressed = body.length;
   const decoded = snappyDecompress(body, tenant.limits.maxDecompressedBytes);
   facts.bytesDecompressed = decoded.length;
-  return storeDecoded(config, fetchFn, tenant.limits, dataStream, decoded, nowMs, facts, protocol, admit);
+  const dedupe = ha && tenant.ha ? await prepareDedupe(ha, tenant.id, tenant.ha, decoded, protocol, tenant.limits, nowMs) : undefined;
+  return storeDecoded(config, fetchFn, tenant.limits, dataStream, decoded, nowMs, facts, protocol, admit, dedupe);
 }
 
 /** Whether the sender will resend the same request (429, 5xx, a bug's 500) rather than drop it (other 4xx). */
@@ -64,12 +68,14 @@ export async function storeDecoded(
   facts: IngestFacts = newIngestFacts(),
   protocol: WireProtocol = "prw1",
   admit?: Admit,
+  dedupe?: Dedupe,
 ): Promise<WriteOutcome> {
   const writer = new BulkBodyWriter(limits, bulkSizeHint(decoded.length, protocol), {
     exemplars: { index: config.exemplarIndex, dataStream },
     familyTypes: familyTypes(dataStream),
   });
-  const stats = protocol === "prw2" ? decodeWriteRequestV2(decoded, limits, writer) : decodeWriteRequest(decoded, limits, writer);
+  const visitor = dedupe ? dedupe.wrap(writer) : writer;
+  const stats = protocol === "prw2" ? decodeWriteRequestV2(decoded, limits, visitor) : decodeWriteRequest(decoded, limits, visitor);
   facts.samplesReceived = stats.samples + stats.histograms;
   facts.exemplarsReceived = stats.exemplars;
   let refund: Refund | undefined;
@@ -93,6 +99,11 @@ export async function storeDecoded(
   } catch (e) {
     if (resent(e)) refund?.();
     throw e;
+  }
+  // Counted once the rest is stored: a request the sender will resend would count its samples again.
+  if (dedupe) {
+    facts.deduped = dedupe.deduped;
+    facts.dedupedByCluster = dedupe.dedupedByCluster;
   }
 
   // Everything valid is stored now; what was not is reported with a 400 so the sender does not retry it.

@@ -19,6 +19,9 @@ export interface IngestFacts {
   exemplarsStored: number;
   exemplarsReceived: number;
   duplicates: number;
+  /** Samples of a replica other than its HA cluster's elected one, not stored (src/ingest/ha/). */
+  deduped: number;
+  dedupedByCluster: ReadonlyMap<string, number>;
   /** Samples not stored for a reason known before or without Elasticsearch (validation, unsupported). */
   rejected: Map<string, number>;
   /** Documents Elasticsearch refused inside a `_bulk`, by item status. */
@@ -48,6 +51,8 @@ export function newIngestFacts(): IngestFacts {
     exemplarsStored: 0,
     exemplarsReceived: 0,
     duplicates: 0,
+    deduped: 0,
+    dedupedByCluster: new Map(),
     rejected: new Map(),
     bulkItemFailures: new Map(),
   };

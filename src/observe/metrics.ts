@@ -24,6 +24,9 @@ export class PromgateMetrics {
   readonly cacheMisses: Counter;
   readonly cacheStoredBytes: Counter;
   readonly cacheBytes: Gauge;
+  readonly haElected: Gauge<"tenant" | "cluster" | "replica">;
+  readonly haDeduped: Counter<"tenant" | "cluster">;
+  readonly haChanges: Counter<"tenant" | "cluster">;
   readonly esUp: Gauge;
   readonly buildInfo: Gauge<"version">;
   /** Whether any call to Elasticsearch has been made yet (promgate_elasticsearch_up means nothing before). */
@@ -102,6 +105,23 @@ export class PromgateMetrics {
     this.cacheBytes = r.gauge({
       name: "promgate_query_cache_bytes",
       help: "Bytes the in-memory results cache holds (not reported for the Workers Cache API).",
+    });
+    // Cluster and replica come from senders; a tenant's `ha.maxClusters` bounds them, and only the elected
+    // replica of each cluster has a series.
+    this.haElected = r.gauge({
+      name: "promgate_ha_elected_replica",
+      help: "1 for the replica of each HA cluster this instance last knew as elected (src/ingest/ha/).",
+      labelNames: ["tenant", "cluster", "replica"],
+    });
+    this.haDeduped = r.counter({
+      name: "promgate_ha_deduped_samples_total",
+      help: "Samples (floats and histograms) of an HA replica that was not the elected one, answered 202 and not stored.",
+      labelNames: ["tenant", "cluster"],
+    });
+    this.haChanges = r.counter({
+      name: "promgate_ha_elected_replica_changes_total",
+      help: "Failovers this instance wrote: the elected replica of a cluster replaced by another (each is won by one instance, so the sum over instances counts every change once).",
+      labelNames: ["tenant", "cluster"],
     });
     this.esUp = r.gauge({
       name: "promgate_elasticsearch_up",

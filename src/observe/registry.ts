@@ -55,6 +55,11 @@ abstract class Metric<L extends string, S> {
     return s.state;
   }
 
+  /** Drops one series (a gauge for a state that no longer holds: exposing it as 0 forever would grow). */
+  remove(labels: Partial<Record<L, string>>): void {
+    this.series.delete(this.labelNames.map((n) => labels[n] ?? "").join("\u0000"));
+  }
+
   protected labelPairs(values: string[]): [string, string][] {
     return this.labelNames.map((n, i) => [n, values[i]!]);
   }

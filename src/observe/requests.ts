@@ -77,7 +77,8 @@ function recordIngest(m: PromgateMetrics, tenant: string, f: IngestFacts, status
   m.samplesReceived.inc({ tenant }, f.samplesReceived);
   m.samplesStored.inc({ tenant }, f.samplesStored);
   m.samplesDuplicate.inc({ tenant }, f.duplicates);
-  let accounted = f.samplesStored;
+  let accounted = f.samplesStored + f.deduped;
+  for (const [cluster, n] of f.dedupedByCluster) m.haDeduped.inc({ tenant, cluster }, n);
   for (const [reason, n] of f.rejected) {
     m.samplesRejected.inc({ tenant, reason }, n);
     accounted += n;

@@ -245,7 +245,7 @@ describe("one source of truth", () => {
   });
 
   it("the tenant field table lists exactly the fields a tenant may have", () => {
-    const all = { password: "p", tokens: ["12345678"], namespace: "n", streams: ["metrics-*.prometheus-n"], admin: false, limits: { maxSeries: 5 } };
+    const all = { password: "p", tokens: ["12345678"], namespace: "n", streams: ["metrics-*.prometheus-n"], admin: false, limits: { maxSeries: 5 }, ha: { enabled: true } };
     expect(TENANT_FIELDS.map((f) => f.name).sort()).toEqual(Object.keys(all).sort());
     expect(loadConfig({ PROMGATE_TENANTS: tenants({ a: all }) }).tenants[0]).toMatchObject({ namespace: "n", admin: false });
     const page = readFileSync(resolve(root, "docs/configuration.md"), "utf8");
