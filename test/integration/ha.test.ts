@@ -1,0 +1,190 @@
+import { describe, expect, it } from "vitest";
+import { createApp, defaultDeps } from "../../src/app.js";
+import { loadConfig } from "../../src/config.js";
+import { parseHa } from "../../src/config/ha.js";
+import type { Fetch } from "../../src/elastic/http.js";
+import { electionId, ElectionStore } from "../../src/ingest/ha/store.js";
+import { type HaEvents, HaTracker } from "../../src/ingest/ha/tracker.js";
+import { basic, PRW1_HEADERS } from "../helpers/config.js";
+import { es, esEnv, searchDocs, uniquePart } from "../helpers/es.js";
+import { type SeriesSpec, writeBody } from "../helpers/payload.js";
+
+/**
+ * HA elections against the real Elasticsearch: instances are trackers (or apps) sharing the index that
+ * `promgate setup` created, each with its own in-memory copy, as separate processes would be. Time is
+ * given to each decision, so failover timeouts pass without waiting.
+ */
+
+const config = (() => {
+  const { url, username, password } = esEnv();
+  return loadConfig({ ES_URL: url, ES_USERNAME: username, ES_PASSWORD: password, PROMGATE_AUTH: "none" });
+})();
+const HA = parseHa("t", { enabled: true, failoverTimeout: "30s" })!;
+
+/** A real fetch that also counts Elasticsearch's 409 answers (conflicting conditional writes). */
+function countingFetch(): { fetch: Fetch; conflicts: () => number } {
+  let conflicts = 0;
+  return {
+    fetch: async (input, init) => {
+      const res = await fetch(input, init);
+      if (res.status === 409) conflicts++;
+      return res;
+    },
+    conflicts: () => conflicts,
+  };
+}
+
+function instance(fetchFn: Fetch = (i, init) => fetch(i, init)) {
+  const changes: string[] = [];
+  const elected = new Map<string, string>();
+  const events: HaEvents = {
+    elected: (_t, cluster, replica) => elected.set(cluster, replica),
+    changed: (_t, cluster) => changes.push(cluster),
+  };
+  return { tracker: new HaTracker(new ElectionStore(config, fetchFn), events), changes, elected };
+}
+
+async function stored(tenant: string, cluster: string): Promise<Record<string, unknown> | undefined> {
+  const r = await es<{ _source?: Record<string, unknown> }>("GET", `/${config.haIndex}/_doc/${await electionId(tenant, cluster)}`);
+  return r.json._source;
+}
+
+describe("HA election in Elasticsearch", () => {
+  it("elects the first replica, deduplicates the other, refreshes the last-seen time, and fails over at the timeout", async () => {
+    const tenant = uniquePart("ha_sm");
+    const a = instance();
+    const b = instance();
+    const t0 = Date.now();
+    expect(await a.tracker.check(tenant, HA, "c1", "r1", t0)).toEqual({ accepted: true });
+    expect(await stored(tenant, "c1")).toEqual({ tenant, cluster: "c1", replica: "r1", received_at: t0, elected_at: t0 });
+    expect(await a.tracker.check(tenant, HA, "c1", "r2", t0 + 1000)).toEqual({ accepted: false, elected: "r1" });
+    // Another instance reads the same election.
+    expect(await b.tracker.check(tenant, HA, "c1", "r2", t0 + 1000)).toEqual({ accepted: false, elected: "r1" });
+    expect(await b.tracker.check(tenant, HA, "c1", "r1", t0 + 1000)).toEqual({ accepted: true });
+    expect(b.elected.get("c1")).toBe("r1");
+
+    // The elected replica's last-seen time is written again once the refresh interval has passed.
+    const t1 = t0 + HA.refreshIntervalMs;
+    expect(await b.tracker.check(tenant, HA, "c1", "r1", t1)).toEqual({ accepted: true });
+    expect(await stored(tenant, "c1")).toMatchObject({ replica: "r1", received_at: t1, elected_at: t0 });
+
+    // Silent for just under the failover timeout: still deduplicated; at the timeout: failover.
+    expect(await a.tracker.check(tenant, HA, "c1", "r2", t1 + HA.failoverTimeoutMs - 1)).toEqual({ accepted: false, elected: "r1" });
+    const t2 = t1 + HA.failoverTimeoutMs;
+    expect(await a.tracker.check(tenant, HA, "c1", "r2", t2)).toEqual({ accepted: true });
+    expect(await stored(tenant, "c1")).toEqual({ tenant, cluster: "c1", replica: "r2", received_at: t2, elected_at: t2 });
+    expect(a.changes).toEqual(["c1"]);
+    expect(a.elected.get("c1")).toBe("r2");
+
+    // b's copy still says r1, fresh by its own clock (cache TTL): r1 coming back must not be stored.
+    // Its copy's last-seen time is older than the failover timeout, so b writes, conflicts, reads again.
+    expect(await b.tracker.check(tenant, HA, "c1", "r1", t2 + 1)).toEqual({ accepted: false, elected: "r2" });
+    expect(b.elected.get("c1")).toBe("r2");
+    expect(b.changes).toEqual([]);
+    expect(await stored(tenant, "c1")).toMatchObject({ replica: "r2", received_at: t2 });
+  });
+
+  it("two instances electing at once: exactly one winner per cluster, on a new election and on a failover", async () => {
+    const tenant = uniquePart("ha_race");
+    const counting = countingFetch();
+    const a = instance(counting.fetch);
+    const b = instance(counting.fetch);
+    const clusters = Array.from({ length: 20 }, (_, i) => `c${i}`);
+    const ha = { ...HA, maxClusters: 100 };
+
+    const race = async (now: number, ra: string, rb: string) =>
+      Promise.all(
+        clusters.map(async (cluster) => {
+          const [va, vb] = await Promise.all([a.tracker.check(tenant, ha, cluster, ra, now), b.tracker.check(tenant, ha, cluster, rb, now)]);
+          const winner = va.accepted ? ra : rb;
+          expect([va.accepted, vb.accepted].filter(Boolean), cluster).toHaveLength(1);
+          expect(va.accepted ? vb : va, cluster).toEqual({ accepted: false, elected: winner });
+          expect((await stored(tenant, cluster))?.replica, cluster).toBe(winner);
+          return winner;
+        }),
+      );
+
+    const t0 = Date.now();
+    await race(t0, "r1", "r2");
+    const created = counting.conflicts();
+    // Both instances read "no election" and both tried to create it: the conditional writes decided.
+    expect(created).toBeGreaterThan(0);
+
+    await race(t0 + HA.failoverTimeoutMs, "r3", "r4");
+    expect(counting.conflicts()).toBeGreaterThan(created);
+    // Each failover was written by one instance: the changes add up to one per cluster.
+    expect(a.changes.length + b.changes.length).toBe(clusters.length);
+  });
+
+  it("refuses a cluster beyond the tenant's maxClusters with a 400", async () => {
+    const tenant = uniquePart("ha_max");
+    const { tracker } = instance();
+    const ha = { ...HA, maxClusters: 2 };
+    const now = Date.now();
+    await tracker.check(tenant, ha, "c1", "r1", now);
+    await tracker.check(tenant, ha, "c2", "r1", now);
+    await expect(tracker.check(tenant, ha, "c3", "r1", now)).rejects.toMatchObject({ status: 400, message: `too many HA clusters: tenant "${tenant}" may send at most maxClusters 2` });
+  });
+});
+
+describe("remote_write of an HA tenant", () => {
+  const namespace = uniquePart("ha_write");
+  const stream = `metrics-generic.prometheus-${namespace}`;
+  const { url, username, password } = esEnv();
+  const appConfig = loadConfig({
+    ES_URL: url,
+    ES_USERNAME: username,
+    ES_PASSWORD: password,
+    PROMGATE_TENANTS: JSON.stringify({
+      [namespace]: { password: "ha-pw", ha: { enabled: true, failoverTimeout: "10s" } },
+      ops: { password: "ops-pw", admin: true, namespace: "ha_ops", streams: ["metrics-*.prometheus-ha_ops"] },
+    }),
+  });
+  let clock = Date.now();
+  const app = createApp(appConfig, { ...defaultDeps(), now: () => clock, log: () => undefined });
+  const T = Date.now() - 60_000;
+
+  const send = async (replica: string, t: number) => {
+    const body: SeriesSpec[] = [
+      { labels: { __name__: "ha_up", job: "api", cluster: "c1", __replica__: replica }, samples: [[t, 1]] },
+      { labels: { __name__: "ha_up", job: "db", cluster: "c1", __replica__: replica }, samples: [[t, 2]] },
+    ];
+    return (await app.request("/api/v1/write", { method: "POST", headers: { ...PRW1_HEADERS, authorization: basic(namespace, "ha-pw") }, body: writeBody(body) })).status;
+  };
+  /** (time, labels) of the stream's documents, in time then job order (synthetic source gives ISO times). */
+  const stored = async (query: unknown) =>
+    (await searchDocs(stream, query))
+      .map((d) => [Date.parse(String(d["@timestamp"])), d.labels as Record<string, string>] as const)
+      .sort(([ta, la], [tb, lb]) => ta - tb || la.job!.localeCompare(lb.job!));
+  const metrics = async () => (await app.request("/metrics", { headers: { authorization: basic("ops", "ops-pw") } })).text();
+
+  it("stores the elected replica without its label, answers 202 for the other, and fails over after the timeout", async () => {
+    expect(await send("r1", T)).toBe(204);
+    expect(await send("r2", T + 100)).toBe(202);
+    expect(await send("r1", T + 1000)).toBe(204);
+    expect(await stored({ match_all: {} })).toEqual([
+      [T, { __name__: "ha_up", job: "api", cluster: "c1" }],
+      [T, { __name__: "ha_up", job: "db", cluster: "c1" }],
+      [T + 1000, { __name__: "ha_up", job: "api", cluster: "c1" }],
+      [T + 1000, { __name__: "ha_up", job: "db", cluster: "c1" }],
+    ]);
+    let text = await metrics();
+    expect(text).toContain(`promgate_ha_elected_replica{tenant="${namespace}",cluster="c1",replica="r1"} 1`);
+    expect(text).toContain(`promgate_ha_deduped_samples_total{tenant="${namespace}",cluster="c1"} 2`);
+    // Deduplicated samples are not counted as lost by Elasticsearch.
+    expect(text).not.toContain(`promgate_samples_rejected_total{tenant="${namespace}"`);
+
+    clock += 10_000;
+    expect(await send("r2", T + 11_000)).toBe(204);
+    expect(await send("r1", T + 11_500)).toBe(202);
+    expect(await stored({ range: { "@timestamp": { gt: T + 1000 } } })).toEqual([
+      [T + 11_000, { __name__: "ha_up", job: "api", cluster: "c1" }],
+      [T + 11_000, { __name__: "ha_up", job: "db", cluster: "c1" }],
+    ]);
+    text = await metrics();
+    expect(text).toContain(`promgate_ha_elected_replica{tenant="${namespace}",cluster="c1",replica="r2"} 1`);
+    expect(text).not.toContain(`replica="r1"`);
+    expect(text).toContain(`promgate_ha_elected_replica_changes_total{tenant="${namespace}",cluster="c1"} 1`);
+    expect(text).toContain(`promgate_ha_deduped_samples_total{tenant="${namespace}",cluster="c1"} 4`);
+  });
+});
