@@ -80,7 +80,8 @@ export async function storeDecoded(
   facts.exemplarsReceived = stats.exemplars;
   let refund: Refund | undefined;
   try {
-    refund = admit?.(stats.samples + stats.histograms + stats.exemplars);
+    // Another replica's samples cost nothing, as in Mimir: the pair is charged once, not twice.
+    refund = admit?.(stats.samples + stats.histograms + stats.exemplars - (dedupe?.deduped ?? 0));
   } catch (e) {
     // Refused before anything was sent: every sample of it is not stored, for this one reason.
     facts.rejected.set("rate_limited", facts.samplesReceived);

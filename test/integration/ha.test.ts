@@ -137,6 +137,7 @@ describe("remote_write of an HA tenant", () => {
     ES_PASSWORD: password,
     PROMGATE_TENANTS: JSON.stringify({
       [namespace]: { password: "ha-pw", ha: { enabled: true, failoverTimeout: "10s" } },
+      [`${namespace}_rl`]: { password: "rl-pw", ha: { enabled: true }, limits: { ingestionRate: 2, ingestionBurst: 2 } },
       ops: { password: "ops-pw", admin: true, namespace: "ha_ops", streams: ["metrics-*.prometheus-ha_ops"] },
     }),
   });
@@ -144,12 +145,12 @@ describe("remote_write of an HA tenant", () => {
   const app = createApp(appConfig, { ...defaultDeps(), now: () => clock, log: () => undefined });
   const T = Date.now() - 60_000;
 
-  const send = async (replica: string, t: number) => {
+  const send = async (replica: string, t: number, tenant = namespace, password = "ha-pw") => {
     const body: SeriesSpec[] = [
       { labels: { __name__: "ha_up", job: "api", cluster: "c1", __replica__: replica }, samples: [[t, 1]] },
       { labels: { __name__: "ha_up", job: "db", cluster: "c1", __replica__: replica }, samples: [[t, 2]] },
     ];
-    return (await app.request("/api/v1/write", { method: "POST", headers: { ...PRW1_HEADERS, authorization: basic(namespace, "ha-pw") }, body: writeBody(body) })).status;
+    return (await app.request("/api/v1/write", { method: "POST", headers: { ...PRW1_HEADERS, authorization: basic(tenant, password) }, body: writeBody(body) })).status;
   };
   /** (time, labels) of the stream's documents, in time then job order (synthetic source gives ISO times). */
   const stored = async (query: unknown) =>
@@ -186,5 +187,13 @@ describe("remote_write of an HA tenant", () => {
     expect(text).not.toContain(`replica="r1"`);
     expect(text).toContain(`promgate_ha_elected_replica_changes_total{tenant="${namespace}",cluster="c1"} 1`);
     expect(text).toContain(`promgate_ha_deduped_samples_total{tenant="${namespace}",cluster="c1"} 4`);
+  });
+
+  it("charges the ingestion rate for the elected replica's samples only", async () => {
+    const tenant = `${namespace}_rl`;
+    // Two samples fill the bucket (rate 2/s, burst 2; the clock stands still, so it does not refill).
+    expect(await send("r1", T, tenant, "rl-pw")).toBe(204);
+    expect(await send("r2", T + 100, tenant, "rl-pw")).toBe(202);
+    expect(await send("r1", T + 1000, tenant, "rl-pw")).toBe(429);
   });
 });
