@@ -8,6 +8,8 @@ import { snappyDecompress } from "../src/ingest/snappy.js";
 import { decodeWriteRequestV2 } from "../src/ingest/decode-v2.js";
 import { MetricMetadata_MetricType, type SeriesSpec, writeBody, writeBodyV2 } from "../test/helpers/payload.js";
 import { nodeExporterBody, nodeExporterSeries } from "./payloads.js";
+import { parseHa } from "../src/config/ha.js";
+import { collectPairs, Dedupe } from "../src/ingest/ha/dedupe.js";
 
 /**
  * Decode → `_bulk` body bytes, in one process and one run:
@@ -166,4 +168,38 @@ export function benchHistograms(count = 1000): { histograms: number; ms: number;
   const body = writeBodyV2(series);
   const [ms] = compare(() => oursV2(body), () => oursV2(body), 5, 200);
   return { histograms: count, ms, perSec: count / (ms / 1000) };
+}
+
+export interface HaRow {
+  samples: number;
+  plainMs: number;
+  haMs: number;
+  ratio: number;
+}
+
+/**
+ * The HA step's cost on the write path (src/ingest/ha/dedupe.ts), elections already decided: the same
+ * request with `cluster` and `__replica__` on every series, decoded into documents as for a tenant without
+ * `ha`, then with the label-only first pass and the visitor that removes the replica label.
+ */
+export function benchHa(sizes = [2000, 10000]): HaRow[] {
+  const ha = parseHa("bench", { enabled: true })!;
+  const rows: HaRow[] = [];
+  for (const samples of sizes) {
+    const series = nodeExporterSeries(samples, 1767268800000).map((s) => ({ ...s, labels: { ...s.labels, cluster: "eu-1", __replica__: "r1" } }));
+    const body = writeBody(series);
+    const plain = () => ours(body);
+    const withHa = () => {
+      const decoded = snappyDecompress(body, DEFAULT_LIMITS.maxDecompressedBytes);
+      const pairs = collectPairs(ha, decoded, "prw1", DEFAULT_LIMITS);
+      const accepted = new Map([...pairs].map(([cluster, replicas]) => [cluster, new Map([...replicas].map((r) => [r, true]))]));
+      const writer = new BulkBodyWriter(DEFAULT_LIMITS, bulkSizeHint(decoded.length));
+      decodeWriteRequest(decoded, DEFAULT_LIMITS, new Dedupe(ha, accepted).wrap(writer));
+      return writer.body();
+    };
+    if (new TextDecoder().decode(withHa()).includes("__replica__")) throw new Error("the HA path kept the replica label");
+    const [plainMs, haMs] = compare(plain, withHa);
+    rows.push({ samples, plainMs, haMs, ratio: haMs / plainMs });
+  }
+  return rows;
 }

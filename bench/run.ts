@@ -1,7 +1,7 @@
 import { benchE2e } from "./e2e.js";
 import { benchFrontend } from "./frontend.js";
 import { benchDashboard } from "./dashboard.js";
-import { benchHistograms, benchIngest, benchProtocols } from "./ingest.js";
+import { benchHa, benchHistograms, benchIngest, benchProtocols } from "./ingest.js";
 import { benchPromql } from "./promql.js";
 import { benchRead } from "./read.js";
 import { benchDfaCap, benchPathological, benchTypical } from "./regex.js";
@@ -44,6 +44,11 @@ function printIngest(): void {
         `${(r.v2SamplesPerSec / 1e6).toFixed(2)} M`.padStart(14),
       ].join(" "),
     );
+  }
+  console.log("\ningest: HA deduplication's share (every series with cluster and __replica__, elections decided): label pass + replica label removed");
+  console.log("samples  without ha ms  with ha ms  ratio");
+  for (const r of benchHa()) {
+    console.log(`${String(r.samples).padStart(7)}${fmt(r.plainMs, 3).padStart(15)}${fmt(r.haMs, 3).padStart(12)}${`${fmt(r.ratio, 2)}×`.padStart(7)}`);
   }
   const h = benchHistograms();
   console.log(`native histograms (2.0, schema 3, 40 buckets): ${h.histograms} in ${fmt(h.ms, 3)} ms = ${(h.perSec / 1e3).toFixed(0)} k histograms/s`);

@@ -140,4 +140,23 @@ describe("HA deduplication of a request's series", () => {
     expect(dedupe.deduped).toBe(1);
     expect(dedupe.dedupedByCluster).toEqual(new Map([["c1", 1]]));
   });
+
+  it("remote write 2.0 keeps each label's symbol with it when the replica label is cut out (values needing escapes included)", () => {
+    // The first series, stored as usual, teaches the writer that symbol "c1" needs no escaping; the second's
+    // `job` value does. Were the symbol refs not cut like the labels, `job` would be written with "c1"'s
+    // verdict: unescaped, and the NDJSON would not parse.
+    const tricky: SeriesSpec[] = [series({ cluster: "c1", job: "x" }, 1000), series({ cluster: "c1", __replica__: "r1", job: 'say "hi"' }, 2000)];
+    const accepted = new Map([["c1", new Map([["r1", true]])]]);
+    const docs = (protocol: "prw1" | "prw2") => {
+      const writer = new BulkBodyWriter(DEFAULT_LIMITS, 16);
+      const bytes = protocol === "prw2" ? writeRequestV2Bytes(tricky) : writeRequestBytes(tricky);
+      (protocol === "prw2" ? decodeWriteRequestV2 : decodeWriteRequest)(bytes, DEFAULT_LIMITS, new Dedupe(HA, accepted).wrap(writer));
+      return parseBulk(writer.body()).map((d) => d.labels);
+    };
+    expect(docs("prw2")).toEqual([
+      { __name__: "up", cluster: "c1", job: "x" },
+      { __name__: "up", cluster: "c1", job: 'say "hi"' },
+    ]);
+    expect(docs("prw2")).toEqual(docs("prw1"));
+  });
 });
