@@ -112,6 +112,7 @@ function logLine(c: Context, facts: RequestFacts, route: string, status: number,
   if (facts.ingest) {
     line.stored = facts.ingest.samplesStored;
     line.bytes = facts.ingest.bytesCompressed;
+    if (facts.ingest.deduped > 0) line.deduped = facts.ingest.deduped;
   }
   if (status >= 400 && facts.error !== undefined) line.error = facts.error;
   return JSON.stringify(line);

@@ -142,7 +142,8 @@ describe("remote_write of an HA tenant", () => {
     }),
   });
   let clock = Date.now();
-  const app = createApp(appConfig, { ...defaultDeps(), now: () => clock, log: () => undefined });
+  const logs: Record<string, unknown>[] = [];
+  const app = createApp(appConfig, { ...defaultDeps(), now: () => clock, log: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
   const T = Date.now() - 60_000;
 
   const send = async (replica: string, t: number, tenant = namespace, password = "ha-pw") => {
@@ -162,6 +163,8 @@ describe("remote_write of an HA tenant", () => {
   it("stores the elected replica without its label, answers 202 for the other, and fails over after the timeout", async () => {
     expect(await send("r1", T)).toBe(204);
     expect(await send("r2", T + 100)).toBe(202);
+    // The request's log line says what was dropped, and that nothing went wrong.
+    expect(logs.at(-1)).toMatchObject({ level: "info", status: 202, samples: 2, stored: 0, deduped: 2 });
     expect(await send("r1", T + 1000)).toBe(204);
     expect(await stored({ match_all: {} })).toEqual([
       [T, { __name__: "ha_up", job: "api", cluster: "c1" }],

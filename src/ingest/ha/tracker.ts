@@ -60,7 +60,8 @@ export class HaTracker {
       if (d.change) this.events.changed(tenant, cluster);
       return { accepted: true };
     }
-    throw new HttpError(503, `the HA election of cluster "${cluster}" changed under ${MAX_ATTEMPTS} writes in a row; retry`);
+    // The cluster is not named: its value comes from the sender and may be kilobytes long.
+    throw new HttpError(503, `an HA election changed under ${MAX_ATTEMPTS} writes in a row (other instances electing at once); retry`);
   }
 
   /** The cluster's entry, created on first sight; refuses a tenant's cluster beyond its maxClusters. */
