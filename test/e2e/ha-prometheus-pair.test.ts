@@ -38,23 +38,46 @@ async function gateMetric(url: string, series: string): Promise<number> {
   return [...text.matchAll(new RegExp(`^${series.replace(/[{}]/g, "\\$&")}(?:\\{[^}]*\\})? (\\S+)$`, "gm"))].reduce((n, m) => n + Number(m[1]), 0);
 }
 
-/** The replica the shared election names right now (Elasticsearch's real-time get). */
-async function elected(): Promise<string | undefined> {
-  const r = await es<{ _source?: { replica?: string } }>("GET", `/promgate-ha-replicas/_doc/${await electionId(namespace, "c1")}`);
-  return r.json._source?.replica;
+/** The shared election as it stands (Elasticsearch's real-time get). */
+async function election(): Promise<{ replica: string; elected_at: number } | undefined> {
+  const r = await es<{ _source?: { replica: string; elected_at: number } }>("GET", `/promgate-ha-replicas/_doc/${await electionId(namespace, "c1")}`);
+  return r.json._source;
 }
 
-/** Times (ms) of one series' stored samples, staleness markers left out, in order. */
-async function sampleTimes(filter: unknown[]): Promise<number[]> {
+/** A metric's stored samples (time, and the `by` label where there is one), staleness markers left out, in time order. */
+async function samplePoints(name: string): Promise<{ t: number; by: string }[]> {
   await es("POST", `/${stream}/_refresh`);
-  const r = await es<{ hits: { hits: { fields: { "@timestamp": string[] } }[] } }>("POST", `/${stream}/_search`, {
+  const r = await es<{ hits: { hits: { fields: { "@timestamp": string[]; "labels.by"?: string[] } }[] } }>("POST", `/${stream}/_search`, {
     size: 1000,
     _source: false,
-    fields: ["@timestamp"],
+    fields: ["@timestamp", "labels.by"],
     sort: [{ "@timestamp": "asc" }],
-    query: { bool: { filter, must_not: { term: { "promgate.special": "stale" } } } },
+    query: { bool: { filter: [{ term: { "labels.__name__": name } }], must_not: { term: { "promgate.special": "stale" } } } },
   });
-  return r.json.hits.hits.map((h) => Date.parse(h.fields["@timestamp"][0]!));
+  return r.json.hits.hits.map((h) => ({ t: Date.parse(h.fields["@timestamp"][0]!), by: h.fields["labels.by"]?.[0] ?? "" }));
+}
+
+/** What the parts say, for a failure message: the election, the stream, each promgate's counters and output. */
+async function diagnose(): Promise<string> {
+  const lines = [`election: ${JSON.stringify(await election().catch(String))}; documents: ${await countDocs(stream).catch(String)}`];
+  for (const [i, url] of gateUrls.entries()) {
+    const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Basic ${btoa("ops:ops-password")}` } })).text().catch(String);
+    lines.push(`promgate ${i + 1}:`, ...text.split("\n").filter((l) => /^promgate_(http_requests_total\{route="\/metrics|ha_|samples_)/.test(l)));
+    // The write requests' times and statuses, from the log lines.
+    const writes = [...gates[i]!.output().matchAll(/"ts":"[^"]*T([0-9:.]+)Z"[^\n]*"route":"\/metrics\/:dataset\/api\/v1\/write","status":(\d+)/g)];
+    lines.push(`writes: ${writes.map((m) => `${m[1]} ${m[2]}`).join(", ")}`);
+  }
+  for (const [replica, p] of proms) lines.push(`Prometheus ${replica}:`, p.output().slice(-2000));
+  return lines.join("\n");
+}
+
+/** waitFor, its failure message carrying diagnose(). */
+async function expectSoon<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000, everyMs = 500): Promise<T> {
+  try {
+    return await waitFor(what, fn, timeoutMs, everyMs);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${await diagnose()}`);
+  }
 }
 
 const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
@@ -143,47 +166,63 @@ afterAll(async () => {
 
 describe("two Prometheus replicas → two promgates → one Elasticsearch", () => {
   it("stores one replica's samples once, without the replica label, and fails over within the timeout", async () => {
-    // Phase 1: both replicas send; one is elected and stored.
-    const first = (await waitFor("an elected replica", elected, 30_000)) as Replica;
+    // Phase 1: both replicas send; one is elected and stored. On a loaded machine a Prometheus may stall
+    // past the failover timeout and be replaced: that is the semantics, so wait for an election that has
+    // held for a while and has stored samples.
+    const stable = async (): Promise<Replica | undefined> => {
+      const doc = await election();
+      if (!doc || Date.now() - doc.elected_at < 6000) return undefined;
+      const since = { bool: { filter: [{ term: { "labels.by": doc.replica } }, { range: { "@timestamp": { gte: doc.elected_at } } }] } };
+      return (await countDocs(stream, since)) >= 5 ? (doc.replica as Replica) : undefined;
+    };
+    const first = await expectSoon("an election that holds", stable, 45_000);
     const other: Replica = first === "r1" ? "r2" : "r1";
-    await waitFor("both replicas deduplicated or stored", async () => ((await countDocs(stream, { term: { "labels.by": first } })) >= 8 ? true : undefined), 30_000);
     const dedupedBefore = (await gateMetric(gateUrls[0]!, "promgate_ha_deduped_samples_total")) + (await gateMetric(gateUrls[1]!, "promgate_ha_deduped_samples_total"));
     expect(dedupedBefore).toBeGreaterThan(0);
-    expect(await countDocs(stream, { term: { "labels.by": other } })).toBe(0);
 
     // Phase 2: the elected replica's Prometheus stops (by PID); the other takes over.
     const stoppedAt = Date.now();
     await proms.get(first)!.stop();
-    await waitFor("failover", async () => ((await elected()) === other ? true : undefined), 30_000, 200);
+    await expectSoon("failover", async () => ((await election())?.replica === other ? true : undefined), 30_000, 200);
     const failoverMs = Date.now() - stoppedAt;
-    await waitFor("the new replica's samples", async () => ((await countDocs(stream, { term: { "labels.by": other } })) >= 5 ? true : undefined), 30_000);
+    const after = { bool: { filter: [{ term: { "labels.by": other } }, { range: { "@timestamp": { gte: stoppedAt } } }] } };
+    await expectSoon("the new replica's samples", async () => ((await countDocs(stream, after)) >= 5 ? true : undefined));
 
     // No series carries the replica label; every one keeps the cluster label.
     expect(await countDocs(stream, { exists: { field: "labels.__replica__" } })).toBe(0);
-    const all = await countDocs(stream);
-    expect(await countDocs(stream, { term: { "labels.cluster": "c1" } })).toBe(all);
+    expect(await countDocs(stream, { bool: { must_not: { exists: { field: "labels.cluster" } } } })).toBe(0);
 
-    // The shared counter: each timestamp once, one replica's scrapes (a second replica's would fall between
-    // them), and no gap longer than the failover timeout plus one scrape interval.
-    const counter = await sampleTimes([{ term: { "labels.__name__": "ha_e2e_counter_total" } }]);
-    const firstOnes = await sampleTimes([{ term: { "labels.by": first } }]);
-    const otherOnes = await sampleTimes([{ term: { "labels.by": other } }]);
-    expect(new Set(counter).size).toBe(counter.length);
-    expect(counter).toEqual([...firstOnes, ...otherOnes]);
-    const spacing = gaps(counter);
-    expect(Math.min(...spacing)).toBeGreaterThan(SCRAPE_MS / 2);
-    const handover = otherOnes[0]! - firstOnes.at(-1)!;
-    expect(handover).toBeLessThanOrEqual(FAILOVER_MS + SCRAPE_MS);
-    expect(Math.max(...spacing)).toBe(handover);
+    // One replica at a time: each scrape's samples once, and the other replica's scrapes (which fall
+    // between them) never, so consecutive samples of a series are a scrape interval apart, not less.
+    const counter = (await samplePoints("ha_e2e_counter_total")).map((p) => p.t);
+    const points = await samplePoints("ha_e2e_scraped_by");
+    for (const times of [counter, points.map((p) => p.t)]) {
+      expect(new Set(times).size).toBe(times.length);
+      expect(Math.min(...gaps(times))).toBeGreaterThan(SCRAPE_MS / 2);
+    }
+    // Runs of one replica's samples: the last is the survivor's, after the stopped replica's, with no gap
+    // longer than the failover timeout plus one scrape interval between them.
+    const runs = points.reduce<{ by: string; from: number; to: number }[]>((rs, p) => {
+      const last = rs.at(-1);
+      if (last?.by === p.by) last.to = p.t;
+      else rs.push({ by: p.by, from: p.t, to: p.t });
+      return rs;
+    }, []);
+    const [before, final] = [runs.at(-2), runs.at(-1)];
+    expect([before?.by, final?.by], JSON.stringify(runs)).toEqual([first, other]);
+    const handover = final!.from - before!.to;
+    expect(handover, JSON.stringify(runs)).toBeLessThanOrEqual(FAILOVER_MS + SCRAPE_MS);
 
-    // Exactly one failover, written by one of the instances; the survivor's promgate knows the new replica.
+    // Every switch between replicas in the data is a failover some instance wrote (and counted once).
     const changes = (await gateMetric(gateUrls[0]!, "promgate_ha_elected_replica_changes_total")) + (await gateMetric(gateUrls[1]!, "promgate_ha_elected_replica_changes_total"));
-    expect(changes).toBe(1);
+    expect(changes).toBeGreaterThanOrEqual(runs.length - 1);
     const survivorGate = gateUrls[REPLICAS.indexOf(other)]!;
     expect(await gateMetric(survivorGate, `promgate_ha_elected_replica{tenant="${namespace}",cluster="c1",replica="${other}"}`)).toBe(1);
     console.log(
-      `HA pair: ${first} elected first, ${other} after the stop; failover seen ${failoverMs} ms after stopping ${first}; ` +
-        `${counter.length} counter samples, spacing ${Math.min(...spacing)}–${Math.max(...spacing)} ms, hand-over gap ${handover} ms; ${dedupedBefore} samples deduplicated before the stop`,
+      `HA pair: ${first} elected when stopped, ${other} after; failover seen ${failoverMs} ms after the stop; ` +
+        `${counter.length} counter samples, spacing ${Math.min(...gaps(counter))}–${Math.max(...gaps(counter))} ms, hand-over gap ${handover} ms; ` +
+        `runs ${runs.map((r) => `${r.by}×${points.filter((p) => p.t >= r.from && p.t <= r.to).length}`).join(" → ")}, ${changes} failover(s); ` +
+        `${dedupedBefore} samples deduplicated before the stop`,
     );
   });
 });
