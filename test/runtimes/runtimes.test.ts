@@ -19,7 +19,12 @@ describe.each(RUNTIMES)("promgate on %s", (runtime) => {
   const ns = uniquePart(runtime);
   const stream = `metrics-rt.prometheus-${ns}`;
   // dev's namespace is this run's; plain names nothing but credentials (its own namespace, and a startup warning).
-  const TENANTS = JSON.stringify({ dev: { password: "promgate-dev", namespace: ns, streams: [`metrics-*.prometheus-${ns}`] }, plain: { password: PLAIN_PASSWORD } });
+  // ha deduplicates HA pairs: its election lives in Elasticsearch, the same code on every runtime.
+  const TENANTS = JSON.stringify({
+    dev: { password: "promgate-dev", namespace: ns, streams: [`metrics-*.prometheus-${ns}`] },
+    plain: { password: PLAIN_PASSWORD },
+    ha: { password: "ha-password", namespace: ns, streams: [`metrics-*.prometheus-${ns}`], ha: { enabled: true } },
+  });
 
   beforeAll(async () => {
     const es = esEnv();
@@ -64,6 +69,18 @@ describe.each(RUNTIMES)("promgate on %s", (runtime) => {
   it("keeps tenants apart: another tenant may not write into this run's namespace", async () => {
     const good = writeBody([{ labels: { __name__: "up" }, samples: [[Date.now(), 1]] }]);
     expect((await post(good, { authorization: basic("plain", PLAIN_PASSWORD) })).status).toBe(403);
+  });
+
+  it("deduplicates an HA pair: the elected replica stored without its label, the other answered 202", async () => {
+    const t = Date.now() - 60_000;
+    // The cluster is this run's, so the election (keyed by tenant and cluster) is new.
+    const pair = (replica: string) => writeBody([{ labels: { __name__: "rt_ha", cluster: ns, __replica__: replica }, samples: [[t, 1]] }]);
+    const send = (replica: string) =>
+      fetch(`${base}/metrics/rtha/${ns}/api/v1/write`, { method: "POST", body: pair(replica), headers: { ...PRW1_HEADERS, authorization: basic("ha", "ha-password") } });
+    expect((await send("r1")).status).toBe(204);
+    expect((await send("r2")).status).toBe(202);
+    expect(await countDocs(`metrics-rtha.prometheus-${ns}`)).toBe(1);
+    expect(await countDocs(`metrics-rtha.prometheus-${ns}`, { exists: { field: "labels.__replica__" } })).toBe(0);
   });
 
   it("answers a read", async () => {
