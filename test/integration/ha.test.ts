@@ -123,7 +123,7 @@ describe("HA election in Elasticsearch", () => {
     const now = Date.now();
     await tracker.check(tenant, ha, "c1", "r1", now);
     await tracker.check(tenant, ha, "c2", "r1", now);
-    await expect(tracker.check(tenant, ha, "c3", "r1", now)).rejects.toMatchObject({ status: 400, message: `too many HA clusters: tenant "${tenant}" may send at most maxClusters 2` });
+    await expect(tracker.check(tenant, ha, "c3", "r1", now)).rejects.toMatchObject({ kind: "invalid", message: `too many HA clusters: tenant "${tenant}" may send at most maxClusters 2` });
   });
 });
 

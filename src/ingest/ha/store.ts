@@ -1,6 +1,6 @@
 import type { Config } from "../../config.js";
 import { esFailure, esFetch, type Fetch } from "../../elastic/http.js";
-import { HttpError } from "../../http/errors.js";
+import { PromgateError } from "../../errors.js";
 import type { ReplicaState } from "./election.js";
 
 /**
@@ -91,7 +91,7 @@ export class ElectionStore {
     if (!res.ok) throw await esFailure(res, "writing the HA election", this.config.retryAfterSeconds);
     const a = (await res.json()) as WriteAnswer;
     if (typeof a._seq_no !== "number" || typeof a._primary_term !== "number") {
-      throw new HttpError(502, "elasticsearch answered an HA election write without _seq_no/_primary_term");
+      throw new PromgateError("storage_failed", "elasticsearch answered an HA election write without _seq_no/_primary_term");
     }
     return { seqNo: a._seq_no, primaryTerm: a._primary_term };
   }

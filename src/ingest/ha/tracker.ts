@@ -1,5 +1,5 @@
 import type { HaConfig } from "../../config/ha.js";
-import { HttpError } from "../../http/errors.js";
+import { invalid, PromgateError } from "../../errors.js";
 import { decide } from "./election.js";
 import { electionId, type ElectionStore, type Stored } from "./store.js";
 
@@ -61,7 +61,7 @@ export class HaTracker {
       return { accepted: true };
     }
     // The cluster is not named: its value comes from the sender and may be kilobytes long.
-    throw new HttpError(503, `an HA election changed under ${MAX_ATTEMPTS} writes in a row (other instances electing at once); retry`);
+    throw new PromgateError("unavailable", `an HA election changed under ${MAX_ATTEMPTS} writes in a row (other instances electing at once); retry`);
   }
 
   /** The cluster's entry, created on first sight; refuses a tenant's cluster beyond its maxClusters. */
@@ -71,7 +71,7 @@ export class HaTracker {
     if (known) return known;
     const count = this.clustersPerTenant.get(tenant) ?? 0;
     if (count >= ha.maxClusters) {
-      throw new HttpError(400, `too many HA clusters: tenant "${tenant}" may send at most maxClusters ${ha.maxClusters}`);
+      throw invalid(`too many HA clusters: tenant "${tenant}" may send at most maxClusters ${ha.maxClusters}`);
     }
     const id = await electionId(tenant, cluster);
     // Another request may have created it while the id was hashed.
