@@ -116,14 +116,20 @@ describe("HA election in Elasticsearch", () => {
     expect(a.changes.length + b.changes.length).toBe(clusters.length);
   });
 
-  it("refuses a cluster beyond the tenant's maxClusters with a 400", async () => {
+  it("refuses a cluster beyond the tenant's maxClusters with a 400, counting clusters that arrive at once", async () => {
     const tenant = uniquePart("ha_max");
     const { tracker } = instance();
     const ha = { ...HA, maxClusters: 2 };
     const now = Date.now();
-    await tracker.check(tenant, ha, "c1", "r1", now);
-    await tracker.check(tenant, ha, "c2", "r1", now);
-    await expect(tracker.check(tenant, ha, "c3", "r1", now)).rejects.toMatchObject({ kind: "invalid", message: `too many HA clusters: tenant "${tenant}" may send at most maxClusters 2` });
+    // Three new clusters at once: the id is hashed asynchronously, and the count must still see each.
+    const first = await Promise.allSettled(["c1", "c2", "c3"].map((c) => tracker.check(tenant, ha, c, "r1", now)));
+    expect(first.filter((r) => r.status === "rejected")).toHaveLength(1);
+    expect(first.find((r) => r.status === "rejected")).toMatchObject({
+      reason: { kind: "invalid", message: `too many HA clusters: tenant "${tenant}" may send at most maxClusters 2` },
+    });
+    // Known clusters go on being decided.
+    const known = ["c1", "c2", "c3"].filter((_, i) => first[i]!.status === "fulfilled");
+    for (const c of known) expect(await tracker.check(tenant, ha, c, "r1", now + 1)).toEqual({ accepted: true });
   });
 });
 

@@ -69,14 +69,14 @@ export class HaTracker {
     const key = `${tenant}\u0000${cluster}`;
     const known = this.entries.get(key);
     if (known) return known;
+    const id = await electionId(tenant, cluster);
+    // From here on synchronous: another request may have added this or another cluster while the id was hashed.
+    const raced = this.entries.get(key);
+    if (raced) return raced;
     const count = this.clustersPerTenant.get(tenant) ?? 0;
     if (count >= ha.maxClusters) {
       throw invalid(`too many HA clusters: tenant "${tenant}" may send at most maxClusters ${ha.maxClusters}`);
     }
-    const id = await electionId(tenant, cluster);
-    // Another request may have created it while the id was hashed.
-    const raced = this.entries.get(key);
-    if (raced) return raced;
     const entry: Entry = { id, stored: undefined, fetchedAt: Number.NEGATIVE_INFINITY };
     this.entries.set(key, entry);
     this.clustersPerTenant.set(tenant, count + 1);
