@@ -84,13 +84,12 @@ export class HaTracker {
   }
 
   private async refresh(tenant: string, cluster: string, entry: Entry, nowMs: number): Promise<void> {
-    entry.reading ??= this.store.read(entry.id).then(
-      (stored) => {
-        this.remember(tenant, cluster, entry, stored, nowMs);
-      },
-    ).finally(() => {
-      entry.reading = undefined;
-    });
+    entry.reading ??= this.store
+      .read(entry.id)
+      .then((stored) => this.remember(tenant, cluster, entry, stored, nowMs))
+      .finally(() => {
+        entry.reading = undefined;
+      });
     await entry.reading;
   }
 
