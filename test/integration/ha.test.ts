@@ -50,6 +50,23 @@ async function stored(tenant: string, cluster: string): Promise<Record<string, u
 }
 
 describe("HA election in Elasticsearch", () => {
+  // First: a write to a missing index would create it with dynamic mappings, so this holds only if
+  // `promgate setup` (run before the integration tests) created it.
+  it("lives in the index promgate setup created: one shard, strict mapping", async () => {
+    const mapping = await es<Record<string, { mappings: { dynamic?: string; properties: Record<string, { type: string }> } }>>("GET", `/${config.haIndex}/_mapping`);
+    const m = mapping.json[config.haIndex]!.mappings;
+    expect(m.dynamic).toBe("strict");
+    expect(Object.fromEntries(Object.entries(m.properties).map(([k, v]) => [k, v.type]))).toEqual({
+      tenant: "keyword",
+      cluster: "keyword",
+      replica: "keyword",
+      received_at: "date",
+      elected_at: "date",
+    });
+    const settings = await es<Record<string, { settings: { index: { number_of_shards: string } } }>>("GET", `/${config.haIndex}/_settings`);
+    expect(settings.json[config.haIndex]!.settings.index.number_of_shards).toBe("1");
+  });
+
   it("elects the first replica, deduplicates the other, refreshes the last-seen time, and fails over at the timeout", async () => {
     const tenant = uniquePart("ha_sm");
     const a = instance();
