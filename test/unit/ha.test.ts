@@ -99,6 +99,9 @@ describe("HA deduplication of a request's series", () => {
     series({ job: "c", cluster: "c2", __replica__: "r2" }, 1700),
     series({ job: "d", cluster: "c1" }, 1800),
     series({ job: "e", __replica__: "r2" }, 1900),
+    // An empty value is no label at all (Prometheus), so neither series is an HA pair's.
+    series({ job: "f", cluster: "c1", __replica__: "" }, 1950),
+    series({ job: "g", cluster: "", __replica__: "r2" }, 1960),
   ];
 
   it("collects each cluster's replicas from series carrying both labels (remote write 1.0 and 2.0)", () => {
@@ -114,6 +117,7 @@ describe("HA deduplication of a request's series", () => {
         ["b", new Set(["r2"])],
         ["c", new Set(["r2"])],
         ["e", new Set(["r2"])],
+        ["g", new Set(["r2"])],
       ]),
     );
   });
@@ -136,6 +140,8 @@ describe("HA deduplication of a request's series", () => {
       [1700, { __name__: "up", job: "c", cluster: "c2" }],
       [1800, { __name__: "up", job: "d", cluster: "c1" }],
       [1900, { __name__: "up", job: "e", __replica__: "r2" }],
+      [1950, { __name__: "up", job: "f", cluster: "c1" }],
+      [1960, { __name__: "up", job: "g", __replica__: "r2" }],
     ]);
     expect(dedupe.deduped).toBe(1);
     expect(dedupe.dedupedByCluster).toEqual(new Map([["c1", 1]]));

@@ -22,14 +22,17 @@ import type { HaTracker } from "./tracker.js";
 const text = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 const encoder = new TextEncoder();
 
-/** The index of the label called `name` (UTF-8 bytes) in the series, or -1. */
+/**
+ * The index of the label called `name` (UTF-8 bytes) in the series, or -1, also when its value is empty: an
+ * empty value means "no such label" in Prometheus (and Mimir treats an empty cluster or replica as absent).
+ */
 function labelIndex(s: SeriesView, name: Uint8Array): number {
   const { buf, pos } = s;
   outer: for (let i = 0; i < s.count; i++) {
     const start = pos[4 * i]!;
     if (pos[4 * i + 1]! - start !== name.length) continue;
     for (let j = 0; j < name.length; j++) if (buf[start + j] !== name[j]) continue outer;
-    return i;
+    return pos[4 * i + 2] === pos[4 * i + 3] ? -1 : i;
   }
   return -1;
 }
