@@ -6,6 +6,8 @@ import { statusOf } from "./http/errors.js";
 import { ingestRoutes } from "./ingest/routes.js";
 import { ElectionStore } from "./ingest/ha/store.js";
 import { HaTracker } from "./ingest/ha/tracker.js";
+import { Forwarder } from "./forward/forwarder.js";
+import { metricsEvents } from "./forward/events.js";
 import { Observer } from "./observe/index.js";
 import { reportError } from "./observe/facts.js";
 import { queryRoutes } from "./query/api.js";
@@ -42,6 +44,16 @@ export const defaultDeps = (): AppDeps => ({
 
 /** The runtime-neutral app: every entry point (workerd, Bun, Deno, Node) serves exactly this. */
 export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
+  return createGateway(config, deps).app;
+}
+
+/** The app and its forwarding, whose queue consumer the Workers entry also serves (`queue()`). */
+export interface Gateway {
+  app: Hono;
+  forwarder: Forwarder;
+}
+
+export function createGateway(config: Config, deps: AppDeps = defaultDeps()): Gateway {
   const app = new Hono();
   // Once per app: at process start on Node, Bun and Deno, once per isolate on Workers.
   for (const msg of config.warnings) deps.log(JSON.stringify({ ts: new Date(deps.now()).toISOString(), level: "warn", msg }), "warn");
@@ -58,7 +70,9 @@ export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
     if (!res.ok) throw new PromgateError("unavailable", `elasticsearch answered ${res.status}`);
     return c.text("promgate is ready\n");
   });
-  app.route("/", ingestRoutes(config, { ...observed, ...haTracker(config, observed.fetch, observer.metrics) }));
+  const forwarder = new Forwarder(config, deps, metricsEvents(observer.metrics), `promgate/${PROMGATE_VERSION}`);
+  const ingestDeps = { ...observed, ...haTracker(config, observed.fetch, observer.metrics), ...(forwarder.active ? { forwarder } : {}) };
+  app.route("/", ingestRoutes(config, ingestDeps));
   app.route("/", queryRoutes(config, observed.fetch, queryFrontend(config, deps, observer.metrics)));
   app.route("/", statusRoutes(config, observed));
 
@@ -74,7 +88,7 @@ export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
     deps.log(JSON.stringify({ ts: new Date().toISOString(), level: "error", msg: "unhandled error", stack: err instanceof Error ? err.stack : String(err) }), "error");
     return c.text("internal error\n", 500);
   });
-  return app;
+  return { app, forwarder };
 }
 
 /** The HA elections, when a tenant deduplicates HA pairs; their changes shown in /metrics. */

@@ -9,6 +9,7 @@ import { CHECKED_PREFIXES, FOREIGN_NAMES, type Setting, SETTING_BY_NAME, SETTING
 import { checkRateLimits } from "./config/limits.js";
 import { ALL_STREAMS, parseTenants } from "./config/tenants.js";
 import { asPositiveInt } from "./config/values.js";
+import type { ForwardRule } from "./config/forward.js";
 
 export { ConfigError };
 
@@ -57,6 +58,8 @@ export interface Tenant {
   limits: Limits;
   /** Deduplication of HA Prometheus pairs (src/ingest/ha/); absent = off. */
   ha?: HaConfig;
+  /** Where what the tenant writes is also sent (src/forward/); absent or empty = nowhere. */
+  forward?: readonly ForwardRule[];
 }
 
 export interface FrontendConfig {
@@ -73,6 +76,25 @@ export interface FrontendConfig {
  */
 export interface RateLimiterBinding {
   limit(options: { key: string }): Promise<{ success: boolean }>;
+}
+
+/**
+ * What promgate uses of a Workers Queue producer binding (workers-types' `Queue`, written here so the config
+ * stays free of runtime types).
+ */
+export interface QueueProducer {
+  sendBatch(messages: Iterable<{ body: unknown }>): Promise<unknown>;
+}
+
+/** Forwarding's delivery settings (the rules themselves belong to tenants). */
+export interface ForwardSettings {
+  /** Bound of the in-process queue (Node, Bun, Deno), in bytes of compressed batches. */
+  queueBytes: number;
+  /** Sends of one batch before it is dropped (in-process queue; Workers: the queue's max_retries). */
+  maxAttempts: number;
+  minBackoffMs: number;
+  maxBackoffMs: number;
+  timeoutMs: number;
 }
 
 export type EsAuth =
@@ -114,6 +136,9 @@ export interface Config {
   selfMetrics?: { dataset: string; intervalSeconds: number };
   /** The Workers rate-limiting binding PROMGATE_RATE_LIMITER, when the Worker has one. */
   rateLimiter?: RateLimiterBinding;
+  forward: ForwardSettings;
+  /** The Workers Queue PROMGATE_FORWARD_QUEUE, when the Worker has one. */
+  forwardQueue?: QueueProducer;
   /**
    * One line each about a configuration that works but may not do what its author expects (a tenant relying
    * on a default that changed); logged once when the app starts. Never holds a secret.
@@ -205,14 +230,24 @@ function check(s: Setting, raw: unknown): { value: Value } | { problem: string }
   }
 }
 
+/** The bindings promgate takes: how to recognise each, and what to call it when something else is there. */
+const BINDINGS: Readonly<Record<string, { is: (raw: unknown) => boolean; what: string }>> = {
+  PROMGATE_RATE_LIMITER: { is: (raw) => isRateLimiter(raw), what: "a Workers rate-limiting binding ([[ratelimits]] in wrangler.toml)" },
+  PROMGATE_FORWARD_QUEUE: { is: (raw) => isQueueProducer(raw), what: "a Workers Queue producer binding ([[queues.producers]] in wrangler.toml)" },
+};
+
 /** A binding arrives as an object; as text (an environment variable) it can only be a mistake. */
 function checkBinding(s: Setting, raw: unknown): { value: undefined } | { problem: string } {
-  if (raw === undefined || isRateLimiter(raw)) return { value: undefined };
-  return { problem: `${s.name} must be a Workers rate-limiting binding ([[ratelimits]] in wrangler.toml), not a variable` };
+  const b = BINDINGS[s.name];
+  if (b === undefined) throw new Error(`binding ${s.name} has no check`);
+  if (raw === undefined || b.is(raw)) return { value: undefined };
+  return { problem: `${s.name} must be ${b.what}, not a variable` };
 }
 
-const isRateLimiter = (raw: unknown): raw is RateLimiterBinding =>
-  typeof raw === "object" && raw !== null && typeof (raw as { limit?: unknown }).limit === "function";
+const hasMethod = (raw: unknown, name: string): boolean =>
+  typeof raw === "object" && raw !== null && typeof (raw as Record<string, unknown>)[name] === "function";
+const isRateLimiter = (raw: unknown): raw is RateLimiterBinding => hasMethod(raw, "limit");
+const isQueueProducer = (raw: unknown): raw is QueueProducer => hasMethod(raw, "sendBatch");
 
 function checkUrl(name: string, raw: string): { value: string } | { problem: string } {
   let url: URL;
@@ -366,6 +401,14 @@ export function loadConfig(env: Env): Config {
     limits,
     ...observeConfig(settings),
     ...(isRateLimiter(vars(env).PROMGATE_RATE_LIMITER) ? { rateLimiter: vars(env).PROMGATE_RATE_LIMITER as RateLimiterBinding } : {}),
+    forward: {
+      queueBytes: settings.int("PROMGATE_FORWARD_QUEUE_BYTES"),
+      maxAttempts: settings.int("PROMGATE_FORWARD_MAX_ATTEMPTS"),
+      minBackoffMs: durationMs(settings.text("PROMGATE_FORWARD_MIN_BACKOFF")!),
+      maxBackoffMs: durationMs(settings.text("PROMGATE_FORWARD_MAX_BACKOFF")!),
+      timeoutMs: durationMs(settings.text("PROMGATE_FORWARD_TIMEOUT")!),
+    },
+    ...(isQueueProducer(vars(env).PROMGATE_FORWARD_QUEUE) ? { forwardQueue: vars(env).PROMGATE_FORWARD_QUEUE as QueueProducer } : {}),
     warnings,
   };
 }

@@ -1,6 +1,6 @@
-import type { Hono } from "hono";
-import { createApp, defaultDeps } from "./app.js";
+import { createGateway, defaultDeps, type Gateway } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { checkWorkersForwarding } from "./forward/forwarder.js";
 import { WorkersCacheStore } from "./query/frontend/workers-store.js";
 
 /**
@@ -11,26 +11,36 @@ import { WorkersCacheStore } from "./query/frontend/workers-store.js";
  * The config is parsed once per isolate and reused while `env` stays the same object. An invalid config
  * answers every request with a 500 naming the field (never its value), and logs it once.
  */
-let cached: { env: Partial<Env>; app: Hono } | { env: Partial<Env>; error: string } | undefined;
+let cached: { env: Partial<Env>; gateway: Gateway } | { env: Partial<Env>; error: string } | undefined;
 
-function appFor(env: Partial<Env>): Hono | string {
+function gatewayFor(env: Partial<Env>): Gateway | string {
   if (cached?.env !== env) {
     try {
+      const config = loadConfig(env);
+      checkWorkersForwarding(config);
       // The results cache lives in the data centre's Cache API, shared by its isolates (PROMGATE_CACHE).
-      cached = { env, app: createApp(loadConfig(env), { ...defaultDeps(), pieceStore: new WorkersCacheStore(caches.default) }) };
+      cached = { env, gateway: createGateway(config, { ...defaultDeps(), pieceStore: new WorkersCacheStore(caches.default) }) };
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       console.error(`promgate: ${e.message}`);
       cached = { env, error: e.message };
     }
   }
-  return "app" in cached ? cached.app : cached.error;
+  return "gateway" in cached ? cached.gateway : cached.error;
 }
 
 export default {
   fetch(request, env: Partial<Env>, ctx) {
-    const app = appFor(env);
-    if (typeof app === "string") return new Response(`promgate is misconfigured: ${app}\n`, { status: 500 });
-    return app.fetch(request, env, ctx);
+    const gateway = gatewayFor(env);
+    if (typeof gateway === "string") return new Response(`promgate is misconfigured: ${gateway}\n`, { status: 500 });
+    return gateway.app.fetch(request, env, ctx);
+  },
+
+  /** PROMGATE_FORWARD_QUEUE's consumer: forwarded batches on their way to the targets (src/forward/). */
+  async queue(batch, env: Partial<Env>) {
+    const gateway = gatewayFor(env);
+    // Misconfigured: nothing can be sent; the messages wait (and reach the dead-letter queue in the end).
+    if (typeof gateway === "string") return batch.retryAll();
+    await gateway.forwarder.consume(batch.messages);
   },
 } satisfies ExportedHandler<Env>;

@@ -220,6 +220,55 @@ export const SETTINGS: readonly Setting[] = [
       "Workers only: a rate-limiting binding ([[ratelimits]] in wrangler.toml); every remote_write request also counts against it, keyed by tenant, shared by the isolates of a Cloudflare location",
   },
   {
+    name: "PROMGATE_FORWARD_QUEUE",
+    kind: "binding",
+    scope: "gateway",
+    secret: false,
+    defaultText: "none",
+    description:
+      "Workers only: the Cloudflare Queue (producer and consumer in wrangler.toml) that carries forwarded batches; required on Workers once a tenant has `forward` rules (docs/forwarding.md)",
+  },
+  {
+    name: "PROMGATE_FORWARD_QUEUE_BYTES",
+    kind: "positive-int",
+    scope: "gateway",
+    secret: false,
+    default: String(64 * 1024 * 1024),
+    description: "Node/Bun/Deno: bound of the in-process forwarding queue (compressed batches waiting or being retried); a batch beyond it is dropped and counted",
+  },
+  {
+    name: "PROMGATE_FORWARD_MAX_ATTEMPTS",
+    kind: "positive-int",
+    scope: "gateway",
+    secret: false,
+    default: "20",
+    description: "Node/Bun/Deno: sends of one forwarded batch (5xx, 429, network errors) before it is dropped and counted; on Workers the queue's max_retries decides",
+  },
+  {
+    name: "PROMGATE_FORWARD_MIN_BACKOFF",
+    kind: "duration",
+    scope: "gateway",
+    secret: false,
+    default: "1s",
+    description: "wait before the first retry of a forwarded batch; doubled on each further failure",
+  },
+  {
+    name: "PROMGATE_FORWARD_MAX_BACKOFF",
+    kind: "duration",
+    scope: "gateway",
+    secret: false,
+    default: "1m",
+    description: "longest wait between two sends of a forwarded batch",
+  },
+  {
+    name: "PROMGATE_FORWARD_TIMEOUT",
+    kind: "duration",
+    scope: "gateway",
+    secret: false,
+    default: "30s",
+    description: "per forwarding request; a timeout counts as a network failure and is retried",
+  },
+  {
     name: "PROMGATE_LOOK_BACK_TIME",
     kind: "duration",
     scope: "setup",
@@ -283,6 +332,14 @@ export const TENANT_FIELDS: readonly TenantField[] = [
     defaultText: "off",
     description:
       'deduplication of HA Prometheus pairs as Mimir does it (docs/ha-deduplication.md): `{"enabled": true}` plus optional `clusterLabel` (default `cluster`), `replicaLabel` (default `__replica__`, removed before storing), `failoverTimeout` (default `30s`), `cacheTtl` (default a sixth of the failover timeout, at most 2.5 s), `maxClusters` (default 100)',
+  },
+  {
+    name: "forward",
+    type: "list of rules",
+    secret: true,
+    defaultText: "none",
+    description:
+      "forwarding of what the tenant writes to other remote_write targets (docs/forwarding.md): each rule `{name, url, protocol: \"1.0\"|\"2.0\", basicAuth: {username, password} or bearerToken, headers, match: {label: RE2 regex, …} (all must match), extraLabels: {label: value}}`",
   },
 ];
 

@@ -7,6 +7,7 @@
 import type { Limits, Tenant } from "../config.js";
 import { ConfigError } from "./errors.js";
 import { parseHa } from "./ha.js";
+import { parseForwardRules } from "./forward.js";
 import { checkRateLimits, LIMIT_NAMES } from "./limits.js";
 import { TENANT_FIELDS } from "./schema.js";
 import { asPositiveInt } from "./values.js";
@@ -102,6 +103,8 @@ function parseTenant(id: string, position: number, raw: unknown, defaults: Limit
     limits: parseLimits(at, t.limits, defaults),
     ...(ha !== undefined ? { ha } : {}),
   };
+  const forward = parseForwardRules(at, t.forward);
+  if (forward.length > 0) tenant.forward = forward;
   const warning = implicitDefaults(at, tenant, t.streams !== undefined, t.namespace !== undefined);
   return warning === undefined ? { tenant } : { tenant, warning };
 }

@@ -1,5 +1,5 @@
 import { type Context, Hono } from "hono";
-import type { Config } from "../config.js";
+import type { Config, Tenant } from "../config.js";
 import type { Fetch } from "../elastic/http.js";
 import { mayUseStream, tenantOf } from "../http/auth.js";
 import { readBody } from "../http/body.js";
@@ -10,14 +10,17 @@ import type { IngestFacts } from "../observe/facts.js";
 import { checkWriteHeaders, type WireProtocol } from "./headers.js";
 import { IngestLimiter, RateLimitError } from "./rate-limits.js";
 import { writeStream } from "./streams.js";
-import { ingestWriteRequest } from "./write.js";
 import type { HaTracker } from "./ha/tracker.js";
+import { type Forward, ingestWriteRequest } from "./write.js";
+import type { Forwarder } from "../forward/forwarder.js";
 
 export interface IngestDeps {
   fetch: Fetch;
   now: () => number;
   /** The HA elections, when a tenant deduplicates HA pairs. */
   ha?: HaTracker;
+  /** Forwarding of what tenants write (src/forward/); absent when no tenant has rules. */
+  forwarder?: Forwarder;
 }
 
 /** 202 when samples were dropped as an HA replica's that is not elected, as Mimir answers; else 204. */
@@ -81,13 +84,32 @@ export function ingestRoutes(config: Config, deps: IngestDeps): Hono {
       await limiter.admitRequest(tenant);
       const body = await readBody(req, tenant.limits.maxCompressedBytes, "maxCompressedBytes");
       const admit = (cost: number) => limiter.admitSamples(tenant, cost);
-      await ingestWriteRequest(config, deps.fetch, tenant, dataStream, body, deps.now(), ingestFactsOf(c), protocol, admit, deps.ha);
+      await ingestWriteRequest(config, deps.fetch, tenant, dataStream, body, deps.now(), ingestFactsOf(c), protocol, admit, deps.ha, forwardHook(c, tenant));
     } catch (e) {
       if (e instanceof RateLimitError) factsOf(c).rateLimited = e.limit;
       throw e;
     }
   };
 
+  /** The tenant's forwarding, its work kept alive past the response on Workers (waitUntil). */
+  const forwardHook = (c: Context, tenant: Tenant): Forward | undefined => {
+    const forwarder = deps.forwarder;
+    if (!forwarder || !tenant.forward?.length) return undefined;
+    return (decoded, protocol) => {
+      const pending = forwarder.offer(tenant, decoded, protocol);
+      if (pending) waitUntil(c, pending);
+    };
+  };
+
   for (const { path, select } of WRITE_ROUTES) app.all(path, (c) => handle(c, select));
   return app;
+}
+
+/** Keeps `p` running after the response where the runtime would stop it (Workers); elsewhere it runs on anyway. */
+function waitUntil(c: Context, p: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(p);
+  } catch {
+    // Hono throws when the runtime gave no ExecutionContext (Node, Bun, Deno)
+  }
 }

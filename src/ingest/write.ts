@@ -25,6 +25,9 @@ import type { HaTracker } from "./ha/tracker.js";
  */
 export type Admit = (cost: number) => Refund;
 
+/** Hands a decoded, admitted request to forwarding; returns at once (the work runs after the request's). */
+export type Forward = (decoded: Uint8Array, protocol: WireProtocol) => void;
+
 export interface WriteOutcome {
   stats: DecodeStats;
   documents: number;
@@ -42,12 +45,22 @@ export async function ingestWriteRequest(
   protocol: WireProtocol = "prw1",
   admit?: Admit,
   ha?: HaTracker,
+  forward?: Forward,
 ): Promise<WriteOutcome> {
   facts.bytesCompressed = body.length;
   const decoded = snappyDecompress(body, tenant.limits.maxDecompressedBytes);
   facts.bytesDecompressed = decoded.length;
   const dedupe = ha && tenant.ha ? await prepareDedupe(ha, tenant.id, tenant.ha, decoded, protocol, tenant.limits, nowMs) : undefined;
-  return storeDecoded(config, fetchFn, tenant.limits, dataStream, decoded, nowMs, facts, protocol, admit, dedupe);
+  // Forwarding takes the request once it is decoded and admitted, before it is stored: it neither waits for
+  // Elasticsearch nor depends on its answer (src/forward/).
+  const admitted: Admit | undefined = forward
+    ? (cost) => {
+        const refund = admit?.(cost);
+        forward(decoded, protocol);
+        return refund ?? (() => undefined);
+      }
+    : admit;
+  return storeDecoded(config, fetchFn, tenant.limits, dataStream, decoded, nowMs, facts, protocol, admitted, dedupe);
 }
 
 /** Whether the sender will resend the same request (429, 5xx, a bug's 500) rather than drop it (other 4xx). */

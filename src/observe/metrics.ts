@@ -29,6 +29,11 @@ export class PromgateMetrics {
   readonly haChanges: Counter<"tenant" | "cluster">;
   readonly esUp: Gauge;
   readonly buildInfo: Gauge<"version">;
+  readonly forwardSentSamples: Counter<"tenant" | "rule">;
+  readonly forwardFailures: Counter<"tenant" | "rule" | "reason">;
+  readonly forwardDropped: Counter<"tenant" | "rule" | "reason">;
+  readonly forwardQueueBytes: Gauge;
+  readonly forwardQueueBatches: Gauge;
   /** Whether any call to Elasticsearch has been made yet (promgate_elasticsearch_up means nothing before). */
   esSeen = false;
 
@@ -133,5 +138,29 @@ export class PromgateMetrics {
       labelNames: ["version"],
     });
     this.buildInfo.set({ version }, 1);
+    // Forwarding (src/forward/): rule names come from the configuration, reasons from fixed lists.
+    this.forwardSentSamples = r.counter({
+      name: "promgate_forward_sent_samples_total",
+      help: "Samples (floats and native histograms) a forwarding target accepted, by tenant and rule.",
+      labelNames: ["tenant", "rule"],
+    });
+    this.forwardFailures = r.counter({
+      name: "promgate_forward_failures_total",
+      help: "Failed sends of forwarded batches, by reason: 5xx, 429, network, timeout (retried), 4xx (dropped).",
+      labelNames: ["tenant", "rule", "reason"],
+    });
+    this.forwardDropped = r.counter({
+      name: "promgate_forward_dropped_total",
+      help: "Samples given up by forwarding, by reason: queue_full, rejected, retries_exhausted, rule_removed, enqueue_failed.",
+      labelNames: ["tenant", "rule", "reason"],
+    });
+    this.forwardQueueBytes = r.gauge({
+      name: "promgate_forward_queue_bytes",
+      help: "Bytes of forwarded batches waiting in this process's queue (Node, Bun, Deno; Workers use a Cloudflare Queue).",
+    });
+    this.forwardQueueBatches = r.gauge({
+      name: "promgate_forward_queue_batches",
+      help: "Forwarded batches waiting in this process's queue, retried ones included.",
+    });
   }
 }

@@ -125,6 +125,13 @@ export class ProtoWriter {
     this.len += data.length;
   }
 
+  /** Bytes that are already encoded fields (a message kept as sent), appended as they are. */
+  raw(data: Uint8Array): void {
+    this.ensure(data.length);
+    this.buf.set(data, this.len);
+    this.len += data.length;
+  }
+
   string(field: number, s: string): void {
     this.bytes(field, enc.encode(s));
   }

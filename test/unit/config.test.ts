@@ -245,7 +245,16 @@ describe("one source of truth", () => {
   });
 
   it("the tenant field table lists exactly the fields a tenant may have", () => {
-    const all = { password: "p", tokens: ["12345678"], namespace: "n", streams: ["metrics-*.prometheus-n"], admin: false, limits: { maxSeries: 5 }, ha: { enabled: true } };
+    const all = {
+      password: "p",
+      tokens: ["12345678"],
+      namespace: "n",
+      streams: ["metrics-*.prometheus-n"],
+      admin: false,
+      limits: { maxSeries: 5 },
+      ha: { enabled: true },
+      forward: [{ name: "r", url: "http://127.0.0.1:9/api/v1/write", match: { __name__: ".+" } }],
+    };
     expect(TENANT_FIELDS.map((f) => f.name).sort()).toEqual(Object.keys(all).sort());
     expect(loadConfig({ PROMGATE_TENANTS: tenants({ a: all }) }).tenants[0]).toMatchObject({ namespace: "n", admin: false });
     const page = readFileSync(resolve(root, "docs/configuration.md"), "utf8");
@@ -257,11 +266,17 @@ describe("one source of truth", () => {
     const vars = toml.slice(toml.indexOf("\n[vars]\n"), toml.indexOf("\n[", toml.indexOf("\n[vars]\n") + 1));
     const listed = new Set([...vars.matchAll(/^(?:# )?([A-Z][A-Z0-9_]+) = /gm)].map((m) => m[1]));
     for (const s of SETTINGS.filter((s) => s.scope === "gateway" && s.kind !== "binding")) expect(listed.has(s.name), s.name).toBe(!s.secret);
-    // a binding is not a var: it is declared (commented out, being optional) as its own table
+    // a binding is not a var: it is declared as its own table (the optional rate limiter commented out)
+    const declared: Record<string, RegExp> = {
+      PROMGATE_RATE_LIMITER: /^# \[\[ratelimits\]\]\n# name = "PROMGATE_RATE_LIMITER"$/m,
+      PROMGATE_FORWARD_QUEUE: /^\[\[queues\.producers\]\]\nbinding = "PROMGATE_FORWARD_QUEUE"\nqueue = "promgate-forward"$/m,
+    };
     for (const s of SETTINGS.filter((s) => s.kind === "binding")) {
       expect(listed.has(s.name), s.name).toBe(false);
-      expect(toml, s.name).toMatch(new RegExp(`^# \\[\\[ratelimits\\]\\]\\n# name = "${s.name}"$`, "m"));
+      expect(toml, s.name).toMatch(declared[s.name]!);
     }
+    // the producer's queue is the one this Worker consumes
+    expect(toml).toMatch(/^\[\[queues\.consumers\]\]\nqueue = "promgate-forward"$/m);
     // and each active var at its schema default, so a fresh deploy behaves as documented
     for (const [, name, value] of vars.matchAll(/^([A-Z][A-Z0-9_]+) = "(.*)"$/gm)) {
       expect(value, name).toBe(SETTINGS.find((s) => s.name === name)?.default);
