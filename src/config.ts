@@ -380,6 +380,14 @@ export function loadConfig(env: Env): Config {
     throw new ConfigError("PROMGATE_AUTH=none and PROMGATE_TENANTS cannot both be set");
   }
   const { tenants, warnings } = auth === "none" ? { tenants: [anonymousTenant(limits)], warnings: [] } : parseTenants(tenantsVar, limits);
+  const forward = {
+    queueBytes: settings.int("PROMGATE_FORWARD_QUEUE_BYTES"),
+    maxAttempts: settings.int("PROMGATE_FORWARD_MAX_ATTEMPTS"),
+    minBackoffMs: durationMs(settings.text("PROMGATE_FORWARD_MIN_BACKOFF")!),
+    maxBackoffMs: durationMs(settings.text("PROMGATE_FORWARD_MAX_BACKOFF")!),
+    timeoutMs: durationMs(settings.text("PROMGATE_FORWARD_TIMEOUT")!),
+  };
+  if (forward.minBackoffMs > forward.maxBackoffMs) throw new ConfigError("PROMGATE_FORWARD_MIN_BACKOFF must not exceed PROMGATE_FORWARD_MAX_BACKOFF");
   return {
     ...esConfig(settings),
     auth,
@@ -401,13 +409,7 @@ export function loadConfig(env: Env): Config {
     limits,
     ...observeConfig(settings),
     ...(isRateLimiter(vars(env).PROMGATE_RATE_LIMITER) ? { rateLimiter: vars(env).PROMGATE_RATE_LIMITER as RateLimiterBinding } : {}),
-    forward: {
-      queueBytes: settings.int("PROMGATE_FORWARD_QUEUE_BYTES"),
-      maxAttempts: settings.int("PROMGATE_FORWARD_MAX_ATTEMPTS"),
-      minBackoffMs: durationMs(settings.text("PROMGATE_FORWARD_MIN_BACKOFF")!),
-      maxBackoffMs: durationMs(settings.text("PROMGATE_FORWARD_MAX_BACKOFF")!),
-      timeoutMs: durationMs(settings.text("PROMGATE_FORWARD_TIMEOUT")!),
-    },
+    forward,
     ...(isQueueProducer(vars(env).PROMGATE_FORWARD_QUEUE) ? { forwardQueue: vars(env).PROMGATE_FORWARD_QUEUE as QueueProducer } : {}),
     warnings,
   };

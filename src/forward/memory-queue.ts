@@ -33,6 +33,7 @@ const sleepWithTimer: Sleep = (ms) => new Promise((resolve) => setTimeout(resolv
 export class MemoryQueue {
   private readonly lanes = new Map<string, QueuedBatch[]>();
   private readonly running = new Set<string>();
+  private readonly idleWaiters: (() => void)[] = [];
   private bytesHeld = 0;
   private batchesHeld = 0;
 
@@ -72,8 +73,9 @@ export class MemoryQueue {
   }
 
   /** Resolves once every lane is empty (tests, and a process shutting down). */
-  async idle(pollMs = 10): Promise<void> {
-    while (this.running.size > 0) await this.sleep(pollMs);
+  idle(): Promise<void> {
+    if (this.running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private async drain(key: string, lane: QueuedBatch[]): Promise<void> {
@@ -108,6 +110,7 @@ export class MemoryQueue {
     } finally {
       this.running.delete(key);
       if (lane.length === 0) this.lanes.delete(key);
+      if (this.running.size === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 }
