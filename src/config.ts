@@ -83,7 +83,7 @@ export interface RateLimiterBinding {
  * stays free of runtime types).
  */
 export interface QueueProducer {
-  sendBatch(messages: Iterable<{ body: unknown }>): Promise<unknown>;
+  sendBatch(messages: Iterable<{ body: unknown; contentType?: "text" | "bytes" | "json" | "v8" }>): Promise<unknown>;
 }
 
 /** Forwarding's delivery settings (the rules themselves belong to tenants). */

@@ -7,9 +7,10 @@ import type { PromgateMetrics } from "../observe/metrics.js";
  * - rejected: the target answered 4xx (not 429): it would refuse the batch again;
  * - retries_exhausted: every allowed send failed (in-process queue; on Workers the dead-letter queue gets it);
  * - rule_removed: a queued batch whose rule the configuration no longer has;
- * - enqueue_failed: the Workers Queue refused the batch, or it could not be prepared.
+ * - enqueue_failed: the Workers Queue refused the batch, or it could not be prepared;
+ * - unreadable: a queue message that is not a forwarded batch (counted with empty tenant and rule).
  */
-export type DropReason = "queue_full" | "rejected" | "retries_exhausted" | "rule_removed" | "enqueue_failed";
+export type DropReason = "queue_full" | "rejected" | "retries_exhausted" | "rule_removed" | "enqueue_failed" | "unreadable";
 
 /** What forwarding reports, for /metrics (src/observe/metrics.ts) and tests. */
 export interface ForwardEvents {

@@ -25,8 +25,9 @@ export interface ForwardMessage {
 export const QUEUE_BATCH_BYTES = 96 * 1024;
 
 export async function enqueue(queue: QueueProducer, messages: ForwardMessage[]): Promise<void> {
-  // sendBatch takes up to 100 messages and 256 KB in all: one message per call stays within both.
-  for (const m of messages) await queue.sendBatch([{ body: m }]);
+  // sendBatch takes up to 100 messages and 256 KB in all: one message per call stays within both. "v8":
+  // the default ("json") would turn the bytes into an object of numbered keys.
+  for (const m of messages) await queue.sendBatch([{ body: m, contentType: "v8" }]);
 }
 
 /** What the consumer uses of a Workers queue message (workers-types' `Message`). */
@@ -38,10 +39,20 @@ export interface QueueMessage {
   retry(options?: { delaySeconds?: number }): void;
 }
 
-const isForwardMessage = (b: unknown): b is ForwardMessage => {
-  const m = b as Partial<ForwardMessage> | null;
-  return typeof m === "object" && m !== null && typeof m.tenant === "string" && typeof m.rule === "string" && m.body instanceof Uint8Array && typeof m.samples === "number";
-};
+/**
+ * A message body as the queue hands it back. The bytes come back as a typed array of the consumer's own
+ * realm or as a plain ArrayBuffer depending on the runtime's serialisation, so neither `instanceof` is relied on.
+ */
+function readMessage(b: unknown): ForwardMessage | undefined {
+  if (typeof b !== "object" || b === null) return undefined;
+  const m = b as Record<string, unknown>;
+  if (typeof m.tenant !== "string" || typeof m.rule !== "string" || typeof m.samples !== "number") return undefined;
+  const raw = m.body;
+  let body: Uint8Array<ArrayBuffer> | undefined;
+  if (ArrayBuffer.isView(raw)) body = new Uint8Array(raw.buffer as ArrayBuffer, raw.byteOffset, raw.byteLength);
+  else if (Object.prototype.toString.call(raw) === "[object ArrayBuffer]") body = new Uint8Array(raw as ArrayBuffer);
+  return body ? { tenant: m.tenant, rule: m.rule, samples: m.samples, body } : undefined;
+}
 
 function ruleOf(config: Config, tenant: string, rule: string): ForwardRule | undefined {
   return config.tenants.find((t) => t.id === tenant)?.forward?.find((r) => r.name === rule);
@@ -57,12 +68,14 @@ export async function consumeForwardBatch(messages: readonly QueueMessage[], con
 }
 
 async function consumeOne(m: QueueMessage, config: Config, fetchFn: Fetch, events: ForwardEvents, userAgent: string): Promise<void> {
-  if (!isForwardMessage(m.body)) {
-    // Not ours (or from an incompatible version): nothing could ever send it.
+  const msg = readMessage(m.body);
+  if (!msg) {
+    // Not a batch of ours (or from an incompatible version): nothing could ever send it.
+    events.dropped("", "", "unreadable", 0);
     m.ack();
     return;
   }
-  const { tenant, rule: name, body, samples } = m.body;
+  const { tenant, rule: name, body, samples } = msg;
   const rule = ruleOf(config, tenant, name);
   if (!rule) {
     events.dropped(tenant, name, "rule_removed", samples);

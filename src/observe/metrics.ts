@@ -151,7 +151,7 @@ export class PromgateMetrics {
     });
     this.forwardDropped = r.counter({
       name: "promgate_forward_dropped_total",
-      help: "Samples given up by forwarding, by reason: queue_full, rejected, retries_exhausted, rule_removed, enqueue_failed.",
+      help: "Samples given up by forwarding, by reason: queue_full, rejected, retries_exhausted, rule_removed, enqueue_failed, unreadable.",
       labelNames: ["tenant", "rule", "reason"],
     });
     this.forwardQueueBytes = r.gauge({

@@ -13,7 +13,7 @@ import { checkWorkersForwarding } from "../../src/forward/forwarder.js";
 import { MemoryQueue, type QueuedBatch } from "../../src/forward/memory-queue.js";
 import { compileRule, withExtraLabels } from "../../src/forward/rules.js";
 import { selectSeries, type SelectedSeries } from "../../src/forward/select.js";
-import { consumeForwardBatch, type QueueMessage } from "../../src/forward/workers-queue.js";
+import { consumeForwardBatch, enqueue, type QueueMessage } from "../../src/forward/workers-queue.js";
 import { WriteRequestSchema } from "../../src/gen/prometheus/remote_pb.js";
 import * as v2 from "../../src/gen/io/prometheus/write/v2/types_pb.js";
 import { DEFAULT_LIMITS } from "../../src/config.js";
@@ -342,6 +342,17 @@ describe("sending to a target", () => {
   });
 });
 
+describe("Workers queue", () => {
+  it("sends each batch as its own message, serialised so its bytes come back as bytes", async () => {
+    const sent: unknown[] = [];
+    const producer = { sendBatch: async (msgs: Iterable<{ body: unknown; contentType?: string }>) => void sent.push(...msgs) };
+    const body = encodeBatch([], {}, "1.0").body;
+    await enqueue(producer, [{ tenant: "t", rule: "a", body, samples: 1 }, { tenant: "t", rule: "b", body, samples: 2 }]);
+    // The queue's default ("json") would turn the bytes into an object of numbered keys.
+    expect(sent).toEqual([{ body: { tenant: "t", rule: "a", body, samples: 1 }, contentType: "v8" }, { body: { tenant: "t", rule: "b", body, samples: 2 }, contentType: "v8" }]);
+  });
+});
+
 describe("Workers queue consumer", () => {
   /** A queue message as the Workers runtime hands it over: the settlement is what the runtime acts on. */
   const message = (body: unknown, attempts: number) => {
@@ -365,8 +376,13 @@ describe("Workers queue consumer", () => {
     const foreign = message("not a batch", 1);
     await consumeForwardBatch([gone, foreign], config, fetch, events, "promgate/test");
     expect([gone.settled, foreign.settled]).toEqual(["ack", "ack"]);
-    expect(Object.fromEntries(dropped)).toEqual({ rejected: 2, rule_removed: 4 });
-    expect(t.got).toHaveLength(4);
+    expect(Object.fromEntries(dropped)).toEqual({ rejected: 2, rule_removed: 4, unreadable: 0 });
+    // The bytes may come back as an ArrayBuffer or a typed array of another realm: both are read.
+    const asBuffer = message({ tenant: "teama", rule: "r", body: body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength), samples: 1 }, 1);
+    await consumeForwardBatch([asBuffer], config, fetch, events, "promgate/test");
+    expect(asBuffer.settled).toBe("ack");
+    expect(t.got.at(-1)!.body).toEqual(body);
+    expect(t.got).toHaveLength(5);
     await t.close();
   });
 });
