@@ -266,7 +266,7 @@ export const SETTINGS: readonly Setting[] = [
     scope: "gateway",
     secret: false,
     default: "30s",
-    description: "per forwarding request; a timeout counts as a network failure and is retried",
+    description: "per forwarding request; a send that takes longer is retried (counted with reason timeout)",
   },
   {
     name: "PROMGATE_LOOK_BACK_TIME",
