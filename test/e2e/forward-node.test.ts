@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countDocs, esEnv, uniquePart } from "../helpers/es.js";
 import { gateMetric, refusingServer, TargetPrometheus } from "../helpers/forward-target.js";
 import { launchPromgate } from "../helpers/launch.js";
-import { writeBody } from "../helpers/payload.js";
+import { type SeriesSpec, writeBody } from "../helpers/payload.js";
 import { freePort, type Running, waitFor } from "../helpers/processes.js";
 
 /**
@@ -23,11 +23,12 @@ const QUEUE_BYTES = 1000;
 let gate: Running | undefined;
 let gateUrl = "";
 let target: TargetPrometheus;
+let targetV2: TargetPrometheus;
 let refusing: Awaited<ReturnType<typeof refusingServer>>;
 
 const metric = (name: string, labels: Record<string, string> = {}) => gateMetric(gateUrl, ADMIN, name, labels);
 
-async function write(series: { labels: Record<string, string>; samples: [number, number][] }[]): Promise<void> {
+async function write(series: SeriesSpec[]): Promise<void> {
   const res = await fetch(`${gateUrl}/metrics/fw/api/v1/write`, {
     method: "POST",
     body: writeBody(series),
@@ -38,10 +39,11 @@ async function write(series: { labels: Record<string, string>; samples: [number,
 
 beforeAll(async () => {
   const es = esEnv();
-  const [gatePort, targetPort] = [await freePort(), await freePort()];
+  const [gatePort, targetPort, targetV2Port] = [await freePort(), await freePort(), await freePort()];
   target = new TargetPrometheus(targetPort);
+  targetV2 = new TargetPrometheus(targetV2Port, true);
   refusing = await refusingServer(400);
-  await target.start();
+  await Promise.all([target.start(), targetV2.start()]);
   gate = launchPromgate("node", gatePort, {
     ...process.env,
     ES_URL: es.url,
@@ -59,6 +61,7 @@ beforeAll(async () => {
         forward: [
           { name: "api", url: target.writeUrl, match: { __name__: "fw_.*", job: "api|web" }, extraLabels: { forwarded_by: "promgate", origin: "fw" } },
           { name: "refused", url: refusing.url, bearerToken: "refused-token", match: { __name__: "rej_.*" } },
+          { name: "v2", url: targetV2.writeUrl, protocol: "2.0", match: { __name__: "fw_requests_total|fw_stale" }, extraLabels: { via: "rw2" } },
         ],
       },
       ops: { password: "ops-password", admin: true, namespace: "e2efw_ops", streams: ["metrics-*.prometheus-e2efw_ops"] },
@@ -73,6 +76,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gate?.stop();
   await target?.stop();
+  await targetV2?.stop();
   await refusing?.close();
 });
 
@@ -95,6 +99,24 @@ describe("forwarding on Node → a real Prometheus", () => {
     ]);
     expect(await target.samples('fw_requests_total{job="api"}')).toBe(2);
     expect(await countDocs(stream)).toBe(7);
+  });
+
+  it("speaks remote write 2.0 to a target that takes only 2.0 (Prometheus 3), staleness markers included", async () => {
+    const now = Date.now();
+    await write([
+      { labels: { __name__: "fw_stale", job: "api" }, samples: [[now - 2000, 3], [now - 1000, "stale"]] },
+      { labels: { __name__: "fw_other", job: "api" }, samples: [[now, 1]] },
+    ]);
+    await waitFor("the 2.0 target's series", async () => ((await metric("promgate_forward_sent_samples_total", { rule: "v2" })) >= 4 ? true : undefined), 30_000, 250);
+    expect(await targetV2.series()).toEqual([
+      { __name__: "fw_requests_total", code: "200", job: "api", via: "rw2" },
+      { __name__: "fw_stale", job: "api", via: "rw2" },
+    ]);
+    // The marker arrived as one: the series has a sample before it and none at or after it.
+    expect(await targetV2.samples("fw_stale")).toBe(1);
+    const at = async (t: number) => ((await (await fetch(`${targetV2.url}/api/v1/query?query=fw_stale&time=${t / 1000}`)).json()) as { data: { result: unknown[] } }).data.result.length;
+    expect(await at(now - 1500)).toBe(1);
+    expect(await at(now - 500)).toBe(0);
   });
 
   it("a target answering 400 gets each batch once: dropped and counted, not retried", async () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { type Running, start, waitFor } from "./processes.js";
 
 /**
@@ -11,12 +11,19 @@ import { type Running, start, waitFor } from "./processes.js";
  */
 
 export const PROMETHEUS = process.env.PROMETHEUS_BIN ?? "/usr/bin/prometheus";
+/** Prometheus 3 (scripts/prometheus3.sh): its receiver also takes remote write 2.0. */
+export const PROMETHEUS3 = process.env.PROMETHEUS3_BIN ?? resolve(import.meta.dirname, "../../.cache/prometheus3/v0.305.0/prometheus");
+const V2_RECEIVER = "--web.remote-write-receiver.accepted-protobuf-messages=io.prometheus.write.v2.Request";
 
 export class TargetPrometheus {
   private running: Running | undefined;
   readonly dir = mkdtempSync(join(tmpdir(), "promgate-forward-target-"));
 
-  constructor(readonly port: number) {
+  /** `v2`: Prometheus 3 taking remote write 2.0 only, so a 1.0 request could not pass for one. */
+  constructor(
+    readonly port: number,
+    private readonly v2 = false,
+  ) {
     writeFileSync(join(this.dir, "prometheus.yml"), "global:\n  scrape_interval: 1m\n");
   }
 
@@ -29,11 +36,12 @@ export class TargetPrometheus {
   }
 
   async start(): Promise<void> {
-    this.running = start(PROMETHEUS, [
+    this.running = start(this.v2 ? PROMETHEUS3 : PROMETHEUS, [
       `--config.file=${join(this.dir, "prometheus.yml")}`,
       `--storage.tsdb.path=${join(this.dir, "data")}`,
       `--web.listen-address=127.0.0.1:${this.port}`,
       "--web.enable-remote-write-receiver",
+      ...(this.v2 ? [V2_RECEIVER] : []),
     ]);
     await waitFor("the target Prometheus to be ready", async () => ((await fetch(`${this.url}/-/ready`)).ok ? true : undefined), 60_000, 250).catch((e: Error) => {
       throw new Error(`${e.message}\n${this.running?.output()}`);
