@@ -64,7 +64,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
  * Median of alternating rounds: on a shared 2-core VM one long run is at the mercy of whatever else runs;
  * alternating the two paths exposes them to the same noise.
  */
-function compare(a: () => unknown, b: () => unknown, rounds = 7, roundMs = 300): [number, number] {
+export function compare(a: () => unknown, b: () => unknown, rounds = 7, roundMs = 300): [number, number] {
   for (let i = 0; i < 30; i++) (a(), b()); // warm up the JIT on both
   const ta: number[] = [];
   const tb: number[] = [];

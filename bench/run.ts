@@ -1,4 +1,5 @@
 import { benchE2e } from "./e2e.js";
+import { benchForward } from "./forward.js";
 import { benchFrontend } from "./frontend.js";
 import { benchDashboard } from "./dashboard.js";
 import { benchHa, benchHistograms, benchIngest, benchProtocols } from "./ingest.js";
@@ -8,7 +9,7 @@ import { benchDfaCap, benchPathological, benchTypical } from "./regex.js";
 import { benchRuntimes } from "./runtimes.js";
 import { benchShards } from "./shards.js";
 
-/** `node --import tsx bench/run.ts [ingest|regex|runtimes|e2e|runtimes-es|read|promql|frontend|dashboard|shards|all]` — scripts/bench.sh runs them all. */
+/** `node --import tsx bench/run.ts [ingest|forward|regex|runtimes|e2e|runtimes-es|read|promql|frontend|dashboard|shards|all]` — scripts/bench.sh runs them all. */
 
 const fmt = (n: number, d = 2) => n.toFixed(d);
 
@@ -52,6 +53,14 @@ function printIngest(): void {
   }
   const h = benchHistograms();
   console.log(`native histograms (2.0, schema 3, 40 buckets): ${h.histograms} in ${fmt(h.ms, 3)} ms = ${(h.perSec / 1e3).toFixed(0)} k histograms/s`);
+}
+
+function printForward(): void {
+  console.log("\nforwarding: the work a rule adds to a 2,000-sample request (after the response), vs ingest's decode → _bulk body of the same request");
+  console.log("rule                          series taken  ingest ms  forward ms  forward / ingest");
+  for (const r of benchForward()) {
+    console.log(`${r.rule.padEnd(30)}${String(r.taken).padStart(12)}${fmt(r.ingestMs, 3).padStart(11)}${fmt(r.forwardMs, 3).padStart(12)}${`${fmt(r.ratio, 2)}×`.padStart(18)}`);
+  }
 }
 
 function printRegex(): void {
@@ -167,6 +176,7 @@ async function printShards(): Promise<void> {
 
 const part = process.argv[2] ?? "all";
 if (part === "all" || part === "ingest") printIngest();
+if (part === "all" || part === "forward") printForward();
 if (part === "all" || part === "regex") printRegex();
 if (part === "all" || part === "runtimes") await printRuntimes();
 if (part === "all" || part === "e2e") await printE2e();

@@ -1,7 +1,7 @@
 import SnappyJS from "snappyjs";
 import type { ForwardProtocol } from "../config/forward.js";
 import { ProtoWriter } from "../protobuf/writer.js";
-import { withExtraLabels } from "./rules.js";
+import { type LabelBytes, withExtraLabels } from "./rules.js";
 import type { SelectedSeries } from "./select.js";
 
 /** One remote_write request body for a target: snappy-compressed protobuf, and what it carries. */
@@ -11,16 +11,17 @@ export interface EncodedBatch {
   samples: number;
 }
 
+type Sample = SelectedSeries["samples"][number];
+type Histogram = SelectedSeries["histograms"][number];
+
 /** Prometheus' staleness marker, 0x7ff0000000000002, as the halves ProtoWriter.doubleBits takes. */
 const STALE_LO = 2;
 const STALE_HI = 0x7ff00000;
 
-const enc = new TextEncoder();
-
 /** Bytes a series takes in a request, closely enough to cut batches (tags and lengths are a few bytes). */
 export function estimateBytes(s: SelectedSeries): number {
   let n = 8;
-  for (const [k, v] of s.labels) n += enc.encode(k).length + enc.encode(v).length + 6;
+  for (const [k, v] of s.labels) n += k.length + v.length + 6;
   n += s.samples.length * 22;
   for (const h of s.histograms) n += h.message.length + 24;
   return n;
@@ -78,14 +79,37 @@ function pieces(s: SelectedSeries, maxBytes: number): SelectedSeries[] {
   return out;
 }
 
-export function encodeBatch(series: readonly SelectedSeries[], extraLabels: Readonly<Record<string, string>>, protocol: ForwardProtocol): EncodedBatch {
-  const body = protocol === "2.0" ? encodeV2(series, extraLabels) : encodeV1(series, extraLabels);
+/** `extra`: the rule's extra labels, sorted (CompiledRule.extraLabels). */
+export function encodeBatch(series: readonly SelectedSeries[], extra: readonly LabelBytes[], protocol: ForwardProtocol): EncodedBatch {
+  const body = protocol === "2.0" ? encodeV2(series, extra) : encodeV1(series, extra);
   let samples = 0;
   for (const s of series) samples += s.samples.length + s.histograms.length;
   return { body: SnappyJS.compress(body), samples };
 }
 
-function writeSample(w: ProtoWriter, s: SelectedSeries["samples"][number], v2: boolean): void {
+// Messages are written in one pass into one buffer, each length computed before its fields (a nested
+// writer per label or sample would allocate tens of thousands of buffers per request).
+
+/** Bytes of a varint (a negative int64 takes ten). */
+function varintLen(n: number): number {
+  if (n < 0) return 10;
+  let len = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    len++;
+  }
+  return len;
+}
+/** A length-delimited field's full size: tag, length, content (field numbers here are all below 16). */
+const fieldLen = (content: number): number => 1 + varintLen(content) + content;
+const int64Len = (n: number): number => (n === 0 ? 0 : 1 + varintLen(n));
+
+/** message Sample { double value = 1; int64 timestamp = 2; int64 start_timestamp = 3 (2.0 only); } */
+const sampleLen = (s: Sample, v2: boolean): number => 9 + int64Len(s.timestampMs) + (v2 ? int64Len(s.startMs) : 0);
+
+function writeSample(w: ProtoWriter, field: number, s: Sample, v2: boolean): void {
+  w.tag(field, 2);
+  w.uvarint(sampleLen(s, v2));
   // The marker's exact bits: a NaN written as a plain double may lose them, and with them its meaning.
   if (s.stale) w.doubleBits(1, STALE_LO, STALE_HI);
   else w.double(1, s.value);
@@ -93,65 +117,83 @@ function writeSample(w: ProtoWriter, s: SelectedSeries["samples"][number], v2: b
   if (v2) w.int64Field(3, s.startMs);
 }
 
-/** The histogram as sent, with the timestamps that storage's copy leaves out written back. */
-function writeHistogram(w: ProtoWriter, field: number, h: SelectedSeries["histograms"][number], v2: boolean): void {
-  w.message(field, (m) => {
-    m.raw(h.message);
-    m.int64Field(15, h.timestampMs);
-    if (v2) m.int64Field(17, h.startMs);
-  });
+/** The histogram as sent: storage's copy of the message, with the timestamps it leaves out written back. */
+const histogramLen = (h: Histogram, v2: boolean): number =>
+  h.message.length + int64Len(h.timestampMs) + (v2 && h.startMs !== 0 ? 2 + varintLen(h.startMs) : 0); // field 17: a two-byte tag
+
+function writeHistogram(w: ProtoWriter, field: number, h: Histogram, v2: boolean): void {
+  w.tag(field, 2);
+  w.uvarint(histogramLen(h, v2));
+  w.raw(h.message);
+  w.int64Field(15, h.timestampMs);
+  if (v2) w.int64Field(17, h.startMs);
 }
 
 /** prometheus.WriteRequest (remote write 1.0). */
-function encodeV1(series: readonly SelectedSeries[], extra: Readonly<Record<string, string>>): Uint8Array {
+function encodeV1(series: readonly SelectedSeries[], extra: readonly LabelBytes[]): Uint8Array {
   // message WriteRequest { repeated TimeSeries timeseries = 1; }
   // message TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; repeated Exemplar exemplars = 3;
   //                      repeated Histogram histograms = 4; }
+  // message Label { string name = 1; string value = 2; }
   const w = new ProtoWriter();
   for (const s of series) {
-    w.message(1, (ts) => {
-      for (const [name, value] of withExtraLabels(s.labels, extra)) {
-        ts.message(1, (l) => {
-          l.string(1, name);
-          l.string(2, value);
-        });
-      }
-      for (const smp of s.samples) ts.message(2, (m) => writeSample(m, smp, false));
-      for (const h of s.histograms) writeHistogram(ts, 4, h, false);
-    });
+    const labels = withExtraLabels(s.labels, extra);
+    let size = 0;
+    for (const [n, v] of labels) size += fieldLen(fieldLen(n.length) + fieldLen(v.length));
+    for (const smp of s.samples) size += fieldLen(sampleLen(smp, false));
+    for (const h of s.histograms) size += fieldLen(histogramLen(h, false));
+    w.tag(1, 2);
+    w.uvarint(size);
+    for (const [n, v] of labels) {
+      w.tag(1, 2);
+      w.uvarint(fieldLen(n.length) + fieldLen(v.length));
+      w.bytes(1, n);
+      w.bytes(2, v);
+    }
+    for (const smp of s.samples) writeSample(w, 2, smp, false);
+    for (const h of s.histograms) writeHistogram(w, 4, h, false);
   }
   return w.finish();
 }
 
+const dec = new TextDecoder();
+
 /** io.prometheus.write.v2.Request (remote write 2.0): labels as refs into one symbols table per request. */
-function encodeV2(series: readonly SelectedSeries[], extra: Readonly<Record<string, string>>): Uint8Array {
+function encodeV2(series: readonly SelectedSeries[], extra: readonly LabelBytes[]): Uint8Array {
   // message Request { repeated string symbols = 4; repeated TimeSeries timeseries = 5; }
   // message TimeSeries { repeated uint32 labels_refs = 1; repeated Sample samples = 2; repeated Histogram histograms = 3; … }
-  const symbols = [""]; // the spec: symbols[0] is the empty string
+  const symbols: Uint8Array[] = [new Uint8Array(0)]; // the spec: symbols[0] is the empty string
   const refs = new Map<string, number>([["", 0]]);
-  const ref = (s: string): number => {
-    let r = refs.get(s);
+  const ref = (b: Uint8Array): number => {
+    const key = dec.decode(b);
+    let r = refs.get(key);
     if (r === undefined) {
       r = symbols.length;
-      symbols.push(s);
-      refs.set(s, r);
+      symbols.push(b);
+      refs.set(key, r);
     }
     return r;
   };
   const body = new ProtoWriter();
+  const labelRefs: number[] = [];
   for (const s of series) {
-    body.message(5, (ts) => {
-      const labelRefs: number[] = [];
-      for (const [name, value] of withExtraLabels(s.labels, extra)) labelRefs.push(ref(name), ref(value));
-      ts.message(1, (p) => {
-        for (const r of labelRefs) p.uvarint(r);
-      });
-      for (const smp of s.samples) ts.message(2, (m) => writeSample(m, smp, true));
-      for (const h of s.histograms) writeHistogram(ts, 3, h, true);
-    });
+    labelRefs.length = 0;
+    for (const [n, v] of withExtraLabels(s.labels, extra)) labelRefs.push(ref(n), ref(v));
+    let refsLen = 0;
+    for (const r of labelRefs) refsLen += varintLen(r);
+    let size = fieldLen(refsLen);
+    for (const smp of s.samples) size += fieldLen(sampleLen(smp, true));
+    for (const h of s.histograms) size += fieldLen(histogramLen(h, true));
+    body.tag(5, 2);
+    body.uvarint(size);
+    body.tag(1, 2);
+    body.uvarint(refsLen);
+    for (const r of labelRefs) body.uvarint(r);
+    for (const smp of s.samples) writeSample(body, 2, smp, true);
+    for (const h of s.histograms) writeHistogram(body, 3, h, true);
   }
   const w = new ProtoWriter();
-  for (const s of symbols) w.string(4, s);
+  for (const s of symbols) w.bytes(4, s);
   w.raw(body.finish());
   return w.finish();
 }

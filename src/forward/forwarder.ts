@@ -3,8 +3,7 @@ import { type Config, ConfigError, type Tenant } from "../config.js";
 import type { Fetch } from "../elastic/http.js";
 import type { WireProtocol } from "../ingest/headers.js";
 import { sendBatch } from "./deliver.js";
-import { encodeBatch } from "./encode.js";
-import { splitSeries } from "./encode.js";
+import { encodeBatch, splitSeries } from "./encode.js";
 import type { ForwardEvents } from "./events.js";
 import { MemoryQueue } from "./memory-queue.js";
 import { compileRule, type CompiledRule } from "./rules.js";
@@ -84,9 +83,9 @@ export class Forwarder {
     const picked = selectSeries(decoded, protocol, tenant.limits, rules);
     const maxBytes = this.memory ? MEMORY_BATCH_BYTES : QUEUE_BATCH_BYTES;
     const messages: ForwardMessage[] = [];
-    rules.forEach(({ rule }, i) => {
+    rules.forEach(({ rule, extraLabels }, i) => {
       for (const group of splitSeries(picked[i]!, maxBytes)) {
-        const { body, samples } = encodeBatch(group, rule.extraLabels, rule.protocol);
+        const { body, samples } = encodeBatch(group, extraLabels, rule.protocol);
         messages.push({ tenant: tenant.id, rule: rule.name, body, samples });
       }
     });

@@ -11,7 +11,7 @@ import { encodeBatch, estimateBytes, splitSeries } from "../../src/forward/encod
 import type { DropReason, ForwardEvents } from "../../src/forward/events.js";
 import { checkWorkersForwarding } from "../../src/forward/forwarder.js";
 import { MemoryQueue, type QueuedBatch } from "../../src/forward/memory-queue.js";
-import { compileRule, withExtraLabels } from "../../src/forward/rules.js";
+import { compileRule, type LabelBytes, withExtraLabels } from "../../src/forward/rules.js";
 import { selectSeries, type SelectedSeries } from "../../src/forward/select.js";
 import { consumeForwardBatch, enqueue, type QueueMessage } from "../../src/forward/workers-queue.js";
 import { WriteRequestSchema } from "../../src/gen/prometheus/remote_pb.js";
@@ -19,7 +19,8 @@ import * as v2 from "../../src/gen/io/prometheus/write/v2/types_pb.js";
 import { DEFAULT_LIMITS } from "../../src/config.js";
 import { basic, PRW1_HEADERS, TEST_TENANTS } from "../helpers/config.js";
 import { allCreated, fakeEs } from "../helpers/fake-es.js";
-import { type SeriesSpec, writeBody, writeRequestBytes, writeRequestV2Bytes } from "../helpers/payload.js";
+import { fromGeneratedHistogram, type SeriesSpec, writeBody, writeRequestBytes, writeRequestV2Bytes } from "../helpers/payload.js";
+import { type NativeHistogram, ResetHint } from "../../src/model/histogram.js";
 
 const T0 = 1767268800000;
 /** Prometheus' staleness marker as it is on the wire (little-endian double 0x7ff0000000000002). */
@@ -29,6 +30,11 @@ const hasStaleMarker = (body: Uint8Array): boolean => Buffer.from(SnappyJS.uncom
 
 const rule = (over: Partial<Record<string, unknown>> = {}): ForwardRule =>
   parseForwardRules("t", [{ name: "r", url: "http://127.0.0.1:9/api/v1/write", match: { __name__: ".+" }, ...over }])[0]!;
+
+const utf8 = new TextEncoder();
+const text = new TextDecoder();
+const bytes = (l: [string, string][]): LabelBytes[] => l.map(([n, v]) => [utf8.encode(n), utf8.encode(v)]);
+const strings = (l: readonly LabelBytes[]): [string, string][] => l.map(([n, v]) => [text.decode(n), text.decode(v)]);
 
 const parseError = (raw: unknown): string => {
   try {
@@ -106,7 +112,7 @@ describe("forward rules in PROMGATE_TENANTS", () => {
 });
 
 describe("rule matching", () => {
-  const labels = (o: Record<string, string>) => Object.entries(o);
+  const labels = (o: Record<string, string>) => (name: string) => o[name] ?? "";
   it("every filter must match the whole value (anchored RE2), a missing label is empty", () => {
     const r = compileRule(rule({ match: { __name__: "http_.*", job: "api|web" } }));
     expect(r.matches(labels({ __name__: "http_requests_total", job: "api" }))).toBe(true);
@@ -122,12 +128,15 @@ describe("rule matching", () => {
     expect(compileRule(rule({ match: { v: "(?i)A.B" } })).matches(labels({ v: "a\nb" }))).toBe(true);
   });
 
-  it("extra labels replace the series' own and the result is sorted by name", () => {
-    expect(withExtraLabels([["__name__", "up"], ["zone", "a"], ["job", "x"]], { source: "pg", zone: "b" })).toEqual([
+  it("extra labels replace the series' own and the result is sorted by name (bytes, as Prometheus orders)", () => {
+    const extra = compileRule(rule({ extraLabels: { source: "pg", zone: "b", Zeta: "z" } })).extraLabels;
+    expect(strings(withExtraLabels(bytes([["__name__", "up"], ["zone", "a"], ["job", "x"], ["é", "1"]]), extra))).toEqual([
+      ["Zeta", "z"],
       ["__name__", "up"],
       ["job", "x"],
       ["source", "pg"],
       ["zone", "b"],
+      ["é", "1"],
     ]);
   });
 });
@@ -144,10 +153,10 @@ describe("selecting and encoding", () => {
   for (const [name, bytes, protocol] of [["1.0", writeRequestBytes(series), "prw1"], ["2.0", writeRequestV2Bytes(series), "prw2"]] as const) {
     it(`takes from a ${name} request exactly the series each rule matches (none without __name__), samples and staleness intact`, () => {
       const picked = selectSeries(bytes, protocol, DEFAULT_LIMITS, rules);
-      const names = picked.map((p) => p.map((s) => Object.fromEntries(s.labels)));
+      const names = picked.map((p) => p.map((s) => Object.fromEntries(strings(s.labels))));
       expect(names[0]).toEqual([{ __name__: "up", job: "api" }, { __name__: "http_requests_total", job: "api", code: "200" }]);
       expect(names[1]).toEqual([{ __name__: "up", job: "api" }, { __name__: "up", job: "db" }]);
-      const encoded = encodeBatch(picked[0]!, rules[0]!.rule.extraLabels, "1.0").body;
+      const encoded = encodeBatch(picked[0]!, rules[0]!.extraLabels, "1.0").body;
       const sent = decodeV1(encoded);
       expect(sent.map((s) => s.labels)).toEqual([
         [["__name__", "up"], ["job", "api"], ["source", "pg"]],
@@ -161,7 +170,7 @@ describe("selecting and encoding", () => {
 
   it("encodes remote write 2.0 with a symbols table starting with the empty string", () => {
     const picked = selectSeries(writeRequestBytes(series), "prw1", DEFAULT_LIMITS, rules);
-    const batch = encodeBatch(picked[0]!, { source: "pg" }, "2.0");
+    const batch = encodeBatch(picked[0]!, rules[0]!.extraLabels, "2.0");
     expect(batch.samples).toBe(3);
     const req = fromBinary(v2.RequestSchema, SnappyJS.uncompress(batch.body));
     expect(req.symbols[0]).toBe("");
@@ -175,9 +184,37 @@ describe("selecting and encoding", () => {
     expect(hasStaleMarker(batch.body)).toBe(true);
   });
 
+  it("forwards native histograms as sent, timestamps (and 2.0 start timestamps) written back, in either protocol", () => {
+    const h: NativeHistogram = {
+      float: false, schema: 1, zeroThreshold: 0.001, zeroCount: 2, count: 9, sum: 12.5,
+      positiveSpans: [{ offset: 0, length: 2 }, { offset: 3, length: 1 }], positiveBuckets: [1, 3, 2],
+      negativeSpans: [{ offset: -1, length: 1 }], negativeBuckets: [1], resetHint: ResetHint.No, customValues: [],
+    };
+    const spec: SeriesSpec[] = [{ labels: { __name__: "latency", job: "api" }, samples: [], histograms: [[T0, h], [T0 + 1000, h]], startMs: T0 - 60_000 }];
+    const all = [compileRule(rule({ match: { job: "api" } }))];
+    for (const [input, protocol] of [[writeRequestBytes(spec), "prw1"], [writeRequestV2Bytes(spec), "prw2"]] as const) {
+      const [picked] = selectSeries(input, protocol, DEFAULT_LIMITS, all);
+      const v1 = fromBinary(WriteRequestSchema, SnappyJS.uncompress(encodeBatch(picked!, [], "1.0").body)).timeseries[0]!.histograms;
+      expect(v1.map((x) => Number(x.timestamp))).toEqual([T0, T0 + 1000]);
+      for (const x of v1) expect(fromGeneratedHistogram(x)).toEqual(h);
+      const v2ts = fromBinary(v2.RequestSchema, SnappyJS.uncompress(encodeBatch(picked!, [], "2.0").body)).timeseries[0]!.histograms;
+      expect(v2ts.map((x) => Number(x.timestamp))).toEqual([T0, T0 + 1000]);
+      expect(v2ts.map((x) => Number(x.startTimestamp))).toEqual(protocol === "prw2" ? [T0 - 60_000, T0 - 60_000] : [0, 0]);
+      for (const x of v2ts) expect(fromGeneratedHistogram(x)).toEqual(h);
+    }
+  });
+
+  it("writes timestamps of every size and sign with the right lengths (a wrong length breaks the whole request)", () => {
+    const ts = [0, 1, 127, 128, 16_383, 16_384, 2 ** 28 - 1, 2 ** 28, 2 ** 35 - 1, 2 ** 35, T0, 2 ** 53 - 1, -1, -T0];
+    const series: SelectedSeries[] = [{ labels: bytes([["__name__", "t"]]), samples: ts.map((t) => ({ timestampMs: t, value: 1, stale: false, startMs: t })), histograms: [] }];
+    expect(fromBinary(WriteRequestSchema, SnappyJS.uncompress(encodeBatch(series, [], "1.0").body)).timeseries[0]!.samples.map((x) => Number(x.timestamp))).toEqual(ts);
+    const got = fromBinary(v2.RequestSchema, SnappyJS.uncompress(encodeBatch(series, [], "2.0").body)).timeseries[0]!.samples;
+    expect(got.map((x) => [Number(x.timestamp), Number(x.startTimestamp)])).toEqual(ts.map((t) => [t, t]));
+  });
+
   it("cuts batches below the byte bound and a series above it into runs of its samples", () => {
     const mk = (i: number, n: number): SelectedSeries => ({
-      labels: [["__name__", `m${i}`]],
+      labels: bytes([["__name__", `m${i}`]]),
       samples: Array.from({ length: n }, (_, k) => ({ timestampMs: T0 + k, value: k, stale: false, startMs: 0 })),
       histograms: [],
     });
@@ -192,7 +229,7 @@ describe("selecting and encoding", () => {
     expect(pieces.flat().flatMap((s) => s.samples)).toEqual(big.samples);
     for (const g of pieces) expect(estimateBytes(g[0]!)).toBeLessThanOrEqual(2000);
     // the estimate bounds the real encoding
-    for (const g of groups) expect(SnappyJS.uncompress(encodeBatch(g, {}, "1.0").body).length).toBeLessThanOrEqual(500);
+    for (const g of groups) expect(SnappyJS.uncompress(encodeBatch(g, [], "1.0").body).length).toBeLessThanOrEqual(500);
   });
 });
 
@@ -321,7 +358,7 @@ describe("sending to a target", () => {
   afterAll(() => t.close());
 
   it("sends remote_write headers and credentials; maps the answer to sent / retry / rejected", async () => {
-    const body = encodeBatch([], {}, "1.0").body;
+    const body = encodeBatch([], [], "1.0").body;
     const r1 = rule({ url: t.url, bearerToken: "secret-token", headers: { "X-Scope-OrgID": "team" } });
     const r2 = rule({ url: t.url, protocol: "2.0" });
     const outcomes: SendOutcome[] = [];
@@ -346,7 +383,7 @@ describe("Workers queue", () => {
   it("sends each batch as its own message, serialised so its bytes come back as bytes", async () => {
     const sent: unknown[] = [];
     const producer = { sendBatch: async (msgs: Iterable<{ body: unknown; contentType?: string }>) => void sent.push(...msgs) };
-    const body = encodeBatch([], {}, "1.0").body;
+    const body = encodeBatch([], [], "1.0").body;
     await enqueue(producer, [{ tenant: "t", rule: "a", body, samples: 1 }, { tenant: "t", rule: "b", body, samples: 2 }]);
     // The queue's default ("json") would turn the bytes into an object of numbered keys.
     expect(sent).toEqual([{ body: { tenant: "t", rule: "a", body, samples: 1 }, contentType: "v8" }, { body: { tenant: "t", rule: "b", body, samples: 2 }, contentType: "v8" }]);
@@ -368,7 +405,7 @@ describe("Workers queue consumer", () => {
       PROMGATE_FORWARD_MAX_BACKOFF: "5s",
     });
     const { dropped, events } = recorder();
-    const body = encodeBatch([], {}, "1.0").body;
+    const body = encodeBatch([], [], "1.0").body;
     const msgs = [1, 1, 1, 3].map((a) => message({ tenant: "teama", rule: "r", body, samples: 2 }, a));
     for (const m of msgs) await consumeForwardBatch([m], config, fetch, events, "promgate/test");
     expect(msgs.map((m) => m.settled)).toEqual(["ack", "ack", "retry 2", "retry 5"]);
