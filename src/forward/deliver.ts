@@ -8,7 +8,11 @@ import type { Fetch } from "../elastic/http.js";
  * - rejected: any other status — the target will refuse it again, so it is dropped (remote write's own
  *   contract: 4xx means do not retry).
  */
-export type SendOutcome = { kind: "sent" } | { kind: "retry"; reason: FailureReason } | { kind: "rejected"; status: number };
+export type SendOutcome =
+  | { kind: "sent" }
+  /** `retryAfterMs`: the target's Retry-After (seconds), when it gave one. */
+  | { kind: "retry"; reason: FailureReason; retryAfterMs?: number }
+  | { kind: "rejected"; status: number };
 
 /** How a send failed, as the `reason` label of promgate_forward_failures_total. */
 export type FailureReason = "5xx" | "429" | "4xx" | "network" | "timeout";
@@ -38,7 +42,16 @@ export async function sendBatch(
   // The answer's body is of no use; cancelling it releases the connection for the next send.
   await res.body?.cancel().catch(() => undefined);
   if (res.ok) return { kind: "sent" };
-  if (res.status === 429) return { kind: "retry", reason: "429" };
-  if (res.status >= 500) return { kind: "retry", reason: "5xx" };
+  if (res.status === 429 || res.status >= 500) {
+    const reason = res.status === 429 ? "429" : "5xx";
+    const after = retryAfterMs(res.headers.get("retry-after"));
+    return after === undefined ? { kind: "retry", reason } : { kind: "retry", reason, retryAfterMs: after };
+  }
   return { kind: "rejected", status: res.status };
+}
+
+/** Retry-After in seconds (the HTTP-date form is not used by remote write receivers), as ms. */
+function retryAfterMs(value: string | null): number | undefined {
+  if (value === null || !/^\s*\d{1,9}\s*$/.test(value)) return undefined;
+  return Number(value) * 1000;
 }

@@ -1,4 +1,4 @@
-import { backoffMs } from "./backoff.js";
+import { retryDelayMs } from "./backoff.js";
 import type { SendOutcome } from "./deliver.js";
 import type { ForwardEvents } from "./events.js";
 
@@ -92,7 +92,7 @@ export class MemoryQueue {
           b.attempts++;
           this.events.failed(b.tenant, b.rule, outcome.reason);
           if (b.attempts < this.options.maxAttempts) {
-            await this.sleep(backoffMs(b.attempts, this.options.minBackoffMs, this.options.maxBackoffMs));
+            await this.sleep(retryDelayMs(b.attempts, this.options.minBackoffMs, this.options.maxBackoffMs, outcome.retryAfterMs));
             continue;
           }
           this.events.dropped(b.tenant, b.rule, "retries_exhausted", b.samples);

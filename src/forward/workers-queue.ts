@@ -1,7 +1,7 @@
 import type { Config, QueueProducer } from "../config.js";
 import type { ForwardRule } from "../config/forward.js";
 import type { Fetch } from "../elastic/http.js";
-import { backoffMs } from "./backoff.js";
+import { retryDelayMs } from "./backoff.js";
 import { sendBatch } from "./deliver.js";
 import type { ForwardEvents } from "./events.js";
 
@@ -92,7 +92,7 @@ async function consumeOne(m: QueueMessage, config: Config, fetchFn: Fetch, event
     m.ack();
   } else {
     events.failed(tenant, name, outcome.reason);
-    const delayMs = backoffMs(m.attempts, config.forward.minBackoffMs, config.forward.maxBackoffMs);
+    const delayMs = retryDelayMs(m.attempts, config.forward.minBackoffMs, config.forward.maxBackoffMs, outcome.retryAfterMs);
     m.retry({ delaySeconds: Math.max(1, Math.ceil(delayMs / 1000)) });
   }
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGateway } from "../../src/app.js";
 import { ConfigError, loadConfig } from "../../src/config.js";
 import { parseForwardRules, type ForwardRule } from "../../src/config/forward.js";
-import { backoffMs } from "../../src/forward/backoff.js";
+import { backoffMs, retryDelayMs } from "../../src/forward/backoff.js";
 import { sendBatch, type SendOutcome } from "../../src/forward/deliver.js";
 import { encodeBatch, estimateBytes, splitSeries } from "../../src/forward/encode.js";
 import type { DropReason, ForwardEvents } from "../../src/forward/events.js";
@@ -239,6 +239,13 @@ describe("backoff", () => {
     expect(backoffMs(0, 1000, 30_000)).toBe(0);
     expect(backoffMs(10_000, 1000, 30_000)).toBe(30_000);
   });
+
+  it("waits longer when the target's Retry-After asks for it, never beyond the maximum", () => {
+    expect(retryDelayMs(1, 1000, 30_000, undefined)).toBe(1000);
+    expect(retryDelayMs(1, 1000, 30_000, 5000)).toBe(5000);
+    expect(retryDelayMs(4, 1000, 30_000, 5000)).toBe(8000);
+    expect(retryDelayMs(1, 1000, 30_000, 3_600_000)).toBe(30_000);
+  });
 });
 
 /** Events recorded as lines, the way /metrics would count them. */
@@ -278,6 +285,16 @@ describe("in-process queue", () => {
     expect(waits).toEqual([100, 200]);
     expect(log).toEqual(["failed t/a 5xx", "failed t/a 5xx", "sent t/a 1", "sent t/a 2"]);
     expect([q.bytes, q.batches]).toEqual([0, 0]);
+  });
+
+  it("waits as long as a target's Retry-After asks, up to the maximum backoff", async () => {
+    const { events } = recorder();
+    const waits: number[] = [];
+    const script: SendOutcome[] = [{ kind: "retry", reason: "429", retryAfterMs: 220 }, { kind: "retry", reason: "5xx", retryAfterMs: 10_000 }, { kind: "sent" }];
+    const q = new MemoryQueue(opts, async () => script.shift()!, events, async (ms) => void waits.push(ms));
+    q.push(batch("a", 10));
+    await q.idle();
+    expect(waits).toEqual([220, 250]);
   });
 
   it("drops a 4xx at once, and a batch that failed maxAttempts times, counting both", async () => {
@@ -334,14 +351,16 @@ describe("in-process queue", () => {
 });
 
 /** A target that answers each request with the next status of a script, recording what it got. */
-async function target(statuses: number[]) {
+async function target(statuses: (number | [number, Record<string, string>])[]) {
   const got: { headers: IncomingMessage["headers"]; body: Uint8Array }[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       got.push({ headers: req.headers, body: new Uint8Array(Buffer.concat(chunks)) });
-      res.statusCode = statuses.shift() ?? 204;
+      const next = statuses.shift() ?? 204;
+      const [status, headers] = typeof next === "number" ? [next, {}] : next;
+      res.writeHead(status, headers);
       res.end();
     });
   });
@@ -373,6 +392,10 @@ describe("sending to a target", () => {
       await s.close();
     }
     expect(outcomes).toEqual([{ kind: "sent" }, { kind: "retry", reason: "5xx" }, { kind: "retry", reason: "429" }, { kind: "rejected", status: 400 }, { kind: "rejected", status: 413 }]);
+    const later = await target([[429, { "retry-after": "7" }], [503, { "retry-after": "Wed, 21 Oct 2015 07:28:00 GMT" }]]);
+    expect(await sendBatch(fetch, { ...r1, url: later.url }, body, 5000, "promgate/test")).toEqual({ kind: "retry", reason: "429", retryAfterMs: 7000 });
+    expect(await sendBatch(fetch, { ...r1, url: later.url }, body, 5000, "promgate/test")).toEqual({ kind: "retry", reason: "5xx" });
+    await later.close();
     const closed = await target([]);
     await closed.close();
     expect(await sendBatch(fetch, { ...r1, url: closed.url }, body, 5000, "promgate/test")).toEqual({ kind: "retry", reason: "network" });
