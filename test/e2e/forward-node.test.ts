@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countDocs, esEnv, uniquePart } from "../helpers/es.js";
-import { gateMetric, refusingServer, TargetPrometheus } from "../helpers/forward-target.js";
+import { gateMetric, refusingServer, TargetPrometheus, writeTo } from "../helpers/forward-target.js";
 import { launchPromgate } from "../helpers/launch.js";
-import { type SeriesSpec, writeBody } from "../helpers/payload.js";
+import type { SeriesSpec } from "../helpers/payload.js";
 import { freePort, type Running, waitFor } from "../helpers/processes.js";
 
 /**
@@ -28,14 +28,7 @@ let refusing: Awaited<ReturnType<typeof refusingServer>>;
 
 const metric = (name: string, labels: Record<string, string> = {}) => gateMetric(gateUrl, ADMIN, name, labels);
 
-async function write(series: SeriesSpec[]): Promise<void> {
-  const res = await fetch(`${gateUrl}/metrics/fw/api/v1/write`, {
-    method: "POST",
-    body: writeBody(series),
-    headers: { "content-type": "application/x-protobuf", "content-encoding": "snappy", authorization: WRITER },
-  });
-  expect(res.status, await res.text()).toBe(204);
-}
+const write = (series: SeriesSpec[]) => writeTo(`${gateUrl}/metrics/fw/api/v1/write`, WRITER, series);
 
 beforeAll(async () => {
   const es = esEnv();

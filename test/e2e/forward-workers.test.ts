@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { esEnv, uniquePart } from "../helpers/es.js";
-import { refusingServer, TargetPrometheus } from "../helpers/forward-target.js";
+import { refusingServer, TargetPrometheus, writeTo } from "../helpers/forward-target.js";
 import { launchPromgate } from "../helpers/launch.js";
-import { writeBody } from "../helpers/payload.js";
+import type { SeriesSpec } from "../helpers/payload.js";
 import { freePort, type Running, waitFor } from "../helpers/processes.js";
 
 /**
@@ -20,14 +20,7 @@ let gateUrl = "";
 let target: TargetPrometheus;
 let refusing: Awaited<ReturnType<typeof refusingServer>>;
 
-async function write(series: { labels: Record<string, string>; samples: [number, number][] }[]): Promise<void> {
-  const res = await fetch(`${gateUrl}/metrics/fwq/api/v1/write`, {
-    method: "POST",
-    body: writeBody(series),
-    headers: { "content-type": "application/x-protobuf", "content-encoding": "snappy", authorization: WRITER },
-  });
-  expect(res.status, await res.text()).toBe(204);
-}
+const write = (series: SeriesSpec[]) => writeTo(`${gateUrl}/metrics/fwq/api/v1/write`, WRITER, series);
 
 const names = async (prefix: string) => (await target.series()).map((s) => s.__name__!).filter((n) => n.startsWith(prefix)).sort();
 

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { type SeriesSpec, writeBody } from "./payload.js";
 import { type Running, start, waitFor } from "./processes.js";
 
 /**
@@ -95,4 +96,14 @@ export async function gateMetric(gateUrl: string, auth: string, name: string, la
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[2]);
   }
   return sum;
+}
+
+/** One remote_write 1.0 request to promgate; throws unless it is stored (204). */
+export async function writeTo(url: string, auth: string, series: SeriesSpec[]): Promise<void> {
+  const res = await fetch(url, {
+    method: "POST",
+    body: writeBody(series),
+    headers: { "content-type": "application/x-protobuf", "content-encoding": "snappy", authorization: auth },
+  });
+  if (res.status !== 204) throw new Error(`remote_write answered ${res.status}: ${await res.text()}`);
 }
