@@ -1,7 +1,7 @@
 import SnappyJS from "snappyjs";
 import type { ForwardProtocol } from "../config/forward.js";
 import { ProtoWriter } from "../protobuf/writer.js";
-import { type LabelBytes, withExtraLabels } from "./rules.js";
+import { compareRanges, forwardedOrder, type LabelRanges } from "./rules.js";
 import type { SelectedSeries } from "./select.js";
 
 /** One remote_write request body for a target: snappy-compressed protobuf, and what it carries. */
@@ -20,8 +20,9 @@ const STALE_HI = 0x7ff00000;
 
 /** Bytes a series takes in a request, closely enough to cut batches (tags and lengths are a few bytes). */
 export function estimateBytes(s: SelectedSeries): number {
-  let n = 8;
-  for (const [k, v] of s.labels) n += k.length + v.length + 6;
+  const { pos, count } = s.labels;
+  let n = 8 + 6 * count;
+  for (let p = 0; p < 4 * count; p += 4) n += pos[p + 1]! - pos[p]! + pos[p + 3]! - pos[p + 2]!;
   n += s.samples.length * 22;
   for (const h of s.histograms) n += h.message.length + 24;
   return n;
@@ -80,7 +81,7 @@ function pieces(s: SelectedSeries, maxBytes: number): SelectedSeries[] {
 }
 
 /** `extra`: the rule's extra labels, sorted (CompiledRule.extraLabels). */
-export function encodeBatch(series: readonly SelectedSeries[], extra: readonly LabelBytes[], protocol: ForwardProtocol): EncodedBatch {
+export function encodeBatch(series: readonly SelectedSeries[], extra: LabelRanges, protocol: ForwardProtocol): EncodedBatch {
   const body = protocol === "2.0" ? encodeV2(series, extra) : encodeV1(series, extra);
   let samples = 0;
   for (const s of series) samples += s.samples.length + s.histograms.length;
@@ -130,25 +131,33 @@ function writeHistogram(w: ProtoWriter, field: number, h: Histogram, v2: boolean
 }
 
 /** prometheus.WriteRequest (remote write 1.0). */
-function encodeV1(series: readonly SelectedSeries[], extra: readonly LabelBytes[]): Uint8Array {
+function encodeV1(series: readonly SelectedSeries[], extra: LabelRanges): Uint8Array {
   // message WriteRequest { repeated TimeSeries timeseries = 1; }
   // message TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; repeated Exemplar exemplars = 3;
   //                      repeated Histogram histograms = 4; }
   // message Label { string name = 1; string value = 2; }
   const w = new ProtoWriter();
+  const order: number[] = [];
   for (const s of series) {
-    const labels = withExtraLabels(s.labels, extra);
+    forwardedOrder(s.labels, extra, order);
     let size = 0;
-    for (const [n, v] of labels) size += fieldLen(fieldLen(n.length) + fieldLen(v.length));
+    for (const ref of order) {
+      // A ref of forwardedOrder: the series' own label, or (negative) one of the rule's extra labels.
+      const { pos } = ref >= 0 ? s.labels : extra;
+      const p = ref >= 0 ? 4 * ref : -4 * (ref + 1);
+      size += fieldLen(fieldLen(pos[p + 1]! - pos[p]!) + fieldLen(pos[p + 3]! - pos[p + 2]!));
+    }
     for (const smp of s.samples) size += fieldLen(sampleLen(smp, false));
     for (const h of s.histograms) size += fieldLen(histogramLen(h, false));
     w.tag(1, 2);
     w.uvarint(size);
-    for (const [n, v] of labels) {
+    for (const ref of order) {
+      const { buf, pos } = ref >= 0 ? s.labels : extra;
+      const p = ref >= 0 ? 4 * ref : -4 * (ref + 1);
       w.tag(1, 2);
-      w.uvarint(fieldLen(n.length) + fieldLen(v.length));
-      w.bytes(1, n);
-      w.bytes(2, v);
+      w.uvarint(fieldLen(pos[p + 1]! - pos[p]!) + fieldLen(pos[p + 3]! - pos[p + 2]!));
+      w.bytesRange(1, buf, pos[p]!, pos[p + 1]!);
+      w.bytesRange(2, buf, pos[p + 2]!, pos[p + 3]!);
     }
     for (const smp of s.samples) writeSample(w, 2, smp, false);
     for (const h of s.histograms) writeHistogram(w, 4, h, false);
@@ -156,29 +165,47 @@ function encodeV1(series: readonly SelectedSeries[], extra: readonly LabelBytes[
   return w.finish();
 }
 
-const dec = new TextDecoder();
+/**
+ * Remote write 2.0's symbols table: each distinct string once, looked up by its bytes (FNV-1a, then a byte
+ * compare) so no label becomes a JavaScript string on the way.
+ */
+class Symbols {
+  /** The symbols as byte ranges: symbol i is bytes[i].subarray(at[2i], at[2i+1]). */
+  readonly bytes: Uint8Array[] = [new Uint8Array(0)]; // the spec: symbols[0] is the empty string
+  readonly at: number[] = [0, 0];
+  private readonly byHash = new Map<number, number[]>();
+
+  ref(buf: Uint8Array, start: number, end: number): number {
+    if (start === end) return 0;
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    let bucket = this.byHash.get(h);
+    if (bucket) {
+      for (const r of bucket) if (compareRanges(this.bytes[r]!, this.at[2 * r]!, this.at[2 * r + 1]!, buf, start, end) === 0) return r;
+    } else this.byHash.set(h, (bucket = []));
+    const r = this.bytes.length;
+    this.bytes.push(buf);
+    this.at.push(start, end);
+    bucket.push(r);
+    return r;
+  }
+}
 
 /** io.prometheus.write.v2.Request (remote write 2.0): labels as refs into one symbols table per request. */
-function encodeV2(series: readonly SelectedSeries[], extra: readonly LabelBytes[]): Uint8Array {
+function encodeV2(series: readonly SelectedSeries[], extra: LabelRanges): Uint8Array {
   // message Request { repeated string symbols = 4; repeated TimeSeries timeseries = 5; }
   // message TimeSeries { repeated uint32 labels_refs = 1; repeated Sample samples = 2; repeated Histogram histograms = 3; … }
-  const symbols: Uint8Array[] = [new Uint8Array(0)]; // the spec: symbols[0] is the empty string
-  const refs = new Map<string, number>([["", 0]]);
-  const ref = (b: Uint8Array): number => {
-    const key = dec.decode(b);
-    let r = refs.get(key);
-    if (r === undefined) {
-      r = symbols.length;
-      symbols.push(b);
-      refs.set(key, r);
-    }
-    return r;
-  };
+  const symbols = new Symbols();
   const body = new ProtoWriter();
+  const order: number[] = [];
   const labelRefs: number[] = [];
   for (const s of series) {
     labelRefs.length = 0;
-    for (const [n, v] of withExtraLabels(s.labels, extra)) labelRefs.push(ref(n), ref(v));
+    for (const r of forwardedOrder(s.labels, extra, order)) {
+      const { buf, pos } = r >= 0 ? s.labels : extra;
+      const p = r >= 0 ? 4 * r : -4 * (r + 1);
+      labelRefs.push(symbols.ref(buf, pos[p]!, pos[p + 1]!), symbols.ref(buf, pos[p + 2]!, pos[p + 3]!));
+    }
     let refsLen = 0;
     for (const r of labelRefs) refsLen += varintLen(r);
     let size = fieldLen(refsLen);
@@ -193,7 +220,7 @@ function encodeV2(series: readonly SelectedSeries[], extra: readonly LabelBytes[
     for (const h of s.histograms) writeHistogram(body, 3, h, true);
   }
   const w = new ProtoWriter();
-  for (const s of symbols) w.bytes(4, s);
+  for (let i = 0; i < symbols.bytes.length; i++) w.bytesRange(4, symbols.bytes[i]!, symbols.at[2 * i]!, symbols.at[2 * i + 1]!);
   w.raw(body.finish());
   return w.finish();
 }

@@ -118,11 +118,19 @@ export class ProtoWriter {
   }
 
   bytes(field: number, data: Uint8Array): void {
+    this.bytesRange(field, data, 0, data.length);
+  }
+
+  /** A bytes/string field from buf[start, end), without making a view of it first (views cost on hot paths). */
+  bytesRange(field: number, buf: Uint8Array, start: number, end: number): void {
+    const n = end - start;
     this.tag(field, 2);
-    this.uvarint(data.length);
-    this.ensure(data.length);
-    this.buf.set(data, this.len);
-    this.len += data.length;
+    this.uvarint(n);
+    this.ensure(n);
+    // Short ranges (label names and values, mostly) are copied by hand: cheaper than a view and a set.
+    if (n <= 32) for (let i = 0; i < n; i++) this.buf[this.len + i] = buf[start + i]!;
+    else this.buf.set(n === buf.length ? buf : buf.subarray(start, end), this.len);
+    this.len += n;
   }
 
   /** Bytes that are already encoded fields (a message kept as sent), appended as they are. */

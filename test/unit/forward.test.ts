@@ -11,7 +11,7 @@ import { encodeBatch, estimateBytes, splitSeries } from "../../src/forward/encod
 import type { DropReason, ForwardEvents } from "../../src/forward/events.js";
 import { checkWorkersForwarding } from "../../src/forward/forwarder.js";
 import { MemoryQueue, type QueuedBatch } from "../../src/forward/memory-queue.js";
-import { compileRule, type LabelBytes, withExtraLabels } from "../../src/forward/rules.js";
+import { compileRule, forwardedOrder, labelRanges, type LabelRanges } from "../../src/forward/rules.js";
 import { selectSeries, type SelectedSeries } from "../../src/forward/select.js";
 import { consumeForwardBatch, enqueue, type QueueMessage } from "../../src/forward/workers-queue.js";
 import { WriteRequestSchema } from "../../src/gen/prometheus/remote_pb.js";
@@ -23,6 +23,7 @@ import { fromGeneratedHistogram, type SeriesSpec, writeBody, writeRequestBytes, 
 import { type NativeHistogram, ResetHint } from "../../src/model/histogram.js";
 
 const T0 = 1767268800000;
+const NONE = labelRanges([]);
 /** Prometheus' staleness marker as it is on the wire (little-endian double 0x7ff0000000000002). */
 const STALE_WIRE = "020000000000f07f";
 /** Whether an encoded request carries the exact marker (JavaScript numbers may not keep a signalling NaN's bits). */
@@ -31,10 +32,9 @@ const hasStaleMarker = (body: Uint8Array): boolean => Buffer.from(SnappyJS.uncom
 const rule = (over: Partial<Record<string, unknown>> = {}): ForwardRule =>
   parseForwardRules("t", [{ name: "r", url: "http://127.0.0.1:9/api/v1/write", match: { __name__: ".+" }, ...over }])[0]!;
 
-const utf8 = new TextEncoder();
 const text = new TextDecoder();
-const bytes = (l: [string, string][]): LabelBytes[] => l.map(([n, v]) => [utf8.encode(n), utf8.encode(v)]);
-const strings = (l: readonly LabelBytes[]): [string, string][] => l.map(([n, v]) => [text.decode(n), text.decode(v)]);
+const strings = (l: LabelRanges): [string, string][] =>
+  Array.from({ length: l.count }, (_, i) => [text.decode(l.buf.subarray(l.pos[4 * i]!, l.pos[4 * i + 1]!)), text.decode(l.buf.subarray(l.pos[4 * i + 2]!, l.pos[4 * i + 3]!))]);
 
 const parseError = (raw: unknown): string => {
   try {
@@ -112,32 +112,47 @@ describe("forward rules in PROMGATE_TENANTS", () => {
 });
 
 describe("rule matching", () => {
-  const labels = (o: Record<string, string>) => (name: string) => o[name] ?? "";
+  /** Whether a rule takes a series with these labels, through the selection forwarding runs on requests. */
+  const takes = (match: Record<string, string>, labels: Record<string, string>): boolean => {
+    const [picked] = selectSeries(writeRequestBytes([{ labels, samples: [[T0, 1]] }]), "prw1", DEFAULT_LIMITS, [compileRule(rule({ match }))]);
+    return picked!.length === 1;
+  };
   it("every filter must match the whole value (anchored RE2), a missing label is empty", () => {
-    const r = compileRule(rule({ match: { __name__: "http_.*", job: "api|web" } }));
-    expect(r.matches(labels({ __name__: "http_requests_total", job: "api" }))).toBe(true);
-    expect(r.matches(labels({ __name__: "http_requests_total", job: "web" }))).toBe(true);
-    expect(r.matches(labels({ __name__: "http_requests_total", job: "api2" }))).toBe(false); // anchored at the end
-    expect(r.matches(labels({ __name__: "xhttp_requests_total", job: "api" }))).toBe(false); // and at the start
-    expect(r.matches(labels({ __name__: "http_requests_total" }))).toBe(false); // AND: job missing
-    expect(r.matches(labels({ job: "api" }))).toBe(false);
-    const optional = compileRule(rule({ match: { env: "|dev" } }));
-    expect(optional.matches(labels({ __name__: "a" }))).toBe(true);
-    expect(optional.matches(labels({ __name__: "a", env: "prod" }))).toBe(false);
+    const m = { __name__: "http_.*", job: "api|web" };
+    expect(takes(m, { __name__: "http_requests_total", job: "api" })).toBe(true);
+    expect(takes(m, { __name__: "http_requests_total", job: "web" })).toBe(true);
+    expect(takes(m, { __name__: "http_requests_total", job: "api2" })).toBe(false); // anchored at the end
+    expect(takes(m, { __name__: "xhttp_requests_total", job: "api" })).toBe(false); // and at the start
+    expect(takes(m, { __name__: "http_requests_total" })).toBe(false); // AND: job missing
+    expect(takes(m, { __name__: "http_requests_total", jobx: "api" })).toBe(false); // a longer name is another label
+    expect(takes({ env: "|dev" }, { __name__: "a" })).toBe(true);
+    expect(takes({ env: "|dev" }, { __name__: "a", env: "prod" })).toBe(false);
     // RE2 syntax with Go's meaning, `.` across newlines as in Prometheus matchers
-    expect(compileRule(rule({ match: { v: "(?i)A.B" } })).matches(labels({ v: "a\nb" }))).toBe(true);
+    expect(takes({ v: "(?i)A.B" }, { __name__: "a", v: "a\nb" })).toBe(true);
+    expect(takes({ __name__: ".+" }, { __name__: "", job: "a" })).toBe(false); // no name: never forwarded
+  });
+
+  it("series sharing a label value get the same answer, the others their own (answers are kept per value within a request)", () => {
+    const r = compileRule(rule({ match: { job: "a|c" } }));
+    const series = ["a", "b", "a", "c", "b"].map((job, i) => ({ labels: { __name__: `m${i}`, job }, samples: [[T0, i]] as [number, number][] }));
+    const [picked] = selectSeries(writeRequestBytes(series), "prw1", DEFAULT_LIMITS, [r]);
+    expect(picked!.map((s) => Object.fromEntries(strings(s.labels)).__name__)).toEqual(["m0", "m2", "m3"]);
   });
 
   it("extra labels replace the series' own and the result is sorted by name (bytes, as Prometheus orders)", () => {
-    const extra = compileRule(rule({ extraLabels: { source: "pg", zone: "b", Zeta: "z" } })).extraLabels;
-    expect(strings(withExtraLabels(bytes([["__name__", "up"], ["zone", "a"], ["job", "x"], ["é", "1"]]), extra))).toEqual([
-      ["Zeta", "z"],
-      ["__name__", "up"],
-      ["job", "x"],
-      ["source", "pg"],
-      ["zone", "b"],
-      ["é", "1"],
-    ]);
+    const extra = compileRule(rule({ extraLabels: { zone: "b", source: "pg", Zeta: "z" } })).extraLabels;
+    const forwarded = (l: [string, string][]) => {
+      const ranges = labelRanges(l);
+      const all = [...strings(ranges)];
+      const ex = strings(extra);
+      return forwardedOrder(ranges, extra).map((r) => (r >= 0 ? all[r]! : ex[-1 - r]!));
+    };
+    const want = [["Zeta", "z"], ["__name__", "up"], ["job", "x"], ["source", "pg"], ["zone", "b"], ["é", "1"]];
+    // sorted input (the usual case: merged), and unsorted input (sorted)
+    expect(forwarded([["__name__", "up"], ["job", "x"], ["zone", "a"], ["é", "1"]])).toEqual(want);
+    expect(forwarded([["zone", "a"], ["__name__", "up"], ["é", "1"], ["job", "x"]])).toEqual(want);
+    expect(forwarded([])).toEqual([["Zeta", "z"], ["source", "pg"], ["zone", "b"]]);
+    expect(forwardedOrder(labelRanges([["a", "1"], ["b", "2"]]), labelRanges([]))).toEqual([0, 1]);
   });
 });
 
@@ -174,6 +189,7 @@ describe("selecting and encoding", () => {
     expect(batch.samples).toBe(3);
     const req = fromBinary(v2.RequestSchema, SnappyJS.uncompress(batch.body));
     expect(req.symbols[0]).toBe("");
+    expect(new Set(req.symbols).size).toBe(req.symbols.length); // each string once: "api" and "job" serve both series
     const labels = req.timeseries.map((ts) => {
       const out: [string, string][] = [];
       for (let i = 0; i < ts.labelsRefs.length; i += 2) out.push([req.symbols[ts.labelsRefs[i]!]!, req.symbols[ts.labelsRefs[i + 1]!]!]);
@@ -194,10 +210,10 @@ describe("selecting and encoding", () => {
     const all = [compileRule(rule({ match: { job: "api" } }))];
     for (const [input, protocol] of [[writeRequestBytes(spec), "prw1"], [writeRequestV2Bytes(spec), "prw2"]] as const) {
       const [picked] = selectSeries(input, protocol, DEFAULT_LIMITS, all);
-      const v1 = fromBinary(WriteRequestSchema, SnappyJS.uncompress(encodeBatch(picked!, [], "1.0").body)).timeseries[0]!.histograms;
+      const v1 = fromBinary(WriteRequestSchema, SnappyJS.uncompress(encodeBatch(picked!, NONE, "1.0").body)).timeseries[0]!.histograms;
       expect(v1.map((x) => Number(x.timestamp))).toEqual([T0, T0 + 1000]);
       for (const x of v1) expect(fromGeneratedHistogram(x)).toEqual(h);
-      const v2ts = fromBinary(v2.RequestSchema, SnappyJS.uncompress(encodeBatch(picked!, [], "2.0").body)).timeseries[0]!.histograms;
+      const v2ts = fromBinary(v2.RequestSchema, SnappyJS.uncompress(encodeBatch(picked!, NONE, "2.0").body)).timeseries[0]!.histograms;
       expect(v2ts.map((x) => Number(x.timestamp))).toEqual([T0, T0 + 1000]);
       expect(v2ts.map((x) => Number(x.startTimestamp))).toEqual(protocol === "prw2" ? [T0 - 60_000, T0 - 60_000] : [0, 0]);
       for (const x of v2ts) expect(fromGeneratedHistogram(x)).toEqual(h);
@@ -206,15 +222,15 @@ describe("selecting and encoding", () => {
 
   it("writes timestamps of every size and sign with the right lengths (a wrong length breaks the whole request)", () => {
     const ts = [0, 1, 127, 128, 16_383, 16_384, 2 ** 28 - 1, 2 ** 28, 2 ** 35 - 1, 2 ** 35, T0, 2 ** 53 - 1, -1, -T0];
-    const series: SelectedSeries[] = [{ labels: bytes([["__name__", "t"]]), samples: ts.map((t) => ({ timestampMs: t, value: 1, stale: false, startMs: t })), histograms: [] }];
-    expect(fromBinary(WriteRequestSchema, SnappyJS.uncompress(encodeBatch(series, [], "1.0").body)).timeseries[0]!.samples.map((x) => Number(x.timestamp))).toEqual(ts);
-    const got = fromBinary(v2.RequestSchema, SnappyJS.uncompress(encodeBatch(series, [], "2.0").body)).timeseries[0]!.samples;
+    const series: SelectedSeries[] = [{ labels: labelRanges([["__name__", "t"]]), samples: ts.map((t) => ({ timestampMs: t, value: 1, stale: false, startMs: t })), histograms: [] }];
+    expect(fromBinary(WriteRequestSchema, SnappyJS.uncompress(encodeBatch(series, NONE, "1.0").body)).timeseries[0]!.samples.map((x) => Number(x.timestamp))).toEqual(ts);
+    const got = fromBinary(v2.RequestSchema, SnappyJS.uncompress(encodeBatch(series, NONE, "2.0").body)).timeseries[0]!.samples;
     expect(got.map((x) => [Number(x.timestamp), Number(x.startTimestamp)])).toEqual(ts.map((t) => [t, t]));
   });
 
   it("cuts batches below the byte bound and a series above it into runs of its samples", () => {
     const mk = (i: number, n: number): SelectedSeries => ({
-      labels: bytes([["__name__", `m${i}`]]),
+      labels: labelRanges([["__name__", `m${i}`]]),
       samples: Array.from({ length: n }, (_, k) => ({ timestampMs: T0 + k, value: k, stale: false, startMs: 0 })),
       histograms: [],
     });
@@ -229,7 +245,7 @@ describe("selecting and encoding", () => {
     expect(pieces.flat().flatMap((s) => s.samples)).toEqual(big.samples);
     for (const g of pieces) expect(estimateBytes(g[0]!)).toBeLessThanOrEqual(2000);
     // the estimate bounds the real encoding
-    for (const g of groups) expect(SnappyJS.uncompress(encodeBatch(g, [], "1.0").body).length).toBeLessThanOrEqual(500);
+    for (const g of groups) expect(SnappyJS.uncompress(encodeBatch(g, NONE, "1.0").body).length).toBeLessThanOrEqual(500);
   });
 });
 
@@ -377,7 +393,7 @@ describe("sending to a target", () => {
   afterAll(() => t.close());
 
   it("sends remote_write headers and credentials; maps the answer to sent / retry / rejected", async () => {
-    const body = encodeBatch([], [], "1.0").body;
+    const body = encodeBatch([], NONE, "1.0").body;
     const r1 = rule({ url: t.url, bearerToken: "secret-token", headers: { "X-Scope-OrgID": "team" } });
     const r2 = rule({ url: t.url, protocol: "2.0" });
     const outcomes: SendOutcome[] = [];
@@ -406,7 +422,7 @@ describe("Workers queue", () => {
   it("sends each batch as its own message, serialised so its bytes come back as bytes", async () => {
     const sent: unknown[] = [];
     const producer = { sendBatch: async (msgs: Iterable<{ body: unknown; contentType?: string }>) => void sent.push(...msgs) };
-    const body = encodeBatch([], [], "1.0").body;
+    const body = encodeBatch([], NONE, "1.0").body;
     await enqueue(producer, [{ tenant: "t", rule: "a", body, samples: 1 }, { tenant: "t", rule: "b", body, samples: 2 }]);
     // The queue's default ("json") would turn the bytes into an object of numbered keys.
     expect(sent).toEqual([{ body: { tenant: "t", rule: "a", body, samples: 1 }, contentType: "v8" }, { body: { tenant: "t", rule: "b", body, samples: 2 }, contentType: "v8" }]);
@@ -428,7 +444,7 @@ describe("Workers queue consumer", () => {
       PROMGATE_FORWARD_MAX_BACKOFF: "5s",
     });
     const { dropped, events } = recorder();
-    const body = encodeBatch([], [], "1.0").body;
+    const body = encodeBatch([], NONE, "1.0").body;
     const msgs = [1, 1, 1, 3].map((a) => message({ tenant: "teama", rule: "r", body, samples: 2 }, a));
     for (const m of msgs) await consumeForwardBatch([m], config, fetch, events, "promgate/test");
     expect(msgs.map((m) => m.settled)).toEqual(["ack", "ack", "retry 2", "retry 5"]);
