@@ -1,6 +1,7 @@
 import type { LogLevel } from "../app.js";
 import { type Config, ConfigError, type Tenant } from "../config.js";
 import type { Fetch } from "../elastic/http.js";
+import type { VisitorWrap } from "../ingest/decode.js";
 import type { WireProtocol } from "../ingest/headers.js";
 import { sendBatch } from "./deliver.js";
 import { encodeBatch, splitSeries } from "./encode.js";
@@ -58,15 +59,16 @@ export class Forwarder {
   }
 
   /**
-   * Hands a decoded write request of `tenant` to forwarding; undefined when the tenant has no rules. The
+   * Hands a decoded write request of `tenant` to forwarding; undefined when the tenant has no rules. `wrap`
+   * puts the write path's HA deduplication in front of the selection, so what is forwarded is what is stored. The
    * work (a second walk of the request, encoding, enqueueing) starts after the current task, so it comes
    * after the request's own; the promise never rejects. On Workers it belongs in `waitUntil`.
    */
-  offer(tenant: Tenant, decoded: Uint8Array, protocol: WireProtocol): Promise<void> | undefined {
+  offer(tenant: Tenant, decoded: Uint8Array, protocol: WireProtocol, wrap?: VisitorWrap): Promise<void> | undefined {
     const rules = this.rules.get(tenant.id);
     if (!rules) return undefined;
     return macrotask()
-      .then(() => this.forward(tenant, rules, decoded, protocol))
+      .then(() => this.forward(tenant, rules, decoded, protocol, wrap))
       .catch((e: unknown) => this.fail(tenant.id, e));
   }
 
@@ -79,8 +81,8 @@ export class Forwarder {
     return this.rules.get(tenant)?.find((r) => r.rule.name === rule)?.rule;
   }
 
-  private async forward(tenant: Tenant, rules: CompiledRule[], decoded: Uint8Array, protocol: WireProtocol): Promise<void> {
-    const picked = selectSeries(decoded, protocol, tenant.limits, rules);
+  private async forward(tenant: Tenant, rules: CompiledRule[], decoded: Uint8Array, protocol: WireProtocol, wrap: VisitorWrap | undefined): Promise<void> {
+    const picked = selectSeries(decoded, protocol, tenant.limits, rules, wrap);
     const maxBytes = this.memory ? MEMORY_BATCH_BYTES : QUEUE_BATCH_BYTES;
     const messages: ForwardMessage[] = [];
     rules.forEach(({ rule, extraLabels }, i) => {

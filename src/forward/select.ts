@@ -1,5 +1,5 @@
 import type { Limits } from "../config.js";
-import { decodeWriteRequest, type MetadataEntry, type SeriesView, type WriteVisitor } from "../ingest/decode.js";
+import { decodeWriteRequest, type MetadataEntry, type SeriesView, type VisitorWrap, type WriteVisitor } from "../ingest/decode.js";
 import { decodeWriteRequestV2 } from "../ingest/decode-v2.js";
 import type { WireProtocol } from "../ingest/headers.js";
 import type { HistogramSample } from "../ingest/histogram.js";
@@ -26,7 +26,7 @@ const NAME = enc.encode("__name__");
  * not taken: Elasticsearch refuses it too, and a target would refuse the whole batch. The request has already
  * been decoded once for storage, so decoding cannot fail here for a request that got this far.
  */
-export function selectSeries(decoded: Uint8Array, protocol: WireProtocol, limits: Limits, rules: readonly CompiledRule[]): SelectedSeries[][] {
+export function selectSeries(decoded: Uint8Array, protocol: WireProtocol, limits: Limits, rules: readonly CompiledRule[], wrap?: VisitorWrap): SelectedSeries[][] {
   const picked: SelectedSeries[][] = rules.map(() => []);
   const names = new Map<string, Uint8Array>();
   for (const r of rules) for (const [n] of r.filters) names.set(n, enc.encode(n));
@@ -81,8 +81,9 @@ export function selectSeries(decoded: Uint8Array, protocol: WireProtocol, limits
     exemplar(): void {},
     metadata(_m: MetadataEntry): void {},
   };
-  if (protocol === "prw2") decodeWriteRequestV2(decoded, limits, visitor);
-  else decodeWriteRequest(decoded, limits, visitor);
+  const v = wrap ? wrap(visitor) : visitor;
+  if (protocol === "prw2") decodeWriteRequestV2(decoded, limits, v);
+  else decodeWriteRequest(decoded, limits, v);
   return picked;
 }
 

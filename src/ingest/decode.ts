@@ -62,6 +62,9 @@ export interface WriteVisitor {
   metadata(m: MetadataEntry): void;
 }
 
+/** A visitor placed in front of another (HA deduplication in front of the document writer or forwarding's selection). */
+export type VisitorWrap = (inner: WriteVisitor) => WriteVisitor;
+
 export interface DecodeStats {
   series: number;
   samples: number;

@@ -95,8 +95,8 @@ export function ingestRoutes(config: Config, deps: IngestDeps): Hono {
   const forwardHook = (c: Context, tenant: Tenant): Forward | undefined => {
     const forwarder = deps.forwarder;
     if (!forwarder || !tenant.forward?.length) return undefined;
-    return (decoded, protocol) => {
-      const pending = forwarder.offer(tenant, decoded, protocol);
+    return (decoded, protocol, wrap) => {
+      const pending = forwarder.offer(tenant, decoded, protocol, wrap);
       if (pending) waitUntil(c, pending);
     };
   };

@@ -2,7 +2,7 @@ import type { Config, Limits, Tenant } from "../config.js";
 import type { Fetch } from "../elastic/http.js";
 import { PromgateError, resentAfter } from "../errors.js";
 import { sendBulk } from "./bulk.js";
-import { type DecodeStats, decodeWriteRequest } from "./decode.js";
+import { type DecodeStats, decodeWriteRequest, type VisitorWrap } from "./decode.js";
 import { decodeWriteRequestV2 } from "./decode-v2.js";
 import { BulkBodyWriter, bulkSizeHint } from "./documents.js";
 import type { WireProtocol } from "./headers.js";
@@ -25,8 +25,11 @@ import type { HaTracker } from "./ha/tracker.js";
  */
 export type Admit = (cost: number) => Refund;
 
-/** Hands a decoded, admitted request to forwarding; returns at once (the work runs after the request's). */
-export type Forward = (decoded: Uint8Array, protocol: WireProtocol) => void;
+/**
+ * Hands a decoded, admitted request to forwarding; returns at once (the work runs after the request's).
+ * `wrap`: what stands between the decoder and the documents (HA deduplication), for forwarding's own pass.
+ */
+export type Forward = (decoded: Uint8Array, protocol: WireProtocol, wrap?: VisitorWrap) => void;
 
 export interface WriteOutcome {
   stats: DecodeStats;
@@ -56,7 +59,9 @@ export async function ingestWriteRequest(
   const admitted: Admit | undefined = forward
     ? (cost) => {
         const refund = admit?.(cost);
-        forward(decoded, protocol);
+        // What storage keeps of an HA pair is what is forwarded: the elected replica, without its label.
+        const ha = dedupe?.again();
+        forward(decoded, protocol, ha ? (v) => ha.wrap(v) : undefined);
         return refund ?? (() => undefined);
       }
     : admit;

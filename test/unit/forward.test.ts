@@ -10,6 +10,8 @@ import { sendBatch, type SendOutcome } from "../../src/forward/deliver.js";
 import { encodeBatch, estimateBytes, splitSeries } from "../../src/forward/encode.js";
 import type { DropReason, ForwardEvents } from "../../src/forward/events.js";
 import { checkWorkersForwarding } from "../../src/forward/forwarder.js";
+import { parseHa } from "../../src/config/ha.js";
+import { Dedupe } from "../../src/ingest/ha/dedupe.js";
 import { MemoryQueue, type QueuedBatch } from "../../src/forward/memory-queue.js";
 import { compileRule, forwardedOrder, labelRanges, type LabelRanges } from "../../src/forward/rules.js";
 import { selectSeries, type SelectedSeries } from "../../src/forward/select.js";
@@ -130,6 +132,22 @@ describe("rule matching", () => {
     // RE2 syntax with Go's meaning, `.` across newlines as in Prometheus matchers
     expect(takes({ v: "(?i)A.B" }, { __name__: "a", v: "a\nb" })).toBe(true);
     expect(takes({ __name__: ".+" }, { __name__: "", job: "a" })).toBe(false); // no name: never forwarded
+  });
+
+  it("behind HA deduplication, takes only the elected replica's series, without the replica label", () => {
+    const ha = parseHa("t", { enabled: true })!;
+    const accepted = new Map([["eu", new Map([["r1", true], ["r2", false]])]]);
+    const bytes = writeRequestBytes([
+      { labels: { __name__: "up", cluster: "eu", __replica__: "r1" }, samples: [[T0, 1]] },
+      { labels: { __name__: "up", cluster: "eu", __replica__: "r2" }, samples: [[T0, 1]] },
+      { labels: { __name__: "up", job: "solo" }, samples: [[T0, 1]] },
+    ]);
+    const dedupe = new Dedupe(ha, accepted);
+    const [picked] = selectSeries(bytes, "prw1", DEFAULT_LIMITS, [compileRule(rule())], (v) => dedupe.wrap(v));
+    expect(picked!.map((s) => strings(s.labels))).toEqual([
+      [["__name__", "up"], ["cluster", "eu"]],
+      [["__name__", "up"], ["job", "solo"]],
+    ]);
   });
 
   it("series sharing a label value get the same answer, the others their own (answers are kept per value within a request)", () => {

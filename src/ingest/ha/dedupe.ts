@@ -112,10 +112,15 @@ export class Dedupe {
   private readonly labels: HaLabels;
   /** `accepted`: cluster → replica → whether its samples are stored; a pair not in it is dropped. */
   constructor(
-    ha: HaConfig,
+    private readonly ha: HaConfig,
     private readonly accepted: ReadonlyMap<string, ReadonlyMap<string, boolean>>,
   ) {
     this.labels = new HaLabels(ha);
+  }
+
+  /** The same decisions for another pass over the request (forwarding's), counting in a copy of its own. */
+  again(): Dedupe {
+    return new Dedupe(this.ha, this.accepted);
   }
 
   /** The visitor for the real pass, in front of the document writer. */
