@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { esEnv, uniquePart } from "../helpers/es.js";
 import { refusingServer, TargetPrometheus, writeTo } from "../helpers/forward-target.js";
-import { launchPromgate } from "../helpers/launch.js";
+import { launchPromgate, wranglerConfigWithForwardQueue } from "../helpers/launch.js";
 import type { SeriesSpec } from "../helpers/payload.js";
 import { freePort, type Running, waitFor } from "../helpers/processes.js";
 
 /**
- * Forwarding on Workers: promgate under `wrangler dev` (workerd, with the Cloudflare Queue of wrangler.toml
- * run locally by miniflare), forwarding to a real Prometheus. Checked: exactly the filtered series arrive
+ * Forwarding on Workers: promgate under `wrangler dev` (workerd, with wrangler.toml's Cloudflare Queue tables
+ * switched on and the queue run locally by miniflare), forwarding to a real Prometheus. Checked: exactly the filtered series arrive
  * with the extra labels; a target answering 400 gets each batch once; and while the target is down for
  * ~30 s every batch waits in the queue (retried with backoff) and arrives once it is back.
  */
@@ -48,7 +48,7 @@ beforeAll(async () => {
       },
       ops: { password: "ops-password", admin: true, namespace: "e2efwq_ops", streams: ["metrics-*.prometheus-e2efwq_ops"] },
     }),
-  });
+  }, ["--config", wranglerConfigWithForwardQueue()]);
   gateUrl = `http://127.0.0.1:${gatePort}`;
   await waitFor("promgate under wrangler dev", async () => ((await fetch(`${gateUrl}/-/ready`)).ok ? true : undefined), 90_000).catch((e: Error) => {
     throw new Error(`${e.message}\n${gate?.output()}`);

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Running, start } from "./processes.js";
@@ -42,4 +42,23 @@ export function launchPromgate(runtime: Runtime, port: number, env: NodeJS.Proce
     cwd: ROOT,
     env: { ...env, WRANGLER_SEND_METRICS: "false", CI: "true" },
   });
+}
+
+/**
+ * wrangler.toml with its commented-out Cloudflare Queue tables for forwarding switched on, as a user who
+ * forwards would deploy it: `--config` for launchPromgate("workerd", …). Written next to wrangler.toml so its
+ * relative paths (main, assets) stay valid.
+ */
+export function wranglerConfigWithForwardQueue(): string {
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+  const on = toml.replace(/^# (\[\[queues\.(?:producers|consumers)\]\])$([\s\S]*?)^(?!#)/m, (block: string) =>
+    block
+      .split("\n")
+      .map((line) => (line === "#" ? "" : line.replace(/^# (?=\[\[queues|[a-z_]+ = )/, "")))
+      .join("\n"),
+  );
+  if (!/^\[\[queues\.producers\]\]$/m.test(on) || !/^\[\[queues\.consumers\]\]$/m.test(on)) throw new Error("wrangler.toml has no commented-out queue tables to switch on");
+  const path = join(ROOT, ".wrangler-forward.toml");
+  writeFileSync(path, on);
+  return path;
 }

@@ -266,17 +266,17 @@ describe("one source of truth", () => {
     const vars = toml.slice(toml.indexOf("\n[vars]\n"), toml.indexOf("\n[", toml.indexOf("\n[vars]\n") + 1));
     const listed = new Set([...vars.matchAll(/^(?:# )?([A-Z][A-Z0-9_]+) = /gm)].map((m) => m[1]));
     for (const s of SETTINGS.filter((s) => s.scope === "gateway" && s.kind !== "binding")) expect(listed.has(s.name), s.name).toBe(!s.secret);
-    // a binding is not a var: it is declared as its own table (the optional rate limiter commented out)
+    // a binding is not a var: it is declared as its own table (both optional, so commented out)
     const declared: Record<string, RegExp> = {
       PROMGATE_RATE_LIMITER: /^# \[\[ratelimits\]\]\n# name = "PROMGATE_RATE_LIMITER"$/m,
-      PROMGATE_FORWARD_QUEUE: /^\[\[queues\.producers\]\]\nbinding = "PROMGATE_FORWARD_QUEUE"\nqueue = "promgate-forward"$/m,
+      PROMGATE_FORWARD_QUEUE: /^# \[\[queues\.producers\]\]\n# binding = "PROMGATE_FORWARD_QUEUE"\n# queue = "promgate-forward"$/m,
     };
     for (const s of SETTINGS.filter((s) => s.kind === "binding")) {
       expect(listed.has(s.name), s.name).toBe(false);
       expect(toml, s.name).toMatch(declared[s.name]!);
     }
     // the producer's queue is the one this Worker consumes
-    expect(toml).toMatch(/^\[\[queues\.consumers\]\]\nqueue = "promgate-forward"$/m);
+    expect(toml).toMatch(/^# \[\[queues\.consumers\]\]\n# queue = "promgate-forward"$/m);
     // and each active var at its schema default, so a fresh deploy behaves as documented
     for (const [, name, value] of vars.matchAll(/^([A-Z][A-Z0-9_]+) = "(.*)"$/gm)) {
       expect(value, name).toBe(SETTINGS.find((s) => s.name === name)?.default);
