@@ -13,6 +13,7 @@ import { reportError } from "./observe/facts.js";
 import { queryRoutes } from "./query/api.js";
 import { statusRoutes } from "./status/routes.js";
 import { PROMGATE_VERSION } from "./version.js";
+import { Compactor } from "./chunks/compactor.js";
 import { QueryFrontend } from "./query/frontend/frontend.js";
 import { LruStore, type PieceStore } from "./query/frontend/store.js";
 import type { PromgateMetrics } from "./observe/metrics.js";
@@ -41,6 +42,14 @@ export const defaultDeps = (): AppDeps => ({
   // classify lines by it (an info line sent to console.error shows as an error).
   log: (line, level) => (level === "error" ? console.error(line) : level === "warn" ? console.warn(line) : console.log(line)),
 });
+
+const compactors = new WeakMap<Hono, Compactor>();
+
+/**
+ * The compactor of an app made with chunks on (PROMGATE_CHUNKS), counting its work in the app's /metrics;
+ * run by the Workers Cron Trigger, the Node/Bun/Deno timer, or `promgate compact`.
+ */
+export const appCompactor = (app: Hono): Compactor | undefined => compactors.get(app);
 
 /** The runtime-neutral app: every entry point (workerd, Bun, Deno, Node) serves exactly this. */
 export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
@@ -73,7 +82,16 @@ export function createGateway(config: Config, deps: AppDeps = defaultDeps()): Ga
   const forwarder = new Forwarder(config, deps, metricsEvents(observer.metrics), `promgate/${PROMGATE_VERSION}`);
   const ingestDeps = { ...observed, ...haTracker(config, observed.fetch, observer.metrics), ...(forwarder.active ? { forwarder } : {}) };
   app.route("/", ingestRoutes(config, ingestDeps));
-  app.route("/", queryRoutes(config, observed.fetch, queryFrontend(config, deps, observer.metrics)));
+  const m = observer.metrics;
+  const chunkReads = { windows: (served: number, differed: number) => (m.chunkReadWindows.inc({ source: "chunks" }, served), m.chunkReadWindows.inc({ source: "raw" }, differed)) };
+  app.route("/", queryRoutes(config, observed.fetch, queryFrontend(config, deps, m), chunkReads));
+  if (config.chunks) {
+    const events = {
+      window: (_series: number, samples: number, seconds: number) => (m.chunkWindows.inc(), m.chunkSamples.inc({}, samples), m.chunkSeconds.inc({}, seconds)),
+      lag: (seconds: number) => m.chunkLag.set({}, seconds),
+    };
+    compactors.set(app, new Compactor({ ...config, chunks: config.chunks }, observed.fetch, events, deps.now));
+  }
   app.route("/", statusRoutes(config, observed));
 
   app.notFound((c) => c.text("not found\n", 404));

@@ -18,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
     return command === "--help" || command === "-h" ? 0 : 2;
   }
   const config = loadSetupConfig(process.env);
-  const { lookBackTime, retention, failureStore, metadataIndex, exemplarIndex, haIndex } = config;
+  const { lookBackTime, retention, failureStore, metadataIndex, exemplarIndex, haIndex, chunksIndex } = config;
   const report = await setup(esClient(config), {
     ...(lookBackTime !== undefined ? { lookBackTime } : {}),
     ...(retention !== undefined ? { retention } : {}),
@@ -26,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
     metadataIndex,
     exemplarIndex,
     haIndex,
+    chunksIndex,
   });
   console.log(`promgate setup: Elasticsearch ${report.version} at ${config.esUrl}`);
   for (const a of report.actions) console.log(`  ${a.action.padEnd(9)} ${a.kind} ${a.name}`);

@@ -102,6 +102,13 @@ export type EsAuth =
   | { kind: "basic"; username: string; password: string }
   | { kind: "none" };
 
+export interface ChunksConfig {
+  /** Index holding chunk, progress and dirty-window documents. */
+  index: string;
+  /** Samples older than this are refused at ingest; windows settle this long after they end. */
+  settleMs: number;
+}
+
 export interface Config {
   esUrl: string;
   esAuth: EsAuth;
@@ -130,6 +137,8 @@ export interface Config {
   limits: Limits;
   /** The range query frontend (splitting, alignment, results cache); absent = range queries run whole. */
   frontend?: FrontendConfig;
+  /** The chunk index (PROMGATE_CHUNKS); absent = off: reads and ingest as without it. */
+  chunks?: ChunksConfig;
   /** Bearer token that may scrape `/metrics` (besides admin tenants' credentials). */
   metricsToken?: string;
   /** promgate's own metrics written into `metrics-{dataset}.prometheus-default`; absent = off. */
@@ -348,6 +357,7 @@ export interface SetupConfig extends EsConfig {
   metadataIndex: string;
   exemplarIndex: string;
   haIndex: string;
+  chunksIndex: string;
 }
 
 export function loadSetupConfig(env: Env): SetupConfig {
@@ -363,6 +373,7 @@ export function loadSetupConfig(env: Env): SetupConfig {
     metadataIndex: settings.text("PROMGATE_METADATA_INDEX")!,
     exemplarIndex: settings.text("PROMGATE_EXEMPLAR_INDEX")!,
     haIndex: settings.text("PROMGATE_HA_INDEX")!,
+    chunksIndex: settings.text("PROMGATE_CHUNKS_INDEX")!,
   };
 }
 
@@ -405,6 +416,7 @@ export function loadConfig(env: Env): Config {
       cacheMaxBytes: settings.int("PROMGATE_CACHE_MAX_BYTES"),
     },
     promqlExperimental: (settings.text("PROMGATE_PROMQL_EXPERIMENTAL") ?? "").split(",").filter((v) => v !== ""),
+    ...(settings.flag("PROMGATE_CHUNKS") ? { chunks: { index: settings.text("PROMGATE_CHUNKS_INDEX")!, settleMs: durationMs(settings.text("PROMGATE_CHUNKS_SETTLE")!) } } : {}),
     tenants,
     limits,
     ...observeConfig(settings),

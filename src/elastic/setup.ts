@@ -3,6 +3,8 @@ import { Client } from "@elastic/elasticsearch";
 import type { EsConfig } from "../config.js";
 import { streamPattern } from "../http/auth.js";
 import {
+  CHUNKS_TEMPLATE,
+  chunksTemplate,
   EXEMPLAR_TEMPLATE,
   exemplarTemplate,
   HA_TEMPLATE,
@@ -62,6 +64,8 @@ export interface SetupOptions {
   metadataIndex: string;
   exemplarIndex: string;
   haIndex: string;
+  /** Default "promgate-chunks" (PROMGATE_CHUNKS_INDEX). */
+  chunksIndex?: string;
 }
 
 export async function setup(client: Client, opts: SetupOptions): Promise<SetupReport> {
@@ -119,6 +123,7 @@ export async function setup(client: Client, opts: SetupOptions): Promise<SetupRe
       if (!isAlreadyThere(e)) throw e; // another setup run won the race: fine
     }
   }
+  await ensure("index template", CHUNKS_TEMPLATE, chunksTemplate(opts.chunksIndex ?? "promgate-chunks"));
   // Streams created before promgate knew a field get it in place (a template only shapes new backing
   // indices): without this, a histogram written to an existing stream would be mapped dynamically as text.
   await client.indices.putMapping({

@@ -194,3 +194,38 @@ export function haTemplate(index: string) {
     _meta: { managed_by: "promgate", description: "elected replica of each HA Prometheus cluster" },
   };
 }
+
+export const CHUNKS_TEMPLATE = "promgate-chunks";
+
+/**
+ * The chunk index (src/chunks/documents.ts): per series and two-hour window of a data stream, its samples
+ * as Prometheus XOR chunks, its labels as keywords under `labels.*` (the same matcher queries as for raw
+ * samples select them) and how many raw documents it was built from; plus the compactor's progress and the
+ * windows reads found to differ. A plain index: documents are overwritten in place when a window is redone.
+ */
+export function chunksTemplate(index: string) {
+  return {
+    index_patterns: [index],
+    priority: PRIORITY,
+    template: {
+      settings: { index: { number_of_shards: 1, auto_expand_replicas: "0-1", refresh_interval: "1s" } },
+      mappings: {
+        dynamic_templates: [{ series_labels: { path_match: "labels.*", mapping: { type: "keyword" } } }],
+        properties: {
+          kind: { type: "keyword" },
+          stream: { type: "keyword" },
+          start: { type: "long" },
+          key: { type: "keyword" },
+          run: { type: "keyword" },
+          docs: { type: "long" },
+          raw: { type: "boolean" },
+          until: { type: "long" },
+          labels: { type: "object", dynamic: true },
+          // Read from _source only: neither searched nor aggregated.
+          chunks: { type: "binary" },
+        },
+      },
+    },
+    _meta: { managed_by: "promgate", description: "settled samples as Prometheus XOR chunks, one document per series and window" },
+  };
+}

@@ -85,7 +85,15 @@ export interface WriterOptions {
   exemplars?: { index: string; dataStream: string };
   /** Metric types of families whose 1.0 metadata was seen before (family name → MetricType number). */
   familyTypes?: ReadonlyMap<string, number>;
+  /**
+   * Samples before this time (ms) are refused as out of bounds (with the chunk index on: their window may
+   * be compacted already, see src/chunks/window.ts), as Prometheus refuses samples older than its head.
+   */
+  minTimestampMs?: number;
 }
+
+/** Prometheus' word for a sample too old for its head (storage.ErrOutOfBounds). */
+export const OUT_OF_BOUNDS = "out of bounds";
 
 export class BulkBodyWriter implements WriteVisitor {
   private out: Uint8Array<ArrayBuffer>;
@@ -125,11 +133,14 @@ export class BulkBodyWriter implements WriteVisitor {
   /** Remote write 2.0 metadata already taken from this request, by metric name. */
   private readonly metadataSeen = new Set<string>();
 
+  private readonly minTs: number;
+
   constructor(
     private readonly limits: Limits,
     sizeHint: number,
     private readonly options: WriterOptions = {},
   ) {
+    this.minTs = options.minTimestampMs ?? -Infinity;
     this.out = new Uint8Array(Math.max(4096, sizeHint));
     this.peakBufferBytes = this.out.length + this.labels.length;
   }
@@ -193,6 +204,10 @@ export class BulkBodyWriter implements WriteVisitor {
   }
 
   sample(timestampMs: number, value: number, stale: boolean, startMs = 0): void {
+    if (timestampMs < this.minTs) {
+      this.reject(OUT_OF_BOUNDS, this.current!, 1);
+      return;
+    }
     const out = this.out;
     let p = this.len;
     const action = this.action;
@@ -248,6 +263,10 @@ export class BulkBodyWriter implements WriteVisitor {
     const s = this.current!;
     if (typeof h === "string") {
       this.reject(h, s, 1);
+      return;
+    }
+    if (h.timestampMs < this.minTs) {
+      this.reject(OUT_OF_BOUNDS, s, 1);
       return;
     }
     this.currentTs = h.timestampMs;

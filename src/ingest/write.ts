@@ -91,6 +91,7 @@ export async function storeDecoded(
   const writer = new BulkBodyWriter(limits, bulkSizeHint(decoded.length, protocol), {
     exemplars: { index: config.exemplarIndex, dataStream },
     familyTypes: familyTypes(dataStream),
+    ...(config.chunks ? { minTimestampMs: nowMs - config.chunks.settleMs } : {}),
   });
   const visitor = dedupe ? dedupe.wrap(writer) : writer;
   const stats = protocol === "prw2" ? decodeWriteRequestV2(decoded, limits, visitor) : decodeWriteRequest(decoded, limits, visitor);

@@ -28,6 +28,11 @@ export class PromgateMetrics {
   readonly haDeduped: Counter<"tenant" | "cluster">;
   readonly haChanges: Counter<"tenant" | "cluster">;
   readonly esUp: Gauge;
+  readonly chunkWindows: Counter;
+  readonly chunkSamples: Counter;
+  readonly chunkSeconds: Counter;
+  readonly chunkLag: Gauge;
+  readonly chunkReadWindows: Counter<"source">;
   readonly buildInfo: Gauge<"version">;
   readonly forwardSentSamples: Counter<"tenant" | "rule">;
   readonly forwardFailures: Counter<"tenant" | "rule" | "reason">;
@@ -131,6 +136,27 @@ export class PromgateMetrics {
     this.esUp = r.gauge({
       name: "promgate_elasticsearch_up",
       help: "1 if the last Elasticsearch call got an answer below 500, 0 if it failed to connect, timed out or got a 5xx.",
+    });
+    this.chunkWindows = r.counter({
+      name: "promgate_chunks_compacted_windows_total",
+      help: "Data stream windows (two hours) the compactor turned into chunk documents.",
+    });
+    this.chunkSamples = r.counter({
+      name: "promgate_chunks_compacted_samples_total",
+      help: "Raw samples the compactor read into chunk documents.",
+    });
+    this.chunkSeconds = r.counter({
+      name: "promgate_chunks_compaction_seconds_total",
+      help: "Wall time the compactor spent compacting windows (with promgate_chunks_compacted_samples_total: its speed).",
+    });
+    this.chunkLag = r.gauge({
+      name: "promgate_chunks_lag_seconds",
+      help: "How far the least compacted data stream is behind the settled horizon, as of the compactor's last step (0: up to date).",
+    });
+    this.chunkReadWindows = r.counter({
+      name: "promgate_chunks_read_windows_total",
+      help: "Compacted windows queries read: source=chunks served from chunk documents, source=raw read raw because their count differed (queued for recompaction).",
+      labelNames: ["source"],
     });
     this.buildInfo = r.gauge({
       name: "promgate_build_info",

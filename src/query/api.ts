@@ -14,6 +14,8 @@ import { READ_PREFIXES, type StreamRoute } from "../http/prefixes.js";
 import { type ReadScope, readScope } from "./scope.js";
 import { parseSelector } from "./selector.js";
 import { Storage } from "./storage/storage.js";
+import type { ChunkReadEvents, SettledReads } from "./storage/settled.js";
+import { ChunkIndex } from "../chunks/index-io.js";
 import { QueryTimeoutError } from "./promql/deadline.js";
 import { compareLabelSets } from "./promql/order.js";
 import { EXPERIMENTAL_SYNTAX, type ParseOptions, parsePromQL } from "./promql/parse.js";
@@ -68,9 +70,15 @@ function cacheAllowed(c: Context, p: Params): boolean {
   return flag === undefined || /^(0|false)$/i.test(flag);
 }
 
-export function queryRoutes(config: Config, fetchFn: Fetch, frontend?: QueryFrontend): Hono {
+export function queryRoutes(config: Config, fetchFn: Fetch, frontend?: QueryFrontend, chunkEvents?: ChunkReadEvents): Hono {
   const app = new Hono();
   const storage = new Storage(config, fetchFn);
+  const chunks: SettledReads | undefined = config.chunks
+    ? (() => {
+        const index = new ChunkIndex({ ...config, chunks: config.chunks }, fetchFn);
+        return { index: index.name, markDirty: (starts: number[]) => index.markDirty(starts), ...(chunkEvents ? { events: chunkEvents } : {}) };
+      })()
+    : undefined;
 
   type Handler = (c: Context, scope: ReadScope & { maxQuerySamples: number }, p: Params, range: OptionalRange) => Promise<Response>;
   type Select = StreamRoute["select"];
@@ -137,7 +145,7 @@ export function queryRoutes(config: Config, fetchFn: Fetch, frontend?: QueryFron
   };
 
   const timeoutMs = config.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-  const source = (scope: ReadScope & { maxQuerySamples: number }) => (deadline: number) => storageSource(storage, scope, scope.maxQuerySamples, deadline);
+  const source = (scope: ReadScope & { maxQuerySamples: number }) => (deadline: number) => storageSource(storage, scope, scope.maxQuerySamples, deadline, chunks);
   const parseOptions: ParseOptions = { experimental: new Set(EXPERIMENTAL_SYNTAX.filter((f) => config.promqlExperimental?.includes(f))) };
   const query: Handler = async (c, scope, p) => answer(c, await instantRequest(p, source(scope), timeoutMs, parseOptions));
   const queryRange: Handler = async (c, scope, p) => answer(c, await rangeRequest(p, source(scope), timeoutMs, frontend?.runner(scope, cacheAllowed(c, p)), parseOptions));

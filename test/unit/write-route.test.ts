@@ -318,3 +318,26 @@ describe("remote write 2.0: written-count headers on every answer", () => {
     expect(written(res)).toEqual([null, null, null]);
   });
 });
+
+describe("remote_write route: with the chunk index on", () => {
+  const now = 1767268800000; // fakeEs' clock
+  const twoSeries = writeBody([
+    { labels: { __name__: "up", job: "late" }, samples: [[now - 3_600_001, 1], [now - 3_600_000, 2]] },
+    { labels: { __name__: "up", job: "fresh" }, samples: [[now - 60_000, 3]] },
+  ]);
+
+  it("refuses samples older than PROMGATE_CHUNKS_SETTLE as out of bounds (400) and stores the rest", async () => {
+    const { es, post } = setup(allCreated, { PROMGATE_CHUNKS: "on" });
+    const t = await expectReject(await post("/api/v1/write", twoSeries), 400, /^stored 2 samples; not stored: out of bounds: 1 series, 1 samples \(e\.g\. \{__name__="up", job="late"\}\)\n$/);
+    expect(t).toContain("out of bounds");
+    expect(parseBulk(es.requests[0]!.body).map((d) => (d as { "@timestamp": number })["@timestamp"])).toEqual([now - 3_600_000, now - 60_000]);
+  });
+
+  it("follows the configured horizon, and takes everything with chunks off", async () => {
+    const wide = setup(allCreated, { PROMGATE_CHUNKS: "on", PROMGATE_CHUNKS_SETTLE: "2h" });
+    expect((await wide.post("/api/v1/write", twoSeries)).status).toBe(204);
+    const off = setup();
+    expect((await off.post("/api/v1/write", twoSeries)).status).toBe(204);
+    expect(parseBulk(off.es.requests[0]!.body)).toHaveLength(3);
+  });
+});

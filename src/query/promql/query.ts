@@ -1,7 +1,11 @@
 import { PromgateError } from "../../errors.js";
 import type { CompiledMatcher } from "../matchers.js";
 import type { ReadScope } from "../scope.js";
+import { windowStart } from "../../chunks/window.js";
+import { bucketsFromSamples } from "../storage/buckets-from-samples.js";
+import { compactedUntil, type SettledReads, settledSamples } from "../storage/settled.js";
 import type { Storage } from "../storage/storage.js";
+import type { SeriesSamples } from "../storage/types.js";
 import { wellFormed } from "../selector.js";
 import { Annotations } from "./annotations.js";
 import type { Expr } from "./ast.js";
@@ -52,13 +56,24 @@ export interface QueryStats {
   samples: { totalQueryableSamples: number; peakSamples: number };
 }
 
-export function storageSource(storage: Storage, scope: ReadScope, maxSamples: number, deadline = Infinity): SampleSource {
+/**
+ * The sample source of one query over Elasticsearch. With `chunks` (PROMGATE_CHUNKS), the settled part of
+ * each range comes from the chunk index (storage/settled.ts), and pushdown over it is computed from those
+ * samples (Elasticsearch cannot aggregate chunks); ranges that touch no compacted window read as without.
+ */
+export function storageSource(storage: Storage, scope: ReadScope, maxSamples: number, deadline = Infinity, chunks?: SettledReads): SampleSource {
   const budget = { left: maxSamples };
+  let compacted: Promise<number> | undefined;
+  /** End of the compacted windows in scope, looked up once per query; −∞ without chunks. */
+  const until = () => (chunks ? (compacted ??= compactedUntil(storage, chunks, scope)) : Promise.resolve(-Infinity));
+  const load = async (matchers: CompiledMatcher[], range: { startMs: number; endMs: number }, settled: number): Promise<SeriesSamples[]> => {
+    if (chunks && windowStart(range.startMs) < settled) return settledSamples(storage, chunks, scope, matchers, range, budget.left, settled);
+    return storage.snapshot(scope, async (at) => storage.samples(at, matchers, range, await storage.series(at, matchers, range), budget.left));
+  };
   return {
     async select(matchers: CompiledMatcher[], startMs: number, endMs: number): Promise<SeriesData[]> {
       checkDeadline(deadline, "query preparation");
-      const range = { startMs, endMs };
-      const loaded = await storage.snapshot(scope, async (at) => storage.samples(at, matchers, range, await storage.series(at, matchers, range), budget.left));
+      const loaded = await load(matchers, { startMs, endMs }, await until());
       for (const s of loaded) budget.left -= seriesSampleWeight(s.timestamps, s.histograms);
       // Selectors load concurrently, each within what was left when it started: check the total too.
       if (budget.left < 0) throw new PromgateError("unprocessable", "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
@@ -71,7 +86,12 @@ export function storageSource(storage: Storage, scope: ReadScope, maxSamples: nu
     /** Pushdown (pushdown.ts): each bucket counts as one sample against the budget. */
     async selectBuckets(matchers: CompiledMatcher[], startMs: number, endMs: number, req: BucketRequest): Promise<BucketSeries[]> {
       const range = { startMs, endMs };
-      const loaded = await storage.snapshot(scope, async (at) => storage.buckets(at, matchers, range, await storage.series(at, matchers, range), req, budget.left));
+      const settled = await until();
+      let loaded: BucketSeries[];
+      if (chunks && windowStart(startMs) < settled) {
+        const samples = await settledSamples(storage, chunks, scope, matchers, range, budget.left, settled);
+        loaded = bucketsFromSamples(samples, req).sort((a, b) => compareLabelSets(a.labels, b.labels));
+      } else loaded = await storage.snapshot(scope, async (at) => storage.buckets(at, matchers, range, await storage.series(at, matchers, range), req, budget.left));
       for (const s of loaded) budget.left -= s.ends.length;
       if (budget.left < 0) throw new PromgateError("unprocessable", "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
       return loaded;

@@ -52,6 +52,21 @@ export class EsReader {
     return (await res.json()) as T;
   }
 
+  /** A search on one named index (the chunk index), outside any point in time; a missing index is empty. */
+  async searchIndex<T>(index: string, body: unknown, what: string, filterPath = DEFAULT_FILTER_PATH): Promise<T> {
+    const res = await esFetch(this.config, this.fetchFn, {
+      method: "POST",
+      path: `/${index}/_search?ignore_unavailable=true&allow_no_indices=true&filter_path=${filterPath}`,
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) {
+      const refused = await isRegexpRefusal(res);
+      const failure = await esFailure(res, what, this.config.retryAfterSeconds);
+      throw refused ? new RegexpRefused(failure.status, failure.message) : failure;
+    }
+    return (await res.json()) as T;
+  }
+
   /**
    * Runs one read (label names, series, samples) against one point in time of the scope's indices, so every
    * search of it sees the same documents. Without it a refresh between the label-name lookup and the series

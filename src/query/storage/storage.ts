@@ -30,7 +30,8 @@ import type { BucketSpec, PartialRange, Series, SeriesBuckets, SeriesSamples, Ti
  * exactly never yields a wrong series.
  */
 export class Storage {
-  private readonly reader: EsReader;
+  /** The Elasticsearch side shared by every read of this storage (also the chunk reads, chunk-reads.ts). */
+  readonly reader: EsReader;
 
   constructor(config: Config, fetchFn: Fetch, seriesPageSamples = BY_SERIES_PAGE) {
     this.reader = new EsReader(config, fetchFn, seriesPageSamples);

@@ -1,0 +1,162 @@
+import { HttpError } from "../../http/errors.js";
+import { readChunks } from "../../chunks/documents.js";
+import { WINDOW_MS, windowStart } from "../../chunks/window.js";
+import { type CompiledMatcher, matchesAll } from "../matchers.js";
+import type { ReadScope } from "../scope.js";
+import { chunkHits, rawWindowCounts, settledUntil } from "./chunk-reads.js";
+import type { Storage } from "./storage.js";
+import { type Series, type SeriesSamples, seriesKey, type TimeRange } from "./types.js";
+
+/**
+ * Samples of a selector over a range, the settled part from the chunk index and the rest from raw documents,
+ * with the same answer as raw documents alone.
+ *
+ * The range splits at the end of the compacted windows: windows before it come from chunk documents, the
+ * rest from raw documents as without chunks; windows start at multiples of two hours, so the join is exact
+ * (a sample belongs to exactly one window). Compacted windows are trusted only when they still hold what
+ * they were built from: one aggregation counts the raw documents per window of the selected series (run
+ * alongside the chunk read) and each window whose count differs from its chunk documents' — a write that
+ * bypassed promgate's out-of-bounds check, deleted documents, a deleted backing index, a window compacted
+ * while being written — is read from raw documents and queued for recompaction. Series holding native
+ * histograms in a window are kept raw by the compactor; they are read raw for that window.
+ */
+
+export interface ChunkReadEvents {
+  /** Windows answered from chunk documents, and windows whose counts differed (read raw instead). */
+  windows(served: number, differed: number): void;
+}
+
+export interface SettledReads {
+  index: string;
+  /** Queues windows for recompaction; failures are the compactor's business, never the query's. */
+  markDirty(starts: number[]): Promise<void>;
+  events?: ChunkReadEvents;
+}
+
+/** Raw samples of the matchers' series over `range`, as the storage reads them without chunks. */
+function rawSamples(storage: Storage, scope: ReadScope, matchers: CompiledMatcher[], range: TimeRange, maxSamples: number): Promise<SeriesSamples[]> {
+  if (range.endMs < range.startMs) return Promise.resolve([]);
+  return storage.snapshot(scope, async (at) => storage.samples(at, matchers, range, await storage.series(at, matchers, range), maxSamples));
+}
+
+/** End of the compacted windows of the scope's streams (settledUntil); −∞ when none are. */
+export const compactedUntil = (storage: Storage, chunks: SettledReads, scope: ReadScope): Promise<number> => settledUntil(storage.reader, chunks.index, scope);
+
+/**
+ * Samples of the matchers' series in [start, end] (both included), at most `maxSamples` of them; windows
+ * before `settled` (compactedUntil) may come from chunk documents.
+ */
+export async function settledSamples(storage: Storage, chunks: SettledReads, scope: ReadScope, matchers: CompiledMatcher[], range: TimeRange, maxSamples: number, settled: number): Promise<SeriesSamples[]> {
+  const r = storage.reader;
+  const from = windowStart(range.startMs);
+  const to = Math.min(settled, windowStart(range.endMs) + WINDOW_MS);
+  if (to <= from) return rawSamples(storage, scope, matchers, range, maxSamples);
+  const tail = rawSamples(storage, scope, matchers, { startMs: Math.max(range.startMs, to), endMs: range.endMs }, maxSamples);
+  tail.catch(() => undefined);
+  const [hits, counts] = await r.refused.retry(matchers, (push) => Promise.all([chunkHits(r, chunks.index, scope, matchers, from, to, push), rawWindowCounts(r, scope, matchers, from, to, WINDOW_MS, push)]));
+
+  const compacted = new Map<number, number>();
+  for (const h of hits) compacted.set(h.start, (compacted.get(h.start) ?? 0) + h.docs);
+  const differ: number[] = [];
+  for (let w = from; w < to; w += WINDOW_MS) if ((counts.get(w) ?? 0) !== (compacted.get(w) ?? 0)) differ.push(w);
+  const bad = new Set(differ);
+  if (differ.length > 0) chunks.markDirty(differ).catch(() => undefined);
+  chunks.events?.windows((to - from) / WINDOW_MS - differ.length, differ.length);
+
+  const pieces: SeriesSamples[] = [];
+  // Samples of good windows, decoded; series kept raw in some window are read raw over those windows.
+  const decoded = new Map<string, SeriesSamples>();
+  const rawSeries = new Map<string, Series>();
+  const rawWindows = new Set<number>();
+  let taken = 0;
+  for (const h of hits) {
+    if (bad.has(h.start) || !matchesAll(h.labels, matchers)) continue;
+    const key = seriesKey(h.labels);
+    if (h.raw) {
+      const s = rawSeries.get(key);
+      rawSeries.set(key, { key, labels: h.labels, docs: (s?.docs ?? 0) + h.docs });
+      rawWindows.add(h.start);
+      continue;
+    }
+    let s = decoded.get(key);
+    if (!s) decoded.set(key, (s = { key, labels: h.labels, timestamps: [], values: [], stale: new Set() }));
+    const before = s.timestamps.length;
+    readChunks(h.chunks ?? [], range.startMs, range.endMs, s);
+    taken += s.timestamps.length - before;
+    if (taken > maxSamples) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
+  }
+  for (const s of decoded.values()) pieces.push(...(rawSeries.has(s.key) ? splitOut(s, rawWindows) : [s]));
+
+  // Raw reads: the windows that differed, and the windows of series kept raw, both within the range.
+  const reads: Promise<SeriesSamples[]>[] = [tail];
+  for (const span of spans(differ)) reads.push(rawSamples(storage, scope, matchers, clip(span, range), maxSamples));
+  if (rawSeries.size > 0) {
+    const list = [...rawSeries.values()];
+    for (const span of spans([...rawWindows].filter((w) => !bad.has(w)).sort((a, b) => a - b))) {
+      const c = clip(span, range);
+      if (c.endMs >= c.startMs) reads.push(storage.snapshot(scope, (at) => storage.samples(at, matchers, c, list, maxSamples)));
+    }
+  }
+  for (const part of await Promise.all(reads)) pieces.push(...part);
+  return mergePieces(pieces);
+}
+
+/** Contiguous runs of window starts → [start, end] time spans. */
+function spans(starts: number[]): TimeRange[] {
+  const out: TimeRange[] = [];
+  for (const w of starts) {
+    const last = out[out.length - 1];
+    if (last && last.endMs + 1 === w) last.endMs = w + WINDOW_MS - 1;
+    else out.push({ startMs: w, endMs: w + WINDOW_MS - 1 });
+  }
+  return out;
+}
+
+const clip = (a: TimeRange, b: TimeRange): TimeRange => ({ startMs: Math.max(a.startMs, b.startMs), endMs: Math.min(a.endMs, b.endMs) });
+
+/** A decoded series without the samples of the windows in `drop` (those come raw). */
+function splitOut(s: SeriesSamples, drop: Set<number>): SeriesSamples[] {
+  const keep: SeriesSamples = { key: s.key, labels: s.labels, timestamps: [], values: [], stale: new Set() };
+  for (let i = 0; i < s.timestamps.length; i++) {
+    if (drop.has(windowStart(s.timestamps[i]!))) continue;
+    if (s.stale.has(i)) keep.stale.add(keep.timestamps.length);
+    keep.timestamps.push(s.timestamps[i]!);
+    keep.values.push(s.values[i]!);
+  }
+  return keep.timestamps.length > 0 ? [keep] : [];
+}
+
+/** Pieces of the same series over disjoint time spans → one series each, samples in time order. */
+export function mergePieces(pieces: SeriesSamples[]): SeriesSamples[] {
+  const bySeries = new Map<string, SeriesSamples[]>();
+  for (const p of pieces) {
+    if (p.timestamps.length === 0) continue;
+    const list = bySeries.get(p.key);
+    if (list) list.push(p);
+    else bySeries.set(p.key, [p]);
+  }
+  const out: SeriesSamples[] = [];
+  for (const list of bySeries.values()) {
+    if (list.length === 1) {
+      out.push(list[0]!);
+      continue;
+    }
+    list.sort((a, b) => a.timestamps[0]! - b.timestamps[0]!);
+    const m: SeriesSamples = { key: list[0]!.key, labels: list[0]!.labels, timestamps: [], values: [], stale: new Set() };
+    for (const p of list) {
+      const base = m.timestamps.length;
+      for (const i of p.stale) m.stale.add(base + i);
+      if (p.histograms) {
+        m.histograms ??= [];
+        for (let i = 0; i < p.histograms.length; i++) if (p.histograms[i]) m.histograms[base + i] = p.histograms[i];
+      }
+      for (let i = 0; i < p.timestamps.length; i++) {
+        m.timestamps.push(p.timestamps[i]!);
+        m.values.push(p.values[i]!);
+      }
+    }
+    if (m.histograms) m.histograms.length = m.timestamps.length;
+    out.push(m);
+  }
+  return out;
+}
