@@ -43,14 +43,6 @@ export const defaultDeps = (): AppDeps => ({
   log: (line, level) => (level === "error" ? console.error(line) : level === "warn" ? console.warn(line) : console.log(line)),
 });
 
-const compactors = new WeakMap<Hono, Compactor>();
-
-/**
- * The compactor of an app made with chunks on (PROMGATE_CHUNKS), counting its work in the app's /metrics;
- * run by the Workers Cron Trigger, the Node/Bun/Deno timer, or `promgate compact`.
- */
-export const appCompactor = (app: Hono): Compactor | undefined => compactors.get(app);
-
 /** The runtime-neutral app: every entry point (workerd, Bun, Deno, Node) serves exactly this. */
 export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
   return createGateway(config, deps).app;
@@ -60,6 +52,11 @@ export function createApp(config: Config, deps: AppDeps = defaultDeps()): Hono {
 export interface Gateway {
   app: Hono;
   forwarder: Forwarder;
+  /**
+   * With chunks on (PROMGATE_CHUNKS): the compactor, counting its work in the app's /metrics; run by the
+   * Workers Cron Trigger (`scheduled()`) or the Node/Bun/Deno timer.
+   */
+  compactor?: Compactor;
 }
 
 export function createGateway(config: Config, deps: AppDeps = defaultDeps()): Gateway {
@@ -83,14 +80,24 @@ export function createGateway(config: Config, deps: AppDeps = defaultDeps()): Ga
   const ingestDeps = { ...observed, ...haTracker(config, observed.fetch, observer.metrics), ...(forwarder.active ? { forwarder } : {}) };
   app.route("/", ingestRoutes(config, ingestDeps));
   const m = observer.metrics;
-  const chunkReads = { windows: (served: number, differed: number) => (m.chunkReadWindows.inc({ source: "chunks" }, served), m.chunkReadWindows.inc({ source: "raw" }, differed)) };
+  const chunkReads = {
+    windows: (served: number, differed: number) => {
+      m.chunkReadWindows.inc({ source: "chunks" }, served);
+      m.chunkReadWindows.inc({ source: "raw" }, differed);
+    },
+  };
   app.route("/", queryRoutes(config, observed.fetch, queryFrontend(config, deps, m), chunkReads));
+  let compactor: Compactor | undefined;
   if (config.chunks) {
     const events = {
-      window: (_series: number, samples: number, seconds: number) => (m.chunkWindows.inc(), m.chunkSamples.inc({}, samples), m.chunkSeconds.inc({}, seconds)),
+      window: (_series: number, samples: number, seconds: number) => {
+        m.chunkWindows.inc();
+        m.chunkSamples.inc({}, samples);
+        m.chunkSeconds.inc({}, seconds);
+      },
       lag: (seconds: number) => m.chunkLag.set({}, seconds),
     };
-    compactors.set(app, new Compactor({ ...config, chunks: config.chunks }, observed.fetch, events, deps.now));
+    compactor = new Compactor({ ...config, chunks: config.chunks }, observed.fetch, events, deps.now);
   }
   app.route("/", statusRoutes(config, observed));
 
@@ -106,7 +113,7 @@ export function createGateway(config: Config, deps: AppDeps = defaultDeps()): Ga
     deps.log(JSON.stringify({ ts: new Date().toISOString(), level: "error", msg: "unhandled error", stack: err instanceof Error ? err.stack : String(err) }), "error");
     return c.text("internal error\n", 500);
   });
-  return { app, forwarder };
+  return { app, forwarder, ...(compactor ? { compactor } : {}) };
 }
 
 /** The HA elections, when a tenant deduplicates HA pairs; their changes shown in /metrics. */

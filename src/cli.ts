@@ -1,18 +1,55 @@
-import { loadSetupConfig } from "./config.js";
+import { Compactor, type StepOutcome } from "./chunks/compactor.js";
+import { loadConfig, loadSetupConfig } from "./config.js";
 import { esClient, setup } from "./elastic/setup.js";
 
 /** `promgate <command>`: operator commands that run on Node. */
-const USAGE = `usage: promgate setup
+const USAGE = `usage: promgate setup | promgate compact
 
-  setup   install promgate's index and component templates in Elasticsearch (idempotent)
+  setup     install promgate's index and component templates in Elasticsearch (idempotent)
+  compact   compact every settled window of every metric data stream into the chunk index, then exit
+            (resumable; PROMGATE_CHUNKS_INDEX, PROMGATE_CHUNKS_SETTLE as for the gateway)
 
 Environment: ES_URL, ES_API_KEY or ES_USERNAME/ES_PASSWORD, PROMGATE_LOOK_BACK_TIME (default 2h),
 PROMGATE_RETENTION (e.g. 90d; default: keep forever), PROMGATE_FAILURE_STORE (true/false; default: where
 supported), PROMGATE_METADATA_INDEX (default promgate-metadata), PROMGATE_EXEMPLAR_INDEX (default
 promgate-exemplars), PROMGATE_HA_INDEX (default promgate-ha-replicas).`;
 
+const day = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
+
+function describe(step: StepOutcome): string {
+  switch (step.kind) {
+    case "window":
+      return `  compacted ${step.stream} ${day(step.start)}: ${step.series} series, ${step.samples} samples`;
+    case "skipped":
+      return `  no data   ${step.stream} ${day(step.from)} … ${day(step.to)}`;
+    case "dirty":
+      return `  redone    ${day(step.start)}: ${step.streams.length > 0 ? step.streams.join(", ") : "nothing differed"}`;
+    case "idle":
+      return "  up to date";
+  }
+}
+
+/** `promgate compact`: steps until nothing settled is left, printing each. */
+async function compact(): Promise<number> {
+  // Compaction needs the Elasticsearch connection and the chunk settings only; tenants play no part.
+  const config = loadConfig({ ...process.env, PROMGATE_AUTH: "none", PROMGATE_TENANTS: "", PROMGATE_CHUNKS: "true" });
+  const compactor = new Compactor({ ...config, chunks: config.chunks! }, (input, init) => fetch(input, init));
+  const t0 = performance.now();
+  let samples = 0;
+  for (;;) {
+    const step = await compactor.step();
+    console.log(describe(step));
+    if (step.kind === "window") samples += step.samples;
+    if (step.kind === "idle") break;
+  }
+  const s = (performance.now() - t0) / 1000;
+  console.log(`promgate compact: ${samples} samples in ${s.toFixed(1)} s (${Math.round(samples / Math.max(s, 1e-9))} samples/s)`);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;
+  if (command === "compact") return compact();
   if (command !== "setup") {
     console.error(USAGE);
     return command === "--help" || command === "-h" ? 0 : 2;

@@ -442,6 +442,12 @@ function observeConfig(settings: Settings): Pick<Config, "metricsToken" | "selfM
   };
 }
 
+/** How often the Node, Bun and Deno servers run the compactor (PROMGATE_CHUNKS_COMPACT_INTERVAL); undefined: never. */
+export function loadCompactInterval(env: Env): number | undefined {
+  const text = readSettings(env).text("PROMGATE_CHUNKS_COMPACT_INTERVAL");
+  return text === undefined ? undefined : durationMs(text);
+}
+
 /** Where the Node, Bun and Deno entries listen (HOST, PORT), checked like every other setting. */
 export function loadListen(env: Env): { hostname: string; port: number } {
   const settings = readSettings(env);

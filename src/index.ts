@@ -29,6 +29,12 @@ function gatewayFor(env: Partial<Env>): Gateway | string {
   return "gateway" in cached ? cached.gateway : cached.error;
 }
 
+/**
+ * Wall time one Cron Trigger run of the compactor may start new steps in. A step is one window of one data
+ * stream, so a run stays well inside the CPU limit; what it leaves undone the next run resumes.
+ */
+const COMPACT_BUDGET_MS = 20_000;
+
 export default {
   fetch(request, env: Partial<Env>, ctx) {
     const gateway = gatewayFor(env);
@@ -42,5 +48,18 @@ export default {
     // Misconfigured: nothing can be sent; the messages wait (and reach the dead-letter queue in the end).
     if (typeof gateway === "string") return batch.retryAll();
     await gateway.forwarder.consume(batch.messages);
+  },
+
+  /** The Cron Trigger (wrangler.toml [triggers]): compacts settled windows when PROMGATE_CHUNKS is on. */
+  scheduled(_controller, env: Partial<Env>, ctx) {
+    const gateway = gatewayFor(env);
+    const compactor = typeof gateway === "string" ? undefined : gateway.compactor;
+    if (!compactor) return;
+    ctx.waitUntil(
+      compactor.run(COMPACT_BUDGET_MS).then(
+        (steps) => console.log(JSON.stringify({ ts: new Date().toISOString(), level: "info", msg: "compaction run", steps: steps.length, windows: steps.filter((s) => s.kind === "window").length })),
+        (e: unknown) => console.error(JSON.stringify({ ts: new Date().toISOString(), level: "error", msg: "compaction failed", error: e instanceof Error ? e.message : String(e) })),
+      ),
+    );
   },
 } satisfies ExportedHandler<Env>;

@@ -1,8 +1,9 @@
 import type { Fetch } from "../elastic/http.js";
+import { streamPattern } from "../http/auth.js";
 import { Storage } from "../query/storage/storage.js";
 import { chunkDocument } from "./documents.js";
 import { type ChunkConfig, ChunkIndex } from "./index-io.js";
-import { nextSampleTime, rawCounts, rawStreams, streamScope } from "./raw-streams.js";
+import { METRIC_STREAMS, nextSampleTime, rawCounts, rawStreams, streamScope } from "./raw-streams.js";
 import { settledEnd, WINDOW_MS, windowStart } from "./window.js";
 
 /**
@@ -36,6 +37,8 @@ export class Compactor {
     private readonly fetchFn: Fetch,
     private readonly events?: CompactorEvents,
     private readonly now: () => number = Date.now,
+    /** Which data streams to compact (comma-separated patterns); every metric data stream by default. */
+    private readonly streams = METRIC_STREAMS,
   ) {
     this.index = new ChunkIndex(config, fetchFn);
     this.storage = new Storage(config, fetchFn);
@@ -58,7 +61,7 @@ export class Compactor {
     const [dirty] = await this.index.dirty(1);
     if (dirty !== undefined) return this.recompact(dirty);
     const settled = settledEnd(this.now(), this.config.chunks.settleMs);
-    const [streams, progress] = await Promise.all([rawStreams(this.config, this.fetchFn), this.index.progress()]);
+    const [streams, progress] = await Promise.all([rawStreams(this.config, this.fetchFn, this.streams), this.index.progress()]);
     let next: { stream: string; start: number } | undefined;
     for (const [stream, first] of streams) {
       const start = progress.get(stream) ?? windowStart(first);
@@ -84,8 +87,10 @@ export class Compactor {
    * that bypassed promgate, deleted documents or indices), among the windows already compacted.
    */
   private async recompact(start: number): Promise<StepOutcome> {
-    const [raw, compacted, progress] = await Promise.all([rawCounts(this.config, this.fetchFn, start, start + WINDOW_MS), this.index.compactedCounts(start), this.index.progress()]);
-    const streams = new Set([...raw.keys(), ...compacted.keys()]);
+    const [raw, compacted, progress] = await Promise.all([rawCounts(this.config, this.fetchFn, this.streams, start, start + WINDOW_MS), this.index.compactedCounts(start), this.index.progress()]);
+    // Only streams this compactor owns: the chunk index may hold others' (compacted under other patterns).
+    const mine = (s: string) => this.streams.split(",").some((g) => streamPattern(g).test(s));
+    const streams = new Set([...raw.keys(), ...compacted.keys()].filter(mine));
     const redo = [...streams].filter((s) => (raw.get(s) ?? 0) !== (compacted.get(s) ?? 0) && start < (progress.get(s) ?? -Infinity)).sort();
     for (const stream of redo) await this.compactWindow(stream, start);
     await this.index.clearDirty(start);

@@ -34,6 +34,10 @@ export class ChunkIndex {
     return this.request<T>("POST", `/${this.name}/_search?ignore_unavailable=true&allow_no_indices=true${fp}`, body, what);
   }
 
+  private async refresh(): Promise<void> {
+    await this.request("POST", `/${this.name}/_refresh?ignore_unavailable=true&allow_no_indices=true`, undefined, "refreshing the chunk index");
+  }
+
   /** Every stream's progress: stream → end of its compacted windows. */
   async progress(streamFilter?: unknown): Promise<Map<string, number>> {
     type Hit = { _source: ProgressDoc };
@@ -93,8 +97,16 @@ export class ChunkIndex {
         throw new Error(`elasticsearch refused chunk documents of ${stream} at ${new Date(start).toISOString()}: ${reason}`);
       }
     }
+    await this.refresh();
+    // Searched and deleted by id (not _delete_by_query: some distributions lack the module that has it).
     const query = { bool: { filter: [{ term: { kind: "chunk" } }, { term: { stream } }, { term: { start } }], must_not: [{ term: { run } }] } };
-    await this.request("POST", `/${this.name}/_delete_by_query?refresh=true&conflicts=proceed&ignore_unavailable=true&allow_no_indices=true`, { query }, "removing outdated chunk documents");
-    await this.request("POST", `/${this.name}/_refresh?ignore_unavailable=true&allow_no_indices=true`, undefined, "refreshing the chunk index");
+    for (;;) {
+      type Hits = { hits?: { hits: { _id: string }[] } };
+      const hits = (await this.search<Hits>({ size: BULK_DOCS, _source: false, query }, "the outdated chunk lookup", "hits.hits._id")).hits?.hits ?? [];
+      if (hits.length === 0) break;
+      const lines = hits.map((h) => JSON.stringify({ delete: { _index: this.name, _id: h._id } }));
+      await this.request("POST", "/_bulk?filter_path=errors", `${lines.join("\n")}\n`, "removing outdated chunk documents");
+      await this.refresh();
+    }
   }
 }

@@ -9,27 +9,28 @@ import type { ReadScope } from "../query/scope.js";
  * `.ds-<stream>-<yyyy.MM.dd>-<generation>` names its stream.
  */
 
-const METRIC_STREAMS = "metrics-*.prometheus-*";
+/** Every metric data stream promgate writes. */
+export const METRIC_STREAMS = "metrics-*.prometheus-*";
 const BACKING_INDEX = /^\.ds-(.+)-\d{4}\.\d{2}\.\d{2}-\d+$/;
 
 export const streamOfIndex = (index: string): string | undefined => BACKING_INDEX.exec(index)?.[1];
 
 type IndexBuckets = { aggregations?: { i: { buckets: { key: string; doc_count: number; t?: { value: number | null } }[] } } };
 
-async function byIndex(config: Config, fetchFn: Fetch, query: unknown, withFirst: boolean): Promise<IndexBuckets> {
+async function byIndex(config: Config, fetchFn: Fetch, streams: string, query: unknown, withFirst: boolean): Promise<IndexBuckets> {
   const res = await esFetch(config, fetchFn, {
     method: "POST",
-    path: `/${METRIC_STREAMS}/_search?ignore_unavailable=true&allow_no_indices=true&filter_path=aggregations`,
+    path: `/${streams}/_search?ignore_unavailable=true&allow_no_indices=true&filter_path=aggregations`,
     body: JSON.stringify({ size: 0, track_total_hits: false, query, aggs: { i: { terms: { field: "_index", size: 10_000 }, ...(withFirst ? { aggs: { t: { min: { field: "@timestamp" } } } } : {}) } } }),
   });
   if (!res.ok) throw await esFailure(res, "the data stream lookup", config.retryAfterSeconds);
   return (await res.json()) as IndexBuckets;
 }
 
-/** Every metric data stream with documents, and the time of its first one. */
-export async function rawStreams(config: Config, fetchFn: Fetch): Promise<Map<string, number>> {
+/** Every data stream of the pattern(s) with documents, and the time of its first one. */
+export async function rawStreams(config: Config, fetchFn: Fetch, streams: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  for (const b of (await byIndex(config, fetchFn, { match_all: {} }, true)).aggregations?.i.buckets ?? []) {
+  for (const b of (await byIndex(config, fetchFn, streams, { match_all: {} }, true)).aggregations?.i.buckets ?? []) {
     const stream = streamOfIndex(b.key);
     const first = b.t?.value;
     if (!stream || first === null || first === undefined) continue;
@@ -39,10 +40,10 @@ export async function rawStreams(config: Config, fetchFn: Fetch): Promise<Map<st
 }
 
 /** Raw documents per stream in [startMs, endMs). */
-export async function rawCounts(config: Config, fetchFn: Fetch, startMs: number, endMs: number): Promise<Map<string, number>> {
+export async function rawCounts(config: Config, fetchFn: Fetch, streams: string, startMs: number, endMs: number): Promise<Map<string, number>> {
   const range = { range: { "@timestamp": { gte: startMs, lt: endMs, format: "epoch_millis" } } };
   const out = new Map<string, number>();
-  for (const b of (await byIndex(config, fetchFn, range, false)).aggregations?.i.buckets ?? []) {
+  for (const b of (await byIndex(config, fetchFn, streams, range, false)).aggregations?.i.buckets ?? []) {
     const stream = streamOfIndex(b.key);
     if (stream) out.set(stream, (out.get(stream) ?? 0) + b.doc_count);
   }

@@ -78,14 +78,16 @@ export async function settledSamples(storage: Storage, chunks: SettledReads, sco
       rawWindows.add(h.start);
       continue;
     }
-    let s = decoded.get(key);
-    if (!s) decoded.set(key, (s = { key, labels: h.labels, timestamps: [], values: [], stale: new Set() }));
+    // One piece per series and window: pieces of one series must cover disjoint spans in time (mergePieces).
+    const piece = `${key}@${h.start}`;
+    let s = decoded.get(piece);
+    if (!s) decoded.set(piece, (s = { key, labels: h.labels, timestamps: [], values: [], stale: new Set() }));
     const before = s.timestamps.length;
     readChunks(h.chunks ?? [], range.startMs, range.endMs, s);
     taken += s.timestamps.length - before;
     if (taken > maxSamples) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
   }
-  for (const s of decoded.values()) pieces.push(...(rawSeries.has(s.key) ? splitOut(s, rawWindows) : [s]));
+  for (const s of decoded.values()) if (!rawSeries.has(s.key) || !rawWindows.has(windowStart(s.timestamps[0] ?? range.startMs))) pieces.push(s);
 
   // Raw reads: the windows that differed, and the windows of series kept raw, both within the range.
   const reads: Promise<SeriesSamples[]>[] = [tail];
@@ -114,19 +116,10 @@ function spans(starts: number[]): TimeRange[] {
 
 const clip = (a: TimeRange, b: TimeRange): TimeRange => ({ startMs: Math.max(a.startMs, b.startMs), endMs: Math.min(a.endMs, b.endMs) });
 
-/** A decoded series without the samples of the windows in `drop` (those come raw). */
-function splitOut(s: SeriesSamples, drop: Set<number>): SeriesSamples[] {
-  const keep: SeriesSamples = { key: s.key, labels: s.labels, timestamps: [], values: [], stale: new Set() };
-  for (let i = 0; i < s.timestamps.length; i++) {
-    if (drop.has(windowStart(s.timestamps[i]!))) continue;
-    if (s.stale.has(i)) keep.stale.add(keep.timestamps.length);
-    keep.timestamps.push(s.timestamps[i]!);
-    keep.values.push(s.values[i]!);
-  }
-  return keep.timestamps.length > 0 ? [keep] : [];
-}
-
-/** Pieces of the same series over disjoint time spans → one series each, samples in time order. */
+/**
+ * Pieces of the same series over disjoint time spans (one window of chunks, a raw span) → one series each,
+ * samples in time order.
+ */
 export function mergePieces(pieces: SeriesSamples[]): SeriesSamples[] {
   const bySeries = new Map<string, SeriesSamples[]>();
   for (const p of pieces) {
