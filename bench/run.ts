@@ -3,13 +3,14 @@ import { benchForward } from "./forward.js";
 import { benchFrontend } from "./frontend.js";
 import { benchDashboard } from "./dashboard.js";
 import { benchHa, benchHistograms, benchIngest, benchProtocols } from "./ingest.js";
+import { benchChunks } from "./chunks.js";
 import { benchPromql } from "./promql.js";
 import { benchRead } from "./read.js";
 import { benchDfaCap, benchPathological, benchTypical } from "./regex.js";
 import { benchRuntimes } from "./runtimes.js";
 import { benchShards } from "./shards.js";
 
-/** `node --import tsx bench/run.ts [ingest|forward|regex|runtimes|e2e|runtimes-es|read|promql|frontend|dashboard|shards|all]` — scripts/bench.sh runs them all. */
+/** `node --import tsx bench/run.ts [ingest|forward|regex|runtimes|e2e|runtimes-es|read|promql|chunks|frontend|dashboard|shards|all]` — scripts/bench.sh runs them all. */
 
 const fmt = (n: number, d = 2) => n.toFixed(d);
 
@@ -142,6 +143,20 @@ async function printPromql(): Promise<void> {
   }
 }
 
+async function printChunks(): Promise<void> {
+  const bin = process.env.PROMETHEUS3_BIN;
+  if (!process.env.ES_URL || !bin) return;
+  const b = await benchChunks(bin);
+  console.log("\nchunk index: query_range over compacted windows (median of 3), promgate with chunks on / off vs Prometheus 3;");
+  console.log("1h/15s over 1,000 counters at 15 s, 24h/5m over 1,000 series at 60 s, 7d/1h over 200 counters at 120 s");
+  console.log("shape   query                                                  chunks ms    raw ms  Prometheus 3 ms   ratio  equal");
+  for (const r of b.rows) {
+    console.log(`${r.shape.padEnd(8)}${r.query.padEnd(55)}${fmt(r.chunksMs, 1).padStart(9)}${fmt(r.rawMs, 1).padStart(10)}${fmt(r.prometheusMs, 1).padStart(17)}${`${fmt(r.chunksMs / r.prometheusMs, 1)}×`.padStart(8)}  ${r.equal ? "yes" : "NO"}`);
+  }
+  console.log(`compactor: ${b.compactSamples} samples in ${fmt(b.compactSeconds, 1)} s = ${Math.round(b.compactSamples / b.compactSeconds)} samples/s (one process, Elasticsearch on the same cores)`);
+  console.log(`storage (force-merged, _stats store): raw TSDS ${fmt(b.rawBytesPerSample, 2)} B/sample, chunk documents ${fmt(b.chunkBytesPerSample, 2)} B/sample`);
+}
+
 async function printFrontend(): Promise<void> {
   if (!process.env.ES_URL) return;
   for (const split of ["15m", "1h"]) {
@@ -186,3 +201,4 @@ if (part === "all" || part === "e2e" || part === "promql") await printPromql();
 if (part === "all" || part === "e2e" || part === "frontend") await printFrontend();
 if (part === "all" || part === "e2e" || part === "dashboard") await printDashboard();
 if (part === "all" || part === "shards") await printShards();
+if (part === "all" || part === "e2e" || part === "chunks") await printChunks();
