@@ -1,7 +1,7 @@
 import type { Labels } from "../query/matchers.js";
 import { ChunkEncoding, seriesChunks } from "../query/remote/series-chunks.js";
 import type { SeriesSamples } from "../query/storage/types.js";
-import { base64FromBytes, bytesFromBase64 } from "../util/base64.js";
+import { base64FromBytes, bytesFromPaddedBase64 } from "../util/base64.js";
 import { xxhash64 } from "../util/xxhash64.js";
 import { ChunkError, readXorChunk, type SampleSink } from "./xor-read.js";
 
@@ -71,7 +71,7 @@ export function chunkDocument(stream: string, start: number, s: SeriesSamples, r
 /** Appends the samples of a chunk document's chunks with `from ≤ t ≤ to` to `into`. */
 export function readChunks(chunks: readonly string[], from: number, to: number, into: SampleSink): void {
   for (const c of chunks) {
-    const bytes = bytesFromBase64(c);
+    const bytes = bytesFromPaddedBase64(c);
     if (!bytes) throw new ChunkError("chunk is not base64");
     readXorChunk(bytes, from, to, into);
   }

@@ -18,31 +18,42 @@ export interface SampleSink {
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
 
+/**
+ * Bits of a chunk, most significant first. Reads look at the four bytes from the current one (bytes past
+ * the end read as 0), so a read costs a few shifts whatever its width; running past the end is caught by
+ * the caller's check of `overrun()` after each sample rather than on every read.
+ */
 class BitReader {
   /** Position in bits. */
   pos = 0;
   constructor(private readonly b: Uint8Array) {}
 
+  /** Whether reads went past the last byte. */
+  overrun(): boolean {
+    return this.pos > this.b.length * 8;
+  }
+
   bit(): number {
     const p = this.pos++;
-    if (p >>> 3 >= this.b.length) throw new ChunkError("chunk ends early");
-    return (this.b[p >>> 3]! >>> (7 - (p & 7))) & 1;
+    return ((this.b[p >>> 3] ?? 0) >>> (7 - (p & 7))) & 1;
+  }
+
+  /** The next `n` (≤ 25) bits. */
+  private small(n: number): number {
+    const p = this.pos;
+    const i = p >>> 3;
+    const b = this.b;
+    const word = (((b[i] ?? 0) << 24) | ((b[i + 1] ?? 0) << 16) | ((b[i + 2] ?? 0) << 8) | (b[i + 3] ?? 0)) >>> 0;
+    this.pos = p + n;
+    return ((word << (p & 7)) >>> 0) >>> (32 - n);
   }
 
   /** The next `n` (≤ 32) bits as an unsigned number. */
   read(n: number): number {
-    let v = 0;
-    while (n > 0) {
-      const p = this.pos;
-      const i = p >>> 3;
-      if (i >= this.b.length) throw new ChunkError("chunk ends early");
-      const avail = 8 - (p & 7);
-      const take = avail < n ? avail : n;
-      v = v * (1 << take) + ((this.b[i]! >>> (avail - take)) & ((1 << take) - 1));
-      this.pos = p + take;
-      n -= take;
-    }
-    return v;
+    if (n === 0) return 0;
+    if (n <= 25) return this.small(n);
+    const hi = this.small(n - 16);
+    return hi * 65536 + this.small(16);
   }
 
   /** An unsigned varint (Go's binary.Uvarint), exact up to 2^53. */
@@ -50,7 +61,7 @@ class BitReader {
     let v = 0;
     let scale = 1;
     for (let k = 0; k < 10; k++) {
-      const b = this.read(8);
+      const b = this.small(8);
       v += (b & 0x7f) * scale;
       if (b < 0x80) return v;
       scale *= 128;
@@ -114,6 +125,7 @@ export function readXorChunk(data: Uint8Array, from: number, to: number, into: S
         lo = (lo ^ dLo) >>> 0;
       }
     }
+    if (r.overrun()) throw new ChunkError("chunk ends early");
     if (t < from) continue;
     if (t > to) return;
     if (hi === STALE_HI && lo === STALE_LO) {

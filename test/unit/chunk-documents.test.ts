@@ -5,6 +5,7 @@ import { ChunkError, readXorChunk, type SampleSink } from "../../src/chunks/xor-
 import { XorChunk } from "../../src/query/remote/xor.js";
 import { type SeriesSamples, seriesKey } from "../../src/query/storage/types.js";
 import { type NativeHistogram, ResetHint } from "../../src/model/histogram.js";
+import { base64FromBytes, bytesFromPaddedBase64 } from "../../src/util/base64.js";
 import { bitsOf } from "../helpers/chunks.js";
 
 const sink = (): SampleSink => ({ timestamps: [], values: [], stale: new Set() });
@@ -104,5 +105,16 @@ describe("windows", () => {
     const now = 10 * WINDOW_MS + 3_600_000 + 61_000;
     expect(settledEnd(now, 3_600_000)).toBe(10 * WINDOW_MS);
     expect(settledEnd(now - 2_000, 3_600_000)).toBe(9 * WINDOW_MS);
+  });
+});
+
+describe("padded base64", () => {
+  it("decodes what base64FromBytes writes, every length and byte, and refuses anything else", () => {
+    for (let n = 0; n < 40; n++) {
+      const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 97 + n * 31) & 0xff);
+      expect(bytesFromPaddedBase64(base64FromBytes(bytes))).toEqual(bytes);
+    }
+    expect(bytesFromPaddedBase64(base64FromBytes(Uint8Array.from({ length: 256 }, (_, i) => i)))).toEqual(Uint8Array.from({ length: 256 }, (_, i) => i));
+    for (const bad of ["A", "AB=", "A===", "AB C", "AB\nC", "ÀBCD", "AB-_", "=AAA"]) expect(bytesFromPaddedBase64(bad), bad).toBeUndefined();
   });
 });
