@@ -1,13 +1,10 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { defaultDeps } from "../src/app.js";
 import { Compactor } from "../src/chunks/compactor.js";
 import { windowStart } from "../src/chunks/window.js";
 import { chunksTemplate } from "../src/elastic/templates.js";
 import { type SeriesSpec, writeBody } from "../test/helpers/payload.js";
-import { freePort, start, waitFor } from "../test/helpers/processes.js";
 import { BENCH_AUTH, benchApp, benchConfig } from "./app.js";
+import { startReferencePrometheus } from "./receiver.js";
 
 /**
  * The chunk index: PromQL over compacted data, promgate with chunks on and off against Prometheus 3 holding
@@ -70,13 +67,10 @@ export async function benchChunks(prometheus3: string, rounds = 3): Promise<Chun
   const { template } = chunksTemplate(chunkIndex);
   await es("PUT", `/${chunkIndex}`, { settings: template.settings, mappings: template.mappings });
 
-  const dir = mkdtempSync(join(tmpdir(), "promgate-bench-chunks-"));
-  const port = await freePort();
-  writeFileSync(join(dir, "p.yml"), "storage:\n  tsdb:\n    out_of_order_time_window: 9d\n");
-  const prom = start(prometheus3, [`--config.file=${join(dir, "p.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--web.enable-remote-write-receiver"]);
-  const promUrl = `http://127.0.0.1:${port}`;
+  // A week of history: Prometheus must take samples that old.
+  const prom = await startReferencePrometheus(prometheus3, "chunks", "9d");
+  const promUrl = prom.url;
   try {
-    await waitFor("Prometheus 3", async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined), 60_000);
     // The last sample lies 5 minutes before the end of the last settled window.
     const end = windowStart(Date.now() - 3_600_000 - 60_000) - 300_000;
     const hour = end - 3_600_000;

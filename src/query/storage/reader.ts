@@ -62,7 +62,7 @@ export class EsReader {
     if (!res.ok) {
       const refused = await isRegexpRefusal(res);
       const failure = await esFailure(res, what, this.config.retryAfterSeconds);
-      throw refused ? new RegexpRefused(failure.status, failure.message) : failure;
+      throw refused ? new RegexpRefused(failure.kind, failure.message) : failure;
     }
     return (await res.json()) as T;
   }

@@ -1,4 +1,4 @@
-import { HttpError } from "../../http/errors.js";
+import { PromgateError } from "../../errors.js";
 import { readChunks } from "../../chunks/documents.js";
 import { WINDOW_MS, windowStart } from "../../chunks/window.js";
 import { type CompiledMatcher, matchesAll } from "../matchers.js";
@@ -102,7 +102,7 @@ export async function settledSamples(storage: Storage, chunks: SettledReads, sco
     const before = s.timestamps.length;
     readChunks(h.chunks ?? [], range.startMs, range.endMs, s);
     taken += s.timestamps.length - before;
-    if (taken > maxSamples) throw new HttpError(422, "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
+    if (taken > maxSamples) throw new PromgateError("unprocessable", "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
   }
   for (const s of decoded.values()) if (!rawSeries.has(s.key) || !rawWindows.has(windowStart(s.timestamps[0] ?? range.startMs))) pieces.push(s);
 
