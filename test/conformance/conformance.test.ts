@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp, defaultDeps } from "../../src/app.js";
 import { Compactor } from "../../src/chunks/compactor.js";
 import { chunksTemplate } from "../../src/elastic/templates.js";
@@ -117,6 +117,10 @@ beforeAll(async () => {
   const compactor = new Compactor({ ...integrationConfig(), chunks: { index: chunkIndex, settleMs: 3_600_000 } }, (i, init) => fetch(i, init), undefined, Date.now, `metrics-conformance.prometheus-${run}_*`);
   while ((await compactor.step()).kind !== "idle");
 }, 600_000);
+
+afterAll(async () => {
+  await es("DELETE", `/${chunkIndex}`);
+});
 
 async function evaluate(cmd: EvalCommand, prefix: string, settings: Record<string, string>): Promise<Answer> {
   const res = await appFor(settings).request(path(cmd, prefix), { headers: { authorization: DEV } });

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp, defaultDeps } from "../../src/app.js";
 import { Compactor } from "../../src/chunks/compactor.js";
 import { WINDOW_MS, windowStart } from "../../src/chunks/window.js";
@@ -154,6 +154,10 @@ beforeAll(async () => {
   await es("POST", `/${stream}/_refresh`);
   await compactAll();
 }, 120_000);
+
+afterAll(async () => {
+  await es("DELETE", `/${chunkIndex}`);
+});
 
 describe("chunk index", () => {
   it("compacts the settled windows and nothing after them", async () => {
