@@ -187,7 +187,7 @@ export const SETTINGS: readonly Setting[] = [
     scope: "server",
     secret: false,
     defaultText: "off",
-    description: "Node/Bun/Deno with chunks on: run the compactor in the server process this often (else `promgate compact`, or the Cron Trigger on Workers)",
+    description: "with chunks on: run the compactor in the server process this often (else `promgate compact`, or the Cron Trigger on Workers)",
   },
   {
     name: "PROMGATE_METRICS_TOKEN",
