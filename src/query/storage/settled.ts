@@ -3,7 +3,7 @@ import { readChunks } from "../../chunks/documents.js";
 import { WINDOW_MS, windowStart } from "../../chunks/window.js";
 import { type CompiledMatcher, matchesAll } from "../matchers.js";
 import type { ReadScope } from "../scope.js";
-import { chunkHits, rawWindowCounts, settledUntil } from "./chunk-reads.js";
+import { type ChunkHit, chunkHits, rawWindowCounts, settledUntil } from "./chunk-reads.js";
 import type { Storage } from "./storage.js";
 import { type Series, type SeriesSamples, seriesKey, type TimeRange } from "./types.js";
 
@@ -70,7 +70,9 @@ export async function settledSamples(storage: Storage, chunks: SettledReads, sco
   if (to <= from) return rawSamples(storage, scope, matchers, range, maxSamples);
   const tail = rawSamples(storage, scope, matchers, { startMs: Math.max(range.startMs, to), endMs: range.endMs }, maxSamples);
   tail.catch(() => undefined);
-  const [hits, counts] = await r.refused.retry(matchers, (push) => Promise.all([chunkHits(r, chunks.index, scope, matchers, from, to, push), rawWindowCounts(r, scope, matchers, from, to, WINDOW_MS, push)]));
+  const [hits, counts] = await r.refused.retry(matchers, (push) =>
+    Promise.all([hitsInSlices(r, chunks.index, scope, matchers, from, to, push), rawWindowCounts(r, scope, matchers, from, to, WINDOW_MS, push)]),
+  );
 
   const compacted = new Map<number, number>();
   for (const h of hits) compacted.set(h.start, (compacted.get(h.start) ?? 0) + h.docs);
@@ -82,29 +84,38 @@ export async function settledSamples(storage: Storage, chunks: SettledReads, sco
 
   const pieces: SeriesSamples[] = [];
   // Samples of good windows, decoded; series kept raw in some window are read raw over those windows.
-  const decoded = new Map<string, SeriesSamples>();
+  const good = hits.filter((h) => !bad.has(h.start) && matchesAll(h.labels, matchers));
+  const keys = good.map((h) => seriesKey(h.labels));
   const rawSeries = new Map<string, Series>();
   const rawWindows = new Set<number>();
+  good.forEach((h, i) => {
+    if (!h.raw) return;
+    const s = rawSeries.get(keys[i]!);
+    rawSeries.set(keys[i]!, { key: keys[i]!, labels: h.labels, docs: (s?.docs ?? 0) + h.docs });
+    rawWindows.add(h.start);
+  });
+  // Hits come in window order, so a series' samples go into one piece per run of windows between windows
+  // read raw (pieces of a series must cover disjoint spans: mergePieces); a series kept raw somewhere gets
+  // a piece per window, and loses those of the windows read raw.
+  const run = new Map<number, number>();
+  for (let w = from, k = 0; w < to; w += WINDOW_MS) {
+    run.set(w, k);
+    if (bad.has(w) || rawWindows.has(w)) k++;
+  }
+  const decoded = new Map<string, SeriesSamples>();
   let taken = 0;
-  for (const h of hits) {
-    if (bad.has(h.start) || !matchesAll(h.labels, matchers)) continue;
-    const key = seriesKey(h.labels);
-    if (h.raw) {
-      const s = rawSeries.get(key);
-      rawSeries.set(key, { key, labels: h.labels, docs: (s?.docs ?? 0) + h.docs });
-      rawWindows.add(h.start);
-      continue;
-    }
-    // One piece per series and window: pieces of one series must cover disjoint spans in time (mergePieces).
-    const piece = `${key}@${h.start}`;
+  good.forEach((h, i) => {
+    const key = keys[i]!;
+    if (h.raw || (rawSeries.has(key) && rawWindows.has(h.start))) return;
+    const piece = `${key}@${run.get(h.start)}`;
     let s = decoded.get(piece);
     if (!s) decoded.set(piece, (s = { key, labels: h.labels, timestamps: [], values: [], stale: new Set() }));
     const before = s.timestamps.length;
     readChunks(h.chunks ?? [], range.startMs, range.endMs, s);
     taken += s.timestamps.length - before;
     if (taken > maxSamples) throw new PromgateError("unprocessable", "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
-  }
-  for (const s of decoded.values()) if (!rawSeries.has(s.key) || !rawWindows.has(windowStart(s.timestamps[0] ?? range.startMs))) pieces.push(s);
+  });
+  pieces.push(...decoded.values());
 
   // Raw reads: the windows that differed, and the windows of series kept raw, both within the range.
   const reads: Promise<SeriesSamples[]>[] = [tail];
@@ -118,6 +129,20 @@ export async function settledSamples(storage: Storage, chunks: SettledReads, sco
   }
   for (const part of await Promise.all(reads)) pieces.push(...part);
   return mergePieces(pieces);
+}
+
+/**
+ * Long ranges' chunk documents are fetched in this many slices of windows at once: one search runs on one
+ * Elasticsearch thread, which a week of documents (16,800 for 200 series) keeps busy alone.
+ */
+const HIT_SLICES = 2;
+
+async function hitsInSlices(r: Storage["reader"], index: string, scope: ReadScope, matchers: CompiledMatcher[], from: number, to: number, push: boolean): Promise<ChunkHit[]> {
+  const windows = (to - from) / WINDOW_MS;
+  if (windows < 2 * HIT_SLICES) return chunkHits(r, index, scope, matchers, from, to, push);
+  const cuts = Array.from({ length: HIT_SLICES + 1 }, (_, i) => from + Math.round((windows * i) / HIT_SLICES) * WINDOW_MS);
+  const parts = await Promise.all(cuts.slice(1).map((end, i) => chunkHits(r, index, scope, matchers, cuts[i]!, end, push)));
+  return parts.flat();
 }
 
 /** Contiguous runs of window starts → [start, end] time spans. */
@@ -152,8 +177,9 @@ export function mergePieces(pieces: SeriesSamples[]): SeriesSamples[] {
       continue;
     }
     list.sort((a, b) => a.timestamps[0]! - b.timestamps[0]!);
-    const m: SeriesSamples = { key: list[0]!.key, labels: list[0]!.labels, timestamps: [], values: [], stale: new Set() };
-    for (const p of list) {
+    // The earliest piece takes the others' samples in place (pieces are this read's own arrays).
+    const m = list[0]!;
+    for (const p of list.slice(1)) {
       const base = m.timestamps.length;
       for (const i of p.stale) m.stale.add(base + i);
       if (p.histograms) {
