@@ -59,7 +59,7 @@ export class Compactor {
   /** One unit of work: a dirty window, else the next settled window of the least advanced stream. */
   async step(): Promise<StepOutcome> {
     const [dirty] = await this.index.dirty(1);
-    if (dirty !== undefined) return this.recompact(dirty);
+    if (dirty !== undefined) return this.recompact(dirty.start, dirty.corrupt === true);
     const settled = settledEnd(this.now(), this.config.chunks.settleMs);
     const [streams, progress] = await Promise.all([rawStreams(this.config, this.fetchFn, this.streams), this.index.progress()]);
     let next: { stream: string; start: number } | undefined;
@@ -84,14 +84,15 @@ export class Compactor {
 
   /**
    * Redoes window `start` for every stream whose compacted count differs from its raw count (late writes
-   * that bypassed promgate, deleted documents or indices), among the windows already compacted.
+   * that bypassed promgate, deleted documents or indices), among the windows already compacted; with
+   * `corrupt`, every compacted stream of the window.
    */
-  private async recompact(start: number): Promise<StepOutcome> {
+  private async recompact(start: number, corrupt: boolean): Promise<StepOutcome> {
     const [raw, compacted, progress] = await Promise.all([rawCounts(this.config, this.fetchFn, this.streams, start, start + WINDOW_MS), this.index.compactedCounts(start), this.index.progress()]);
     // Only streams this compactor owns: the chunk index may hold others' (compacted under other patterns).
     const mine = (s: string) => this.streams.split(",").some((g) => streamPattern(g).test(s));
     const streams = new Set([...raw.keys(), ...compacted.keys()].filter(mine));
-    const redo = [...streams].filter((s) => (raw.get(s) ?? 0) !== (compacted.get(s) ?? 0) && start < (progress.get(s) ?? -Infinity)).sort();
+    const redo = [...streams].filter((s) => (corrupt || (raw.get(s) ?? 0) !== (compacted.get(s) ?? 0)) && start < (progress.get(s) ?? -Infinity)).sort();
     for (const stream of redo) await this.compactWindow(stream, start);
     await this.index.clearDirty(start);
     return { kind: "dirty", start, streams: redo };

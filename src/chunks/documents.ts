@@ -44,6 +44,8 @@ export interface DirtyDoc {
   kind: "dirty";
   /** Window start, epoch ms. */
   start: number;
+  /** A chunk document of the window did not decode: redo its streams even where the counts agree. */
+  corrupt?: boolean;
 }
 
 const enc = new TextEncoder();

@@ -1,6 +1,6 @@
 import type { ChunksConfig, Config } from "../config.js";
 import { esFailure, esFetch, type Fetch } from "../elastic/http.js";
-import { chunkId, dirtyId, type ChunkDoc, type ProgressDoc, progressId } from "./documents.js";
+import { chunkId, dirtyId, type ChunkDoc, type DirtyDoc, type ProgressDoc, progressId } from "./documents.js";
 
 /**
  * Reads and writes of the chunk index that the compactor and the read side share: progress per stream, the
@@ -54,17 +54,20 @@ export class ChunkIndex {
     await this.request("PUT", `/${this.name}/_doc/${encodeURIComponent(progressId(stream))}?refresh=true`, doc, "the chunk progress update");
   }
 
-  /** Queues windows a read found to differ from their raw documents (idempotent per window). */
-  async markDirty(starts: number[]): Promise<void> {
+  /**
+   * Queues windows a read found to differ from their raw documents (idempotent per window); `corrupt`: a
+   * chunk document of theirs did not decode, so they are redone whatever the counts say.
+   */
+  async markDirty(starts: number[], corrupt = false): Promise<void> {
     if (starts.length === 0) return;
-    const lines = starts.flatMap((start) => [JSON.stringify({ index: { _index: this.name, _id: dirtyId(start) } }), JSON.stringify({ kind: "dirty", start })]);
-    await this.request("POST", "/_bulk?filter_path=errors", `${lines.join("\n")}\n`, "queueing windows for recompaction");
+    const lines = starts.flatMap((start) => [JSON.stringify({ index: { _index: this.name, _id: dirtyId(start) } }), JSON.stringify({ kind: "dirty", start, ...(corrupt ? { corrupt } : {}) })]);
+    await this.request("POST", "/_bulk?refresh=true&filter_path=errors", `${lines.join("\n")}\n`, "queueing windows for recompaction");
   }
 
-  async dirty(limit: number): Promise<number[]> {
-    type Hit = { _source: { start: number } };
-    const r = await this.search<{ hits?: { hits: Hit[] } }>({ size: limit, query: { term: { kind: "dirty" } }, sort: [{ start: "asc" }], _source: ["start"] }, "the dirty window lookup", "hits.hits._source");
-    return (r.hits?.hits ?? []).map((h) => h._source.start);
+  async dirty(limit: number): Promise<DirtyDoc[]> {
+    type Hit = { _source: DirtyDoc };
+    const r = await this.search<{ hits?: { hits: Hit[] } }>({ size: limit, query: { term: { kind: "dirty" } }, sort: [{ start: "asc" }], _source: ["kind", "start", "corrupt"] }, "the dirty window lookup", "hits.hits._source");
+    return (r.hits?.hits ?? []).map((h) => h._source);
   }
 
   async clearDirty(start: number): Promise<void> {

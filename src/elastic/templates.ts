@@ -219,6 +219,7 @@ export function chunksTemplate(index: string) {
           run: { type: "keyword" },
           docs: { type: "long" },
           raw: { type: "boolean" },
+          corrupt: { type: "boolean" },
           until: { type: "long" },
           labels: { type: "object", dynamic: true },
           // Read from _source only: neither searched nor aggregated.

@@ -76,7 +76,7 @@ export function queryRoutes(config: Config, fetchFn: Fetch, frontend?: QueryFron
   const chunks: SettledReads | undefined = config.chunks
     ? (() => {
         const index = new ChunkIndex({ ...config, chunks: config.chunks }, fetchFn);
-        return { index: index.name, markDirty: (starts: number[]) => index.markDirty(starts), ...(chunkEvents ? { events: chunkEvents } : {}) };
+        return { index: index.name, markDirty: (starts: number[], corrupt?: boolean) => index.markDirty(starts, corrupt), ...(chunkEvents ? { events: chunkEvents } : {}) };
       })()
     : undefined;
 

@@ -1,5 +1,6 @@
 import { PromgateError } from "../../errors.js";
 import { readChunks } from "../../chunks/documents.js";
+import { ChunkError } from "../../chunks/xor-read.js";
 import { WINDOW_MS, windowStart } from "../../chunks/window.js";
 import { type CompiledMatcher, matchesAll } from "../matchers.js";
 import type { ReadScope } from "../scope.js";
@@ -29,7 +30,7 @@ export interface ChunkReadEvents {
 export interface SettledReads {
   index: string;
   /** Queues windows for recompaction; failures are the compactor's business, never the query's. */
-  markDirty(starts: number[]): Promise<void>;
+  markDirty(starts: number[], corrupt?: boolean): Promise<void>;
   events?: ChunkReadEvents;
 }
 
@@ -79,11 +80,54 @@ export async function settledSamples(storage: Storage, chunks: SettledReads, sco
   const differ: number[] = [];
   for (let w = from; w < to; w += WINDOW_MS) if ((counts.get(w) ?? 0) !== (compacted.get(w) ?? 0)) differ.push(w);
   const bad = new Set(differ);
+  // A chunk document that does not decode (damaged outside promgate) makes its window one to read raw and redo.
+  let decoded: Decoded | undefined;
+  const corrupt: number[] = [];
+  while (!decoded) {
+    try {
+      decoded = decodeGood(hits, bad, matchers, range, from, to, maxSamples);
+    } catch (e) {
+      if (!(e instanceof CorruptWindow)) throw e;
+      bad.add(e.window);
+      corrupt.push(e.window);
+    }
+  }
   if (differ.length > 0) chunks.markDirty(differ).catch(() => undefined);
+  if (corrupt.length > 0) chunks.markDirty(corrupt, true).catch(() => undefined);
+  differ.push(...corrupt);
+  differ.sort((a, b) => a - b);
   chunks.events?.windows((to - from) / WINDOW_MS - differ.length, differ.length);
+  const { pieces, rawSeries, rawWindows } = decoded;
 
-  const pieces: SeriesSamples[] = [];
-  // Samples of good windows, decoded; series kept raw in some window are read raw over those windows.
+  // Raw reads: the windows that differed, and the windows of series kept raw, both within the range.
+  const reads: Promise<SeriesSamples[]>[] = [tail];
+  for (const span of spans(differ)) reads.push(rawSamples(storage, scope, matchers, clip(span, range), maxSamples));
+  if (rawSeries.size > 0) {
+    const list = [...rawSeries.values()];
+    for (const span of spans([...rawWindows].filter((w) => !bad.has(w)).sort((a, b) => a - b))) {
+      const c = clip(span, range);
+      if (c.endMs >= c.startMs) reads.push(storage.snapshot(scope, (at) => storage.samples(at, matchers, c, list, maxSamples)));
+    }
+  }
+  for (const part of await Promise.all(reads)) pieces.push(...part);
+  return mergePieces(pieces);
+}
+
+class CorruptWindow extends Error {
+  constructor(readonly window: number) {
+    super(`a chunk document of window ${window} does not decode`);
+  }
+}
+
+interface Decoded {
+  pieces: SeriesSamples[];
+  /** Series kept raw in some good window (they hold native histograms there), and those windows. */
+  rawSeries: Map<string, Series>;
+  rawWindows: Set<number>;
+}
+
+/** The samples of the chunk documents of the good windows, in pieces (see mergePieces). */
+function decodeGood(hits: ChunkHit[], bad: Set<number>, matchers: CompiledMatcher[], range: TimeRange, from: number, to: number, maxSamples: number): Decoded {
   const good = hits.filter((h) => !bad.has(h.start) && matchesAll(h.labels, matchers));
   const keys = good.map((h) => seriesKey(h.labels));
   const rawSeries = new Map<string, Series>();
@@ -111,24 +155,16 @@ export async function settledSamples(storage: Storage, chunks: SettledReads, sco
     let s = decoded.get(piece);
     if (!s) decoded.set(piece, (s = { key, labels: h.labels, timestamps: [], values: [], stale: new Set() }));
     const before = s.timestamps.length;
-    readChunks(h.chunks ?? [], range.startMs, range.endMs, s);
+    try {
+      readChunks(h.chunks ?? [], range.startMs, range.endMs, s);
+    } catch (e) {
+      if (e instanceof ChunkError) throw new CorruptWindow(h.start);
+      throw e;
+    }
     taken += s.timestamps.length - before;
     if (taken > maxSamples) throw new PromgateError("unprocessable", "query would load more samples than maxQuerySamples allows; narrow the selector or time range");
   });
-  pieces.push(...decoded.values());
-
-  // Raw reads: the windows that differed, and the windows of series kept raw, both within the range.
-  const reads: Promise<SeriesSamples[]>[] = [tail];
-  for (const span of spans(differ)) reads.push(rawSamples(storage, scope, matchers, clip(span, range), maxSamples));
-  if (rawSeries.size > 0) {
-    const list = [...rawSeries.values()];
-    for (const span of spans([...rawWindows].filter((w) => !bad.has(w)).sort((a, b) => a - b))) {
-      const c = clip(span, range);
-      if (c.endMs >= c.startMs) reads.push(storage.snapshot(scope, (at) => storage.samples(at, matchers, c, list, maxSamples)));
-    }
-  }
-  for (const part of await Promise.all(reads)) pieces.push(...part);
-  return mergePieces(pieces);
+  return { pieces: [...decoded.values()], rawSeries, rawWindows };
 }
 
 /**
