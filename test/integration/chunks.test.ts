@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp, defaultDeps } from "../../src/app.js";
-import { Compactor } from "../../src/chunks/compactor.js";
+import { Compactor, type StepOutcome } from "../../src/chunks/compactor.js";
 import { WINDOW_MS, windowStart } from "../../src/chunks/window.js";
 import { chunksTemplate } from "../../src/elastic/templates.js";
 import { type NativeHistogram, ResetHint } from "../../src/model/histogram.js";
@@ -231,7 +231,7 @@ describe("chunk index", () => {
     await expectSameAnswers(FEW);
     expect((await readWindows()).raw).toBeGreaterThan(before.raw);
     // Other windows queued by earlier reads may come first; the damaged one is redone whatever its counts.
-    const steps = [];
+    const steps: StepOutcome[] = [];
     for (let i = 0; i < 5 && !steps.some((s) => s.kind === "dirty" && s.start === T0); i++) steps.push(await compactor.step());
     expect(steps).toContainEqual({ kind: "dirty", start: T0, streams: [stream] });
     const mid = await readWindows();
