@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { appCompactor, createApp } from "../../src/app.js";
+import { createGateway } from "../../src/app.js";
 import { loadCompactInterval } from "../../src/config.js";
 import { testConfig } from "../helpers/config.js";
 import { fakeEs } from "../helpers/fake-es.js";
 
 describe("the chunk index in the app", () => {
   it("has a compactor only with PROMGATE_CHUNKS on, and reads the server's compaction interval", () => {
-    expect(appCompactor(createApp(testConfig(), fakeEs().deps))).toBeUndefined();
-    expect(appCompactor(createApp(testConfig({ PROMGATE_CHUNKS: "on" }), fakeEs().deps))).toBeDefined();
+    expect(createGateway(testConfig(), fakeEs().deps).compactor).toBeUndefined();
+    expect(createGateway(testConfig({ PROMGATE_CHUNKS: "on" }), fakeEs().deps).compactor).toBeDefined();
     expect(loadCompactInterval({})).toBeUndefined();
     expect(loadCompactInterval({ PROMGATE_CHUNKS_COMPACT_INTERVAL: "5m" })).toBe(300_000);
     expect(() => loadCompactInterval({ PROMGATE_CHUNKS_COMPACT_INTERVAL: "often" })).toThrow(/PROMGATE_CHUNKS_COMPACT_INTERVAL/);
@@ -22,8 +22,8 @@ describe("the chunk index in the app", () => {
       if (req.url.pathname.endsWith("/_pit")) return Response.json({ id: "pit" });
       return Response.json({});
     });
-    const app = createApp(testConfig({ PROMGATE_CHUNKS: "on" }), es.deps);
-    const step = await appCompactor(app)!.step();
+    const { app, compactor } = createGateway(testConfig({ PROMGATE_CHUNKS: "on" }), es.deps);
+    const step = await compactor!.step();
     expect(step.kind).toBe("skipped");
     const text = await (await app.request("/metrics", { headers: { authorization: `Basic ${btoa("dev:dev-password")}` } })).text();
     expect(text).toMatch(/^promgate_chunks_lag_seconds [1-9]\d*/m);
