@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp, defaultDeps } from "../../src/app.js";
 import { Compactor, type StepOutcome } from "../../src/chunks/compactor.js";
-import { WINDOW_MS, windowStart } from "../../src/chunks/window.js";
+import { settledEnd, WINDOW_MS, windowStart } from "../../src/chunks/window.js";
 import { chunksTemplate } from "../../src/elastic/templates.js";
 import { type NativeHistogram, ResetHint } from "../../src/model/histogram.js";
 import { basic, PRW1_HEADERS } from "../helpers/config.js";
@@ -22,13 +22,13 @@ const stream = `metrics-itchunks.prometheus-${ns}`;
 const chunkIndex = `promgate-chunks-${run.replace(/_/g, "-")}`;
 const DEV = basic("dev", "promgate-dev");
 const NOW = Date.now();
-// Four settled windows and the recent part: the last window ends 1 h + 1 min + before now at the latest.
-const T0 = windowStart(NOW) - 4 * WINDOW_MS;
+// Four settled windows (the compactor's settle time is 1 h), then the recent part up to two minutes ago.
+const T0 = settledEnd(NOW, 3_600_000) - 4 * WINDOW_MS;
 const END = Math.floor((NOW - 2 * MIN) / 1000) * 1000;
 
 const raw = createApp(integrationConfig(), defaultDeps());
 const chunked = createApp(integrationConfig({ PROMGATE_CHUNKS: "true", PROMGATE_CHUNKS_INDEX: chunkIndex }), defaultDeps());
-const compactor = new Compactor({ ...integrationConfig(), chunks: { index: chunkIndex, settleMs: 3_600_000 } }, (i, init) => fetch(i, init), undefined, Date.now, stream);
+const compactor = new Compactor({ ...integrationConfig(), chunks: { index: chunkIndex, settleMs: 3_600_000 } }, (i, init) => fetch(i, init), undefined, () => NOW, stream);
 
 function rng(seed: number): () => number {
   let x = seed >>> 0;
