@@ -4,6 +4,7 @@ import { windowStart } from "../src/chunks/window.js";
 import { chunksTemplate } from "../src/elastic/templates.js";
 import { type SeriesSpec, writeBody } from "../test/helpers/payload.js";
 import { BENCH_AUTH, benchApp, benchConfig } from "./app.js";
+import { sameResult } from "./promql.js";
 import { startReferencePrometheus } from "./receiver.js";
 
 /**
@@ -122,7 +123,7 @@ export async function benchChunks(prometheus3: string, rounds = 3): Promise<Chun
       const ask = async (app: typeof raw) => (await app.request(`/metrics/benchchunks/${run}/api/v1/query_range`, { method: "POST", body: form(), headers: { ...BENCH_AUTH, "content-type": "application/x-www-form-urlencoded" } })).text();
       const ref = async () => (await fetch(`${promUrl}/api/v1/query_range`, { method: "POST", body: form() })).text();
       const [c, r, p] = [await ask(chunked), await ask(raw), await ref()];
-      const equal = c === r && close(JSON.parse(c), JSON.parse(p));
+      const equal = c === r && sameResult(JSON.parse(c), JSON.parse(p));
       const times: [number[], number[], number[]] = [[], [], []];
       for (let k = 0; k < rounds; k++) {
         for (const [i, f] of [() => ask(chunked), () => ask(raw), ref].entries()) {
@@ -138,21 +139,4 @@ export async function benchChunks(prometheus3: string, rounds = 3): Promise<Chun
     await prom.stop();
     await es("DELETE", `/${chunkIndex}`).catch(() => undefined);
   }
-}
-
-type Matrix = { data: { result: { metric: Record<string, string>; values: [number, string][] }[] } };
-/** Same series, times and values within 1e-9 relative. */
-function close(a: unknown, b: unknown): boolean {
-  const norm = (x: unknown) => new Map((x as Matrix).data.result.map((s) => [JSON.stringify(Object.entries(s.metric).sort()), s.values]));
-  const [ma, mb] = [norm(a), norm(b)];
-  if (ma.size !== mb.size || ma.size === 0) return false;
-  for (const [k, va] of ma) {
-    const vb = mb.get(k);
-    if (!vb || vb.length !== va.length) return false;
-    for (let i = 0; i < va.length; i++) {
-      const [x, y] = [Number(va[i]![1]), Number(vb[i]![1])];
-      if (va[i]![0] !== vb[i]![0] || !(x === y || Math.abs(x - y) <= 1e-9 * Math.max(Math.abs(x), Math.abs(y)))) return false;
-    }
-  }
-  return true;
 }

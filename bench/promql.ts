@@ -126,7 +126,8 @@ export async function benchPromql(prometheus3: string, rounds = 3): Promise<Prom
 }
 
 type Matrix = { data: { result: { metric: Record<string, string>; values: [number, string][] }[] } };
-function sameResult(a: unknown, b: unknown): boolean {
+/** Same series, times and values within 1e-9 relative (and not empty). */
+export function sameResult(a: unknown, b: unknown): boolean {
   const norm = (x: unknown) =>
     new Map((x as Matrix).data.result.map((s) => [JSON.stringify(Object.entries(s.metric).sort()), s.values]));
   const [ma, mb] = [norm(a), norm(b)];
