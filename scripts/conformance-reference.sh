@@ -11,6 +11,8 @@
 #   # reference: parse     parse errors: each `expect fail msg:` must be what 3.16's parser says (promqltest
 #                          refuses a script whose query does not parse); an eval right after a comment
 #                          `# not in Prometheus` is left out
+# and which of Prometheus' PromQL feature flags it runs with (3.16; the parser's): by default
+# promql-experimental-functions; a line `# prometheus features: a,b` names them all instead (`none`: none).
 # and test/conformance/format-query.json holds queries with what 3.16's /api/v1/format_query answers.
 # Usage: scripts/conformance-reference.sh [script.test ...]
 #        PRINT=1 scripts/conformance-reference.sh script.test   prints Prometheus' exact answers instead, one
@@ -70,22 +72,39 @@ import (
 	"github.com/prometheus/prometheus/promql/promqltest"
 )
 
+var featuresLine = regexp.MustCompile(`(?m)^# prometheus features: (.*)$`)
+
+// scriptFeatures: the feature flags a script names, or nil for the default.
+func scriptFeatures(content string) []string {
+	m := featuresLine.FindStringSubmatch(content)
+	if m == nil {
+		return nil
+	}
+	out := []string{}
+	for _, f := range strings.Split(m[1], ",") {
+		if f = strings.TrimSpace(f); f != "" && f != "none" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 func TestScripts(t *testing.T) {
-	engine := promql.NewEngine(withExperimentalFunctions(promql.EngineOpts{
-		MaxSamples:               50_000_000,
-		Timeout:                  100 * time.Second,
-		NoStepSubqueryIntervalFn: func(int64) int64 { return 60_000 },
-		EnableAtModifier:         true,
-		EnableNegativeOffset:     true,
-		LookbackDelta:            5 * time.Minute,
-		EnableDelayedNameRemoval: false,
-	}))
 	for _, file := range strings.Fields(os.Getenv("SCRIPTS")) {
 		t.Run(file, func(t *testing.T) {
 			content, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatal(err)
 			}
+			engine := promql.NewEngine(withFeatures(promql.EngineOpts{
+				MaxSamples:               50_000_000,
+				Timeout:                  100 * time.Second,
+				NoStepSubqueryIntervalFn: func(int64) int64 { return 60_000 },
+				EnableAtModifier:         true,
+				EnableNegativeOffset:     true,
+				LookbackDelta:            5 * time.Minute,
+				EnableDelayedNameRemoval: false,
+			}, scriptFeatures(string(content))))
 			if os.Getenv("PRINT") != "" {
 				printAnswers(t, file, string(content), engine)
 				return
@@ -212,12 +231,12 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 )
 
-func withExperimentalFunctions(o promql.EngineOpts) promql.EngineOpts {
+func withFeatures(o promql.EngineOpts, _ []string) promql.EngineOpts {
 	parser.EnableExperimentalFunctions = true
 	return o
 }
 
-func parseExpr(q string) (parser.Expr, error) {
+func parseExpr(q string, _ []string) (parser.Expr, error) {
 	parser.EnableExperimentalFunctions = true
 	return parser.ParseExpr(q)
 }
@@ -227,18 +246,30 @@ else
 package reference
 
 import (
+	"slices"
+
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 )
 
-var apiParser = parser.NewParser(parser.Options{EnableExperimentalFunctions: true})
+// newParser: Prometheus' parser with the given feature flags (nil: experimental functions only, as the
+// server with --enable-feature=promql-experimental-functions).
+func newParser(features []string) parser.Parser {
+	if features == nil {
+		features = []string{"promql-experimental-functions"}
+	}
+	return parser.NewParser(parser.Options{
+		EnableExperimentalFunctions: slices.Contains(features, "promql-experimental-functions"),
+		EnableBinopFillModifiers:    slices.Contains(features, "promql-binop-fill-modifiers"),
+	})
+}
 
-func withExperimentalFunctions(o promql.EngineOpts) promql.EngineOpts {
-	o.Parser = apiParser
+func withFeatures(o promql.EngineOpts, features []string) promql.EngineOpts {
+	o.Parser = newParser(features)
 	return o
 }
 
-func parseExpr(q string) (parser.Expr, error) { return apiParser.ParseExpr(q) }
+func parseExpr(q string, features []string) (parser.Expr, error) { return newParser(features).ParseExpr(q) }
 GO
 fi
 # Parse errors and format_query: what the HTTP API would answer, from the parser alone.
@@ -269,6 +300,7 @@ func TestParseErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		features := scriptFeatures(string(content))
 		lines := strings.Split(string(content), "\n")
 		for i, line := range lines {
 			m := evalLine.FindStringSubmatch(line)
@@ -281,7 +313,7 @@ func TestParseErrors(t *testing.T) {
 					kind, want = f[1], strings.TrimSpace(f[2])
 				}
 			}
-			expr, err := parseExpr(m[1])
+			expr, err := parseExpr(m[1], features)
 			// A range query takes scalars and instant vectors only (the engine's NewRangeQuery says so).
 			if err == nil && strings.HasPrefix(line, "eval range") && expr.Type() != parser.ValueTypeScalar && expr.Type() != parser.ValueTypeVector {
 				err = fmt.Errorf("invalid expression type %q for range query, must be Scalar or instant Vector", parser.DocumentedType(expr.Type()))
@@ -313,7 +345,7 @@ func TestFormatQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range pairs {
-		expr, err := parseExpr(p[0])
+		expr, err := parseExpr(p[0], []string{"promql-experimental-functions", "promql-binop-fill-modifiers"})
 		got := ""
 		if err != nil {
 			got = err.Error()

@@ -18,7 +18,7 @@ import type { ChunkReadEvents, SettledReads } from "./storage/settled.js";
 import { ChunkIndex } from "../chunks/index-io.js";
 import { QueryTimeoutError } from "./promql/deadline.js";
 import { compareLabelSets } from "./promql/order.js";
-import { EXPERIMENTAL_SYNTAX, type ParseOptions, parsePromQL } from "./promql/parse.js";
+import { experimentalSyntax, type ParseOptions, parsePromQL } from "./promql/parse.js";
 import { type QueryOutcome, storageSource } from "./promql/query.js";
 import { DEFAULT_QUERY_TIMEOUT_MS, formatRequest, instantRequest, rangeRequest } from "./promql/request.js";
 import { ReadRequest_ResponseType } from "../gen/prometheus/remote_pb.js";
@@ -146,7 +146,7 @@ export function queryRoutes(config: Config, fetchFn: Fetch, frontend?: QueryFron
 
   const timeoutMs = config.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const source = (scope: ReadScope & { maxQuerySamples: number }) => (deadline: number) => storageSource(storage, scope, scope.maxQuerySamples, deadline, chunks);
-  const parseOptions: ParseOptions = { experimental: new Set(EXPERIMENTAL_SYNTAX.filter((f) => config.promqlExperimental?.includes(f))) };
+  const parseOptions: ParseOptions = { experimental: experimentalSyntax(config.promqlExperimental) };
   const query: Handler = async (c, scope, p) => answer(c, await instantRequest(p, source(scope), timeoutMs, parseOptions));
   const queryRange: Handler = async (c, scope, p) => answer(c, await rangeRequest(p, source(scope), timeoutMs, frontend?.runner(scope, cacheAllowed(c, p)), parseOptions));
   const formatQuery: Handler = async (c, _scope, p) => success(c, formatRequest(p, parseOptions));

@@ -53,8 +53,10 @@ interface Loaded {
   sections: (Section & { prefix: string })[];
 }
 
+/** CONFORMANCE_ONLY=a.test,b.test runs (and loads) those scripts alone, for work on one feature. */
+const only = process.env.CONFORMANCE_ONLY?.split(",").filter((f) => f !== "");
 const scripts: Loaded[] = readdirSync(SCRIPTS)
-  .filter((f) => f.endsWith(".test"))
+  .filter((f) => f.endsWith(".test") && (!only || only.includes(f)))
   .sort()
   .map((file, fi) => {
     const text = readFileSync(join(SCRIPTS, file), "utf8");

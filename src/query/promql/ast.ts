@@ -15,6 +15,12 @@ export interface VectorSelector {
   offsetExpr?: DurationExpr;
   at: At | undefined;
   text: string;
+  /**
+   * Prometheus 3.16's extended range selectors (PROMGATE_PROMQL_EXPERIMENTAL=promql-extended-range-selectors):
+   * `anchored` takes the range's bounds from real samples (the last one at or before the start, within the
+   * lookback), `smoothed` interpolates at the bounds (and, on an instant selector, at the evaluation time).
+   */
+  modifier?: "anchored" | "smoothed";
 }
 
 /**
@@ -61,6 +67,11 @@ export type Expr =
       rhs: Expr;
       bool: boolean;
       matching: VectorMatching | undefined;
+      /**
+       * fill / fill_left / fill_right (PROMGATE_PROMQL_EXPERIMENTAL=promql-binop-fill-modifiers): the value a
+       * missing left (`lhs`) or right (`rhs`) operand takes for a match group found on the other side only.
+       */
+      fill?: { lhs?: number; rhs?: number };
     }
   | { kind: "unary"; op: "-" | "+"; expr: Expr }
   | { kind: "paren"; expr: Expr };

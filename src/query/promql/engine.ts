@@ -8,7 +8,7 @@ import { Annotations } from "./annotations.js";
 import { average, type CallContext, checkUniqueLabelsets, IMPLEMENTATIONS, kahanSum, quantile, variance } from "./functions.js";
 import { checkDeadline } from "./deadline.js";
 import { kParam, limitK, limitRatio, paramWarnings } from "./limits.js";
-import { duplicateOnOneSide, manyToOneNotExplicit } from "./matching.js";
+import { duplicateOnOneSide, manyToOneNotExplicit, matchLabels } from "./matching.js";
 import { positionOf } from "./parse.js";
 import { dropName, formatValue, type InstantSample, labelsKey, type RangeSeries, type Value } from "./values.js";
 import type { FloatHistogram } from "./histogram/float.js";
@@ -395,33 +395,42 @@ export class Evaluator {
       oneBySig.set(k, s);
     }
     const comparison = COMPARISON.has(e.op);
-    const seen = new Set<string>();
+    // fill modifiers, seen from the "many" side: the value a missing "one" side takes, and the other way round.
+    const fillOne = swapped ? e.fill?.lhs : e.fill?.rhs;
+    const fillMany = swapped ? e.fill?.rhs : e.fill?.lhs;
+    /** Match groups that produced a pair (one-to-one: at most one each); a filled-in side is only for the others. */
+    const matched = new Set<string>();
     const out: InstantSample[] = [];
-    for (const s of many) {
-      const k = sig(s.labels);
-      const other = oneBySig.get(k);
-      if (!other) continue;
+    const pair = (s: InstantSample, other: InstantSample, k: string): void => {
       const [l, r] = swapped ? [other, s] : [s, other];
       // With a histogram on either side: its own rules, and a pair they refuse counts as no match.
       const hist = l.h || r.h ? histogramBinary(e.op, l.value, l.h, r.value, r.h, this.annotations, positionOf(e)) : undefined;
-      if ((l.h || r.h) && !hist) continue;
-      if (m.card === "one-to-one") {
-        if (seen.has(k)) throw manyToOneNotExplicit();
-        seen.add(k);
-      }
+      if ((l.h || r.h) && !hist) return;
+      if (m.card === "one-to-one" && matched.has(k)) throw manyToOneNotExplicit();
+      matched.add(k);
       if (hist) {
-        if (comparison && !e.bool && !hist.keep) continue;
+        if (comparison && !e.bool && !hist.keep) return;
         const labels = resultLabels(s.labels, other.labels, e.op, m, e.bool);
         if (e.bool) out.push({ labels, value: hist.keep ? 1 : 0 });
         else if (comparison) out.push({ labels, value: Number.NaN, h: (swapped ? r : l).h ?? hist.h });
         else out.push({ labels, value: Number.NaN, h: hist.h });
-        continue;
+        return;
       }
       const res = apply(e.op, l.value, r.value);
-      if (comparison && !e.bool && !res) continue;
+      if (comparison && !e.bool && !res) return;
       const labels = resultLabels(s.labels, other.labels, e.op, m, e.bool);
       const value = comparison ? (e.bool ? (res ? 1 : 0) : swapped ? r.value : l.value) : (res as number);
       out.push({ labels, value });
+    };
+    for (const s of many) {
+      const k = sig(s.labels);
+      const other = oneBySig.get(k);
+      if (other) pair(s, other, k);
+      else if (fillOne !== undefined) pair(s, { labels: matchLabels(s.labels, m), value: fillOne }, k);
+    }
+    // "one" side series no "many" side series matched: paired with the filled-in value, labelled by the group.
+    if (fillMany !== undefined) {
+      for (const [k, other] of oneBySig) if (!matched.has(k)) pair({ labels: matchLabels(other.labels, m), value: fillMany }, other, k);
     }
     if (m.card !== "one-to-one") {
       const keys = new Set<string>();

@@ -12,7 +12,7 @@ export function labelsString(l: Labels): string {
 }
 
 /** The labels a match group is made of: those of on(…), or all but ignoring(…) and the name. */
-function matchLabels(l: Labels, m: VectorMatching): Labels {
+export function matchLabels(l: Labels, m: VectorMatching): Labels {
   const out: Labels = {};
   for (const k of Object.keys(l)) {
     if (m.on ? m.labels.includes(k) : k !== "__name__" && !m.labels.includes(k)) out[k] = l[k]!;

@@ -150,9 +150,28 @@ const secondsToMs = (v: number): number => Math.trunc(Math.round(v * 1e9) / 1e6)
 /** Prometheus' durationLiteralOutOfRange: beyond what a time.Duration holds. */
 const outOfRange = (seconds: number): boolean => Math.abs(seconds) > 2 ** 63 / 1e9;
 
-/** Prometheus 3.16 syntax promgate keeps behind PROMGATE_PROMQL_EXPERIMENTAL. */
-export const EXPERIMENTAL_SYNTAX = ["duration-expressions", "query-functions"] as const;
+/**
+ * Prometheus 3.16 syntax promgate keeps behind PROMGATE_PROMQL_EXPERIMENTAL, by Prometheus' feature flag
+ * names (`--enable-feature=…`); duration-expressions and query-functions are promgate's earlier names of
+ * promql-duration-expr and of the query functions within promql-experimental-functions.
+ */
+export const EXPERIMENTAL_SYNTAX = [
+  "promql-experimental-functions",
+  "promql-duration-expr",
+  "promql-extended-range-selectors",
+  "promql-binop-fill-modifiers",
+  "duration-expressions",
+  "query-functions",
+] as const;
 export type ExperimentalSyntax = (typeof EXPERIMENTAL_SYNTAX)[number];
+
+/** What a list of PROMGATE_PROMQL_EXPERIMENTAL names turns on, each name with the names it implies. */
+export function experimentalSyntax(names: readonly string[] | undefined): Set<ExperimentalSyntax> {
+  const on = new Set(EXPERIMENTAL_SYNTAX.filter((f) => names?.includes(f)));
+  if (on.has("promql-duration-expr")) on.add("duration-expressions");
+  if (on.has("promql-experimental-functions")) on.add("query-functions");
+  return on;
+}
 
 export interface ParseOptions {
   experimental?: ReadonlySet<ExperimentalSyntax>;
@@ -331,6 +350,9 @@ class Builder {
           ...(s?.expr ? { stepExpr: s.expr } : {}),
         };
       }
+      case "AnchoredExpr":
+      case "SmoothedExpr":
+        return this.extendedRange(n);
       case "OffsetExpr":
         return this.offset(n);
       case "StepInvariantExpr":
@@ -418,6 +440,24 @@ class Builder {
     return set(expr);
   }
 
+  /** `… anchored` / `… smoothed`: on a selector only, one of the two (Prometheus' setAnchored/setSmoothed). */
+  extendedRange(n: SyntaxNode): Expr {
+    const [target] = this.children(n);
+    const modifier = n.name === "AnchoredExpr" ? "anchored" : "smoothed";
+    if (!this.options.experimental?.has("promql-extended-range-selectors")) {
+      throw new ParseError(`${modifier} modifier is experimental: set PROMGATE_PROMQL_EXPERIMENTAL=promql-extended-range-selectors`, n.lastChild!.from);
+    }
+    const expr = this.build(target!);
+    const set = (sel: VectorSelector): VectorSelector => {
+      if (sel.modifier && sel.modifier !== modifier) throw new ParseError("anchored and smoothed modifiers cannot be used together", n.from);
+      return { ...sel, modifier };
+    };
+    if (expr.kind === "vector") return set(expr);
+    if (expr.kind === "matrix") return { ...expr, vector: set(expr.vector) };
+    if (expr.kind === "subquery") throw new ParseError(`${modifier} modifier is not supported for subqueries`, n.from);
+    throw new ParseError(`${modifier} modifier not implemented`, n.from);
+  }
+
   at(n: SyntaxNode): Expr {
     const [target, , value] = this.children(n);
     const expr = this.build(target!);
@@ -470,9 +510,11 @@ class Builder {
     if (both !== undefined) throw new ParseError(`label ${JSON.stringify(both)} must not occur in ON and GROUP clause at once`, parts[1]!.from);
     let bool = false;
     let matching: VectorMatching | undefined;
+    let fill: { lhs?: number; rhs?: number } | undefined;
     for (const p of parts.slice(2, -1)) {
       if (p.name === "BoolModifier") bool = true;
       if (p.name === "MatchingModifierClause") matching = this.matching(p);
+      if (p.name === "FillModifier") fill = this.fill(p, n);
     }
     const lt = typeOf(lhs);
     const rt = typeOf(rhs);
@@ -485,10 +527,24 @@ class Builder {
     if (SET_OPS.has(op)) {
       if (lt === "scalar" || rt === "scalar") throw new ParseError(`set operator "${op}" not allowed in binary scalar expression`, n.from);
       if (matching && matching.card !== "one-to-one") throw new ParseError(`no grouping allowed for "${op}" operation`, n.from);
+      if (fill) throw new ParseError("filling in missing series not allowed for set operators", n.from);
       matching = matching ? { ...matching, card: "one-to-one" } : undefined;
     }
     if (matching && (lt === "scalar" || rt === "scalar")) throw new ParseError("vector matching only allowed between instant vectors", n.from);
-    return { kind: "binary", op, lhs, rhs, bool, matching };
+    if (fill && (lt === "scalar" || rt === "scalar")) throw new ParseError("filling in missing series only allowed between instant vectors", n.from);
+    return { kind: "binary", op, lhs, rhs, bool, matching, ...(fill ? { fill } : {}) };
+  }
+
+  /** `fill(v)`, `fill_left(v)`, `fill_right(v)` or both of the last two: a number literal each. */
+  fill(p: SyntaxNode, binary: SyntaxNode): { lhs?: number; rhs?: number } {
+    if (!this.options.experimental?.has("promql-binop-fill-modifiers")) throw new ParseError("binop fill modifiers are experimental and not enabled", binary.from);
+    const out: { lhs?: number; rhs?: number } = {};
+    for (const clause of this.children(p)) {
+      const value = this.literal(clause.getChild("NumberDurationLiteral")!).value;
+      if (clause.name !== "FillRightClause") out.lhs = value;
+      if (clause.name !== "FillLeftClause") out.rhs = value;
+    }
+    return out;
   }
 
   matching(n: SyntaxNode): VectorMatching {

@@ -1,5 +1,5 @@
 import type { Matcher } from "../matchers.js";
-import type { At, DurationExpr, Expr, VectorMatching, VectorSelector } from "./ast.js";
+import type { At, DurationExpr, Expr, VectorSelector } from "./ast.js";
 import { isDurationLiteral } from "./parse.js";
 import { AGGREGATIONS } from "./signatures.js";
 import { formatValue } from "./values.js";
@@ -55,11 +55,12 @@ export function durationExprString(d: DurationExpr): string {
   return d.wrapped ? `(${s})` : s;
 }
 
-function atOffset(at: At | undefined, offsetMs: number, offsetExpr?: DurationExpr): string {
+function atOffset(at: At | undefined, offsetMs: number, offsetExpr?: DurationExpr, modifier = ""): string {
   let s = "";
   if (typeof at === "number") s += ` @ ${(at / 1000).toFixed(3)}`;
   else if (at === "start") s += " @ start()";
   else if (at === "end") s += " @ end()";
+  s += modifier;
   if (offsetExpr) s += ` offset ${durationExprString(offsetExpr)}`;
   else if (offsetMs > 0) s += ` offset ${durationString(offsetMs)}`;
   else if (offsetMs < 0) s += ` offset -${durationString(-offsetMs)}`;
@@ -76,12 +77,34 @@ function selectorBody(sel: VectorSelector): string {
   return rest.length === 0 ? name : `${name}{${rest.join(",")}}`;
 }
 
-function matchingString(m: VectorMatching | undefined): string {
-  if (!m || (!m.on && m.labels.length === 0)) return "";
-  let s = ` ${m.on ? "on" : "ignoring"} (${m.labels.join(", ")})`;
-  if (m.card !== "one-to-one") s += ` group_${m.card === "many-to-one" ? "left" : "right"} (${m.include.join(", ")})`;
+function matchingString(e: Extract<Expr, { kind: "binary" }>): string {
+  const m = e.matching;
+  let s = "";
+  if (m && (m.on || m.labels.length > 0 || m.card !== "one-to-one")) s += ` ${m.on ? "on" : "ignoring"} (${m.labels.join(", ")})`;
+  if (m && m.card !== "one-to-one") s += ` group_${m.card === "many-to-one" ? "left" : "right"} (${m.include.join(", ")})`;
+  const { lhs, rhs } = e.fill ?? {};
+  // One fill() when both sides take the same value (NaN never equals itself, as in Go); Go's %v for the values.
+  if (lhs !== undefined && lhs === rhs) s += ` fill (${goFloat(lhs)})`;
+  else {
+    if (lhs !== undefined) s += ` fill_left (${goFloat(lhs)})`;
+    if (rhs !== undefined) s += ` fill_right (${goFloat(rhs)})`;
+  }
   return s;
 }
+
+/** Go's `%v` of a float64 (strconv's shortest 'g'): exponent form from 1e+06 and below 1e-04. */
+export function goFloat(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (!Number.isFinite(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (v === 0) return Object.is(v, -0) ? "-0" : "0";
+  const [mantissa, e] = v.toExponential().split("e") as [string, string];
+  const exp = Number(e);
+  if (exp < -4 || exp >= 6) return `${mantissa}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  return formatValue(v);
+}
+
+/** ` anchored` / ` smoothed`, printed after `@` and before `offset`. */
+const modifierString = (sel: VectorSelector): string => (sel.modifier ? ` ${sel.modifier}` : "");
 
 function aggregatePrefix(e: Extract<Expr, { kind: "aggregate" }>): string {
   if (e.without) return `${e.op} without (${e.grouping.map(labelName).join(", ")}) `;
@@ -96,10 +119,11 @@ export function exprString(e: Expr): string {
     case "string":
       return goQuote(e.value);
     case "vector":
-      return selectorBody(e) + atOffset(e.at, e.offsetMs, e.offsetExpr);
+      return selectorBody(e) + atOffset(e.at, e.offsetMs, e.offsetExpr, modifierString(e));
     case "matrix": {
       const range = e.rangeExpr ? durationExprString(e.rangeExpr) : durationString(e.rangeMs);
-      return `${selectorBody(e.vector)}[${range}]${atOffset(e.vector.at, e.vector.offsetMs, e.vector.offsetExpr)}`;
+      // On a range the modifier comes before `@` (Prometheus' MatrixSelector.String).
+      return `${selectorBody(e.vector)}[${range}]${modifierString(e.vector)}${atOffset(e.vector.at, e.vector.offsetMs, e.vector.offsetExpr)}`;
     }
     case "subquery":
       return `${exprString(e.expr)}${subquerySuffix(e)}`;
@@ -110,7 +134,7 @@ export function exprString(e: Expr): string {
       return `${aggregatePrefix(e)}(${param}${exprString(e.expr)})`;
     }
     case "binary":
-      return `${exprString(e.lhs)} ${e.op}${e.bool ? " bool" : ""}${matchingString(e.matching)} ${exprString(e.rhs)}`;
+      return `${exprString(e.lhs)} ${e.op}${e.bool ? " bool" : ""}${matchingString(e)} ${exprString(e.rhs)}`;
     case "unary":
       return `${e.op}${exprString(e.expr)}`;
     case "paren":
@@ -137,7 +161,7 @@ export function pretty(e: Expr, level: number): string {
     }
     case "binary":
       if (!split) return indent(level) + flat;
-      return `${pretty(e.lhs, level + 1)}\n${indent(level)}${e.op}${e.bool ? " bool" : ""}${matchingString(e.matching)}\n${pretty(e.rhs, level + 1)}`;
+      return `${pretty(e.lhs, level + 1)}\n${indent(level)}${e.op}${e.bool ? " bool" : ""}${matchingString(e)}\n${pretty(e.rhs, level + 1)}`;
     case "call":
       if (!split) return indent(level) + flat;
       return `${indent(level)}${e.func}(\n${e.args.map((a) => pretty(a, level + 1)).join(",\n")}\n${indent(level)})`;
