@@ -70,6 +70,10 @@ export function checkResult(cmd: EvalCommand, got: Answer): string[] {
     return problems;
   }
   if (cmd.range) return [...problems, ...checkMatrix(cmd, result as { metric: Labels; values: [number, string][] }[])];
+  if (cmd.rangeVector) {
+    if (resultType !== "matrix") return [...problems, `expected a range vector, got ${resultType}`];
+    return [...problems, ...checkMatrix(cmd, result as { metric: Labels; values: [number, string][] }[], cmd.rangeVector)];
+  }
   if (resultType !== "vector") return [...problems, `expected a vector, got ${resultType} ${JSON.stringify(result)}`];
   const actual = result as { metric: Labels; value?: [number, string]; histogram?: [number, HistogramJSON] }[];
   if (actual.length !== cmd.series.length) {
@@ -89,9 +93,9 @@ export function checkResult(cmd: EvalCommand, got: Answer): string[] {
   return problems;
 }
 
-function checkMatrix(cmd: EvalCommand, actual: { metric: Labels; values?: [number, string][]; histograms?: [number, HistogramJSON][] }[]): string[] {
+function checkMatrix(cmd: EvalCommand, actual: { metric: Labels; values?: [number, string][]; histograms?: [number, HistogramJSON][] }[], grid = cmd.range!): string[] {
   const problems: string[] = [];
-  const { startMs, endMs, stepMs } = cmd.range!;
+  const { startMs, endMs, stepMs } = grid;
   const byKey = new Map(actual.map((s) => [key(s.metric), s]));
   const expectedKeys = new Set(cmd.series.map((s) => key(s.labels)));
   for (const s of actual) if (!expectedKeys.has(key(s.metric))) problems.push(`unexpected series ${show(s.metric)} ${JSON.stringify(s.values ?? s.histograms)}`);

@@ -16,6 +16,7 @@
  *   eval_fail / eval_warn / eval_info / eval_ordered, and below an eval:
  *     expect fail [msg: <text> | regex: <re>]   expect warn|info [msg:|regex:]   expect no_warn|no_info
  *     expect ordered                         the result order matters (instant queries)
+ *     expect range vector from 1m to 3m step 1m   an instant query's range vector answer, one value per step
  *     expected_fail_message <text> | expected_fail_regexp <re>
  *   # tolerance 1e-12                        (a comment, so Prometheus' promqltest reads the script too)
  *                                            the next eval compares values with this relative tolerance
@@ -57,6 +58,8 @@ export interface EvalCommand {
   range?: { startMs: number; endMs: number; stepMs: number };
   atMs: number;
   expectations: Expectation[];
+  /** An instant query answering a range vector: its points expected on this grid (`expect range vector …`). */
+  rangeVector?: { startMs: number; endMs: number; stepMs: number };
   /** Relative tolerance for values; 0 = exact. */
   tolerance: number;
   /** A scalar answer is expected (a bare number line). */
@@ -296,7 +299,10 @@ export function parseScript(text: string, file: string): Section[] {
       if (l.startsWith("#")) continue;
       if (l.startsWith("expected_fail_message")) cmd.expectations.push({ kind: "fail", message: l.slice("expected_fail_message".length).trim() });
       else if (l.startsWith("expected_fail_regexp")) cmd.expectations.push({ kind: "fail", regex: new RegExp(l.slice("expected_fail_regexp".length).trim()) });
-      else if (l.split(" ")[0] === "expect") cmd.expectations.push(parseExpect(l));
+      else if (l.startsWith("expect range vector")) {
+        const grid = /^expect range vector from (\S+) to (\S+) step (\S+)$/.exec(l) ?? fail(`bad expect line ${JSON.stringify(l)}`);
+        cmd.rangeVector = { startMs: duration(grid[1]!), endMs: duration(grid[2]!), stepMs: duration(grid[3]!) };
+      } else if (l.split(" ")[0] === "expect") cmd.expectations.push(parseExpect(l));
       else if (/^[-+]?(\d|\.\d|nan|inf)/i.test(l) && !/[{\s]/.test(l)) cmd.scalar = number(l);
       else {
         const [labels, rest] = labelsAndRest(l);

@@ -1,9 +1,12 @@
 import type { At, Expr } from "../promql/ast.js";
+import { LOOKBACK_MS } from "../promql/plan.js";
+import { extendedReach } from "../promql/extended-range.js";
 
 /**
  * The latest sample time a query can read when evaluated up to `tmaxMs`: what decides whether a piece's
  * answer can still change. Offsets move a selector's window (a negative offset reads after the step), `@`
- * pins it anywhere, subqueries nest both. Lookback and ranges only reach back, so they do not count.
+ * pins it anywhere, subqueries nest both. Lookback and ranges only reach back, so they do not count (but for
+ * `smoothed`, which reads the lookback after the time too).
  */
 export function latestRead(e: Expr, tmaxMs: number, anchor: { startMs: number; endMs: number }): number {
   const pin = (at: At | undefined): number | undefined => (at === undefined ? undefined : at === "start" ? anchor.startMs : at === "end" ? anchor.endMs : at);
@@ -12,10 +15,11 @@ export function latestRead(e: Expr, tmaxMs: number, anchor: { startMs: number; e
       case "number":
       case "string":
         return -Infinity;
+      // smoothed selectors also read the lookback after their time (extended-range.ts).
       case "vector":
-        return (pin(x.at) ?? tmax) - x.offsetMs;
+        return (pin(x.at) ?? tmax) - x.offsetMs + extendedReach(x, LOOKBACK_MS).after;
       case "matrix":
-        return (pin(x.vector.at) ?? tmax) - x.vector.offsetMs;
+        return (pin(x.vector.at) ?? tmax) - x.vector.offsetMs + extendedReach(x.vector, LOOKBACK_MS).after;
       case "subquery":
         return walk(x.expr, (pin(x.at) ?? tmax) - x.offsetMs);
       default:

@@ -17,6 +17,7 @@ import { topK } from "./topk.js";
 import { InfoJoin } from "./info.js";
 import { LOOKBACK_MS, planLoads, type QueryWindow, resolveAt } from "./plan.js";
 import { SeriesWindows } from "./window.js";
+import { checkExtendedFunction, extendedReach, extendFloats, refuseHistograms, smoothedAt } from "./extended-range.js";
 import { histogramString, mul as histogramMul } from "./histogram/float.js";
 import { avgHistograms, sumHistograms } from "./histogram/aggregate.js";
 import { histogramNotes as notes } from "./histogram/notes.js";
@@ -110,9 +111,9 @@ export class Evaluator {
       case "paren":
         return this.eval(e.expr, t);
       case "vector":
-        return { type: "vector", v: this.instant(e, t) };
+        return { type: "vector", v: e.modifier === "smoothed" ? this.smoothedInstant(e, t) : this.instant(e, t) };
       case "matrix":
-        return { type: "matrix", v: this.range(e.vector, e.rangeMs, t) };
+        return { type: "matrix", v: e.vector.modifier ? this.extendedMatrix(e.vector, e.rangeMs, t) : this.range(e.vector, e.rangeMs, t) };
       case "subquery":
         return { type: "matrix", v: this.subquery(e, t) };
       case "unary": {
@@ -147,14 +148,42 @@ export class Evaluator {
     return out;
   }
 
-  private range(sel: VectorSelector, rangeMs: number, t: number): RangeSeries[] {
+  /** Samples in (end − range − before, end + after] with end = t − offset (or the `@` time − offset). */
+  private range(sel: VectorSelector, rangeMs: number, t: number, reach = { before: 0, after: 0 }): RangeSeries[] {
     const loaded = this.loaded.get(sel);
     if (!loaded) return [];
     const at = resolveAt(sel.at, this.q);
     if (at !== undefined && loaded.pinned) return loaded.pinned as RangeSeries[];
     const end = (at ?? t) - sel.offsetMs;
-    const out = loaded.windows.range(end - rangeMs, end);
+    const out = loaded.windows.range(end - rangeMs - reach.before, end + reach.after);
     if (at !== undefined) loaded.pinned = out;
+    return out;
+  }
+
+  /** An anchored or smoothed range selector's own value: each series' samples with its values at the bounds. */
+  private extendedMatrix(sel: VectorSelector, rangeMs: number, t: number): RangeSeries[] {
+    const end = (resolveAt(sel.at, this.q) ?? t) - sel.offsetMs;
+    const out: RangeSeries[] = [];
+    for (const s of this.range(sel, rangeMs, t, extendedReach(sel, LOOKBACK_MS))) {
+      if (s.hs?.length) refuseHistograms(sel.modifier!);
+      const r = extendFloats(s, end - rangeMs, end, sel.modifier === "smoothed");
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /** A smoothed instant selector: each series' value interpolated at the evaluation time (extended-range.ts). */
+  private smoothedInstant(sel: VectorSelector, t: number): InstantSample[] {
+    const loaded = this.loaded.get(sel);
+    if (!loaded) return [];
+    const ref = (resolveAt(sel.at, this.q) ?? t) - sel.offsetMs;
+    const out: InstantSample[] = [];
+    // The samples within the lookback on either side of the evaluation time.
+    for (const s of loaded.windows.range(ref - LOOKBACK_MS, ref + LOOKBACK_MS)) {
+      if (s.hs?.length) refuseHistograms("smoothed");
+      const v = smoothedAt(s.ts, s.vs, ref);
+      if (v !== undefined) out.push({ labels: s.labels, value: v, t });
+    }
     return out;
   }
 
@@ -201,9 +230,12 @@ export class Evaluator {
     }
     const impl = IMPLEMENTATIONS[e.func];
     if (!impl) throw new PromgateError("unprocessable", `function ${e.func} is not supported`);
-    const args = e.args.map((a) => this.eval(a, t));
-    const ctx: CallContext = { t, rangeStart: t, rangeEnd: t, absentLabels: {}, annotations: this.annotations, argPos: e.args.map(positionOf) };
     const rangeArg = e.args.find((a) => a.kind === "matrix" || a.kind === "subquery");
+    const modifier = rangeArg?.kind === "matrix" ? rangeArg.vector.modifier : undefined;
+    if (modifier) checkExtendedFunction(modifier, e.func);
+    // An anchored or smoothed range reaches the function with the samples around it (extended-range.ts).
+    const args = e.args.map((a) => (modifier && a === rangeArg && a.kind === "matrix" ? { type: "matrix" as const, v: this.range(a.vector, a.rangeMs, t, extendedReach(a.vector, LOOKBACK_MS)) } : this.eval(a, t)));
+    const ctx: CallContext = { t, rangeStart: t, rangeEnd: t, absentLabels: {}, annotations: this.annotations, argPos: e.args.map(positionOf), ...(modifier ? { extended: modifier } : {}) };
     if (rangeArg?.kind === "matrix") {
       const at = resolveAt(rangeArg.vector.at, this.q);
       ctx.rangeEnd = (at ?? t) - rangeArg.vector.offsetMs;

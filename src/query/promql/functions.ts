@@ -11,6 +11,7 @@ import { histogramNotes as notes } from "./histogram/notes.js";
 import { histogramInstantDelta, histogramRate } from "./histogram/rate.js";
 import { detectReset } from "./histogram/reset.js";
 import { histogramFraction, histogramQuantile, histogramVariance } from "./histogram/stats.js";
+import { anchoredSamples, extendedRate, refuseHistograms } from "./extended-range.js";
 
 /**
  * Function implementations, one calling convention for all: the evaluated arguments and the context of
@@ -28,6 +29,8 @@ export interface CallContext {
   /** Where warnings and infos go, and the character offset of each argument in the query (for their text). */
   annotations?: Annotations;
   argPos?: (number | undefined)[];
+  /** The range argument is anchored or smoothed: it holds the samples around the range too. */
+  extended?: "anchored" | "smoothed";
 }
 
 type Impl = (args: Value[], ctx: CallContext) => Value;
@@ -135,9 +138,12 @@ function* samplesInOrder(s: RangeSeries): Generator<{ v: number; h: FloatHistogr
   }
 }
 
-/** resets() and changes() over floats and histograms (a switch between the two counts as one). */
+/**
+ * resets() and changes() over floats and histograms (a switch between the two counts as one); over an
+ * anchored range from the last sample at or before its start.
+ */
 function transitions(counts: (prev: { v: number; h: FloatHistogram | undefined }, cur: { v: number; h: FloatHistogram | undefined }) => boolean): Impl {
-  return overAllSamples((s) => {
+  const count = overAllSamples((s) => {
     let n = 0;
     let prev: { v: number; h: FloatHistogram | undefined } | undefined;
     for (const cur of samplesInOrder(s)) {
@@ -146,11 +152,37 @@ function transitions(counts: (prev: { v: number; h: FloatHistogram | undefined }
     }
     return n;
   });
+  return (args, ctx) => {
+    if (ctx.extended !== "anchored") return count(args, ctx);
+    const anchored = argMatrix(args[0]).flatMap((s) => anchoredSamples(s, ctx.rangeStart) ?? []);
+    return count([{ type: "matrix", v: anchored }], ctx);
+  };
+}
+
+/** rate / increase / delta of an anchored or smoothed range (extended-range.ts), float samples only. */
+function extendedRateOf(isCounter: boolean, isRate: boolean): Impl {
+  return (args, ctx) => {
+    const out: InstantSample[] = [];
+    for (const s of argMatrix(args[0])) {
+      if (hasHistograms(s)) {
+        if (s.vs.length > 0) notes.mixedFloatsHistograms(ctx.annotations, metricName(s), ctx.argPos?.[0]);
+        else refuseHistograms(ctx.extended!);
+        continue;
+      }
+      const v = extendedRate(s.ts, s.vs, ctx.rangeStart, ctx.rangeEnd, ctx.extended === "smoothed", isCounter, isRate);
+      if (v === undefined) continue;
+      out.push({ labels: dropName(s.labels), value: v });
+      if (isCounter) counterNameInfo(s.labels, ctx);
+    }
+    return vec(out);
+  };
 }
 
 /** Prometheus' extrapolatedRate: rate, increase, delta. */
 function extrapolated(isCounter: boolean, isRate: boolean): Impl {
+  const extended = extendedRateOf(isCounter, isRate);
   return (args, ctx) => {
+    if (ctx.extended) return extended(args, ctx);
     const out: InstantSample[] = [];
     for (const s of argMatrix(args[0])) {
       if (hasHistograms(s)) {

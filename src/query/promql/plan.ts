@@ -1,4 +1,5 @@
 import type { At, Expr, VectorSelector } from "./ast.js";
+import { extendedReach } from "./extended-range.js";
 import { type InfoPlan, planInfo } from "./info.js";
 import { type PushdownPlan, planPresence, planPushdown } from "./pushdown.js";
 
@@ -56,13 +57,15 @@ export function planLoads(expr: Expr, q: QueryWindow, canPushDown: boolean): Loa
       case "vector": {
         const at = resolveAt(e.at, q);
         const lo = (at ?? tmin) - e.offsetMs - LOOKBACK_MS;
-        const hi = (at ?? tmax) - e.offsetMs;
+        const hi = (at ?? tmax) - e.offsetMs + extendedReach(e, LOOKBACK_MS).after;
         widen(windows, e, lo, hi);
         return;
       }
       case "matrix": {
         const at = resolveAt(e.vector.at, q);
-        widen(windows, e.vector, (at ?? tmin) - e.vector.offsetMs - e.rangeMs, (at ?? tmax) - e.vector.offsetMs);
+        // anchored / smoothed ranges also read the lookback before them (smoothed: and after them).
+        const reach = extendedReach(e.vector, LOOKBACK_MS);
+        widen(windows, e.vector, (at ?? tmin) - e.vector.offsetMs - e.rangeMs - reach.before, (at ?? tmax) - e.vector.offsetMs + reach.after);
         return;
       }
       case "subquery": {

@@ -138,6 +138,7 @@ export function planPushdown(
   }
   const arg = e.args[0];
   if (arg?.kind !== "matrix") return { plan: undefined, note: `${name} not pushed down: its argument is not a range selector` };
+  if (arg.vector.modifier) return { plan: undefined, note: `${name} not pushed down: its range is ${arg.vector.modifier}` };
   if (inSubquery) return { plan: undefined, note: `${name} not pushed down: inside a subquery` };
   if (!canAggregate) return { plan: undefined, note: `${name} not pushed down: the source has no aggregations` };
   const { firstEnd, lastEnd } = windowEnds(arg.vector);
@@ -223,6 +224,7 @@ export function planPresence(
   canAggregate: boolean,
 ): PushdownDecision {
   const name = `${op}(${sel.text})`;
+  if (sel.modifier) return { plan: undefined, note: `${name} not pushed down: the selector is ${sel.modifier}` };
   if (inSubquery) return { plan: undefined, note: `${name} not pushed down: inside a subquery` };
   if (!canAggregate) return { plan: undefined, note: `${name} not pushed down: the source has no aggregations` };
   const { firstEnd, lastEnd } = windowEnds(sel);
