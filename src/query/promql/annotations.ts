@@ -79,13 +79,17 @@ export function lineColumn(query: string, pos: number): string {
   return `${line}:${pos - lastBreak}`;
 }
 
-/** Go's `%g` for the numbers annotations quote (shortest repr, exponent form for large/small). */
+/**
+ * Go's `%g` (and `%v`) for the numbers annotations and errors quote: the shortest repr, in exponent form
+ * below 1e-4 and from 1e6 on (`1e+06`, `9.223372036854776e+18`).
+ */
 export function goG(v: number): string {
   if (Number.isNaN(v)) return "NaN";
   if (v === Infinity) return "+Inf";
   if (v === -Infinity) return "-Inf";
-  const exp = v === 0 ? 0 : Math.floor(Math.log10(Math.abs(v)));
-  if (exp < -4 || exp >= 21) {
+  if (Object.is(v, -0)) return "-0";
+  const exp = v === 0 ? 0 : Number(v.toExponential().split("e")[1]);
+  if (exp < -4 || exp >= 6) {
     const [m, e] = v.toExponential().split("e");
     const n = Number(e);
     return `${m}e${n < 0 ? "-" : "+"}${String(Math.abs(n)).padStart(2, "0")}`;

@@ -319,6 +319,43 @@ function linearRegression(ts: number[], vs: number[], interceptTime: number): [n
   return [slope, sumY / n - (slope * sumX) / n];
 }
 
+const LEFT_POINT = 0;
+const RIGHT_POINT = 1;
+const TRAPEZOIDAL = 2;
+
+/**
+ * integral(): the area under the samples over time (value·seconds), by the left-point, right-point or
+ * trapezoidal rule (Prometheus 3.16's funcIntegral); NaN counts as zero, sums are compensated.
+ */
+function integral(vs: number[], ts: number[], strategy: number): number {
+  const zeroNaN = (v: number): number => (Number.isNaN(v) ? 0 : v);
+  let sum = 0;
+  let c = 0;
+  for (let i = 1; i < vs.length; i++) {
+    const [prev, cur] = [zeroNaN(vs[i - 1]!), zeroNaN(vs[i]!)];
+    let value = 0;
+    let cValue = 0;
+    if (strategy === LEFT_POINT) value = prev;
+    else if (strategy === RIGHT_POINT) value = cur;
+    else if (prev !== 0 || cur !== 0) {
+      [value, cValue] = kahanInc(cur, prev, 0);
+      // Halved after summing unless that overflows where the two halves would not.
+      if (!Number.isFinite(value) && Number.isFinite(cur) && Number.isFinite(prev)) [value, cValue] = kahanInc(cur / 2, prev / 2, 0);
+      else [value, cValue] = [value / 2, cValue / 2];
+    }
+    if (value === 0 && cValue === 0) continue;
+    const dt = (ts[i]! - ts[i - 1]!) / 1000;
+    [sum, c] = kahanInc(value * dt, sum, c + cValue * dt);
+  }
+  return Number.isFinite(sum) ? sum + c : sum;
+}
+
+/** Go's labels.FormatOpenMetricsFloat: shortest form, with `.0` when it has neither a point nor an exponent. */
+function openMetricsFloat(v: number): string {
+  const s = goG(v);
+  return /^[-+]?\d+$/.test(s) ? `${s}.0` : s;
+}
+
 /** Population variance (Welford's method, numerically stable). */
 export function variance(vs: number[]): number {
   let mean = 0;
@@ -765,6 +802,41 @@ export const IMPLEMENTATIONS: Record<string, Impl> = {
     for (const g of classic) out.push({ labels: dropName(g.labels), value: bucketFraction(lower, upper, g.buckets) });
     checkUniqueLabelsets(out);
     return vec(out);
+  },
+  histogram_quantiles: (args, ctx) => {
+    // One histogram_quantile per quantile, each answer labelled with its quantile (OpenMetrics' float text).
+    const label = argString(args[1]);
+    const qs = args.slice(2).map(argScalar);
+    qs.forEach((q, i) => {
+      if (Number.isNaN(q) || q < 0 || q > 1) ctx.annotations?.warn(`quantile value should be between 0 and 1, got ${goG(q)}`, ctx.argPos?.[i + 2]);
+    });
+    const out: InstantSample[] = [];
+    const { classic, native } = splitHistograms(argVector(args[0]), ctx, 0);
+    for (const q of qs) {
+      const named = (l: Labels): Labels => ({ ...dropName(l), [label]: openMetricsFloat(q) });
+      for (const s of native) {
+        const { value, note } = histogramQuantile(q, s.h!);
+        if (note === "quantile-nan") notes.quantileNaNResult(ctx.annotations, "", ctx.argPos?.[0]);
+        if (note === "quantile-skew") notes.quantileNaNSkew(ctx.annotations, "", ctx.argPos?.[0]);
+        out.push({ labels: named(s.labels), value });
+      }
+      for (const g of classic) {
+        const { value, forced } = bucketQuantile(q, g.buckets);
+        if (forced) notes.forcedMonotonicity(ctx.annotations, ctx.argPos?.[0], { ...forced, fromMs: ctx.t, toMs: ctx.t, samples: 1 });
+        out.push({ labels: named(g.labels), value });
+      }
+    }
+    checkUniqueLabelsets(out);
+    return vec(out);
+  },
+  integral: (args, ctx) => {
+    const strategyArg = args.length > 1 ? argScalar(args[1]) : TRAPEZOIDAL;
+    let strategy = TRAPEZOIDAL;
+    if (Number.isInteger(strategyArg) && strategyArg >= LEFT_POINT && strategyArg <= TRAPEZOIDAL) strategy = strategyArg;
+    else if (argMatrix(args[0]).some((s) => s.vs.length > 0)) {
+      ctx.annotations?.warn(`strategy should be 0, 1, or 2 (default), using 2, got ${goG(strategyArg)}`, ctx.argPos?.[1]);
+    }
+    return overTime((vs, ts) => integral(vs, ts, strategy))(args, ctx);
   },
   mad_over_time: overTime((vs) => {
     // A NaN sample leaves the median, so the deviation, undefined (Prometheus 3.16).

@@ -575,6 +575,7 @@ class Builder {
     const func = this.src(ident!);
     const def = FUNCTIONS[func];
     if (!def) throw new ParseError(`unknown function with name "${func}"`, n.from);
+    if (def.feature === "promql-experimental-functions" && !this.options.experimental?.has(def.feature)) throw new ParseError(`function "${func}" is not enabled`, n.from);
     if (def.feature && !this.options.experimental?.has(def.feature)) {
       throw new ParseError(`function "${func}" is experimental: set PROMGATE_PROMQL_EXPERIMENTAL=${def.feature}`, n.from);
     }
@@ -653,6 +654,8 @@ function typeName(t: ValueType): string {
  * names from the original text.
  */
 const HOLT_WINTERS = /\bholt_winters(?=\s*\()/g;
+/** `integral` (Prometheus 3.16) is newer than the grammar: parsed as a known name of the same length. */
+const INTEGRAL = /\bintegral(?=\s*\()/g;
 
 /**
  * min_of and max_of as functions of scalars (outside brackets, where they are duration functions) are unknown
@@ -698,7 +701,7 @@ function parseTree(text: string, options: ParseOptions): Expr {
   const deep = tooDeepAt(text);
   if (deep !== undefined) throw new ParseError(`expression nested deeper than ${MAX_NESTING} levels`, deep);
   const literals = scanLiterals(text);
-  const tree = parser.parse(literals.normalized.replace(HOLT_WINTERS, "day_of_month").replace(MIN_MAX_OF, scalarMinMaxOf));
+  const tree = parser.parse(literals.normalized.replace(HOLT_WINTERS, "day_of_month").replace(INTEGRAL, "increase").replace(MIN_MAX_OF, scalarMinMaxOf));
   let error: number | undefined;
   tree.iterate({
     enter: (n) => {

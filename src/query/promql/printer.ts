@@ -3,6 +3,7 @@ import type { At, DurationExpr, Expr, VectorSelector } from "./ast.js";
 import { isDurationLiteral } from "./parse.js";
 import { AGGREGATIONS } from "./signatures.js";
 import { formatValue } from "./values.js";
+import { goG } from "./annotations.js";
 import { goQuote } from "./quote.js";
 
 /**
@@ -83,24 +84,13 @@ function matchingString(e: Extract<Expr, { kind: "binary" }>): string {
   if (m && (m.on || m.labels.length > 0 || m.card !== "one-to-one")) s += ` ${m.on ? "on" : "ignoring"} (${m.labels.join(", ")})`;
   if (m && m.card !== "one-to-one") s += ` group_${m.card === "many-to-one" ? "left" : "right"} (${m.include.join(", ")})`;
   const { lhs, rhs } = e.fill ?? {};
-  // One fill() when both sides take the same value (NaN never equals itself, as in Go); Go's %v for the values.
-  if (lhs !== undefined && lhs === rhs) s += ` fill (${goFloat(lhs)})`;
+  // One fill() when both sides take the same value (NaN never equals itself, as in Go); Go's %v for the values (its %g).
+  if (lhs !== undefined && lhs === rhs) s += ` fill (${goG(lhs)})`;
   else {
-    if (lhs !== undefined) s += ` fill_left (${goFloat(lhs)})`;
-    if (rhs !== undefined) s += ` fill_right (${goFloat(rhs)})`;
+    if (lhs !== undefined) s += ` fill_left (${goG(lhs)})`;
+    if (rhs !== undefined) s += ` fill_right (${goG(rhs)})`;
   }
   return s;
-}
-
-/** Go's `%v` of a float64 (strconv's shortest 'g'): exponent form from 1e+06 and below 1e-04. */
-export function goFloat(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (!Number.isFinite(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (v === 0) return Object.is(v, -0) ? "-0" : "0";
-  const [mantissa, e] = v.toExponential().split("e") as [string, string];
-  const exp = Number(e);
-  if (exp < -4 || exp >= 6) return `${mantissa}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
-  return formatValue(v);
 }
 
 /** ` anchored` / ` smoothed`, printed after `@` and before `offset`. */

@@ -17,7 +17,7 @@ export interface FunctionSignature {
   /** Behind Prometheus' `--enable-feature=promql-experimental-functions`; promgate always enables them. */
   experimental?: boolean;
   /** Behind promgate's PROMGATE_PROMQL_EXPERIMENTAL: the feature that turns it on. */
-  feature?: "query-functions";
+  feature?: "query-functions" | "promql-experimental-functions";
 }
 
 const v = "vector" as const;
@@ -51,6 +51,9 @@ export const FUNCTIONS: Record<string, FunctionSignature> = {
   ts_of_max_over_time: experimentalRange, ts_of_min_over_time: experimentalRange, ts_of_last_over_time: experimentalRange,
   ts_of_first_over_time: experimentalRange,
   first_over_time: range,
+  // Prometheus 3.16's experimental functions promgate added after the others: off unless switched on.
+  integral: { args: [m, s], variadic: 1, ret: v, experimental: true, feature: "promql-experimental-functions" },
+  histogram_quantiles: { args: [v, str, s, s], variadic: 9, ret: v, experimental: true, feature: "promql-experimental-functions" },
   quantile_over_time: { args: [s, m], ret: v },
   predict_linear: { args: [m, s], ret: v },
   double_exponential_smoothing: smoothing,
