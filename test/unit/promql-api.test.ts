@@ -33,9 +33,12 @@ const PARSE_ERROR = /^\d+:\d+: parse error: /;
 const FORMATTED = FORMAT_QUERY.filter(([, want]) => !PARSE_ERROR.test(want));
 
 describe("/api/v1/format_query", () => {
-  // Prometheus 3.16 parses duration expressions without a flag (and the functions of the query with its
-  // experimental functions, which the reference turns on); promgate with PROMGATE_PROMQL_EXPERIMENTAL.
-  const app = createApp(testConfig({ PROMGATE_PROMQL_EXPERIMENTAL: "duration-expressions,query-functions" }), fakeEs(() => "refuse").deps);
+  // Prometheus 3.16 parses duration expressions and anchored/smoothed without a flag (and the functions of
+  // the query and fill modifiers with the flags the reference turns on); promgate with PROMGATE_PROMQL_EXPERIMENTAL.
+  const app = createApp(
+    testConfig({ PROMGATE_PROMQL_EXPERIMENTAL: "promql-duration-expr,promql-experimental-functions,promql-extended-range-selectors,promql-binop-fill-modifiers" }),
+    fakeEs(() => "refuse").deps,
+  );
   it.each(FORMAT_QUERY)("%s", async (query, want) => {
     const res = await app.request(`/api/v1/format_query?${new URLSearchParams({ query })}`, { headers: { authorization: DEV } });
     if (PARSE_ERROR.test(want)) expect(await res.json()).toEqual({ status: "error", errorType: "bad_data", error: `invalid parameter "query": ${want}` });
