@@ -110,7 +110,7 @@ beforeAll(async () => {
   const tenants = JSON.stringify({ dev: { password: "promgate-dev", namespace: ns, streams: [`metrics-*.prometheus-${ns}`, `metrics-*.prometheus-${wns}`] } });
   // The engine's own limit (a request's `timeout` may only shorten it) well inside REQUEST_BOUND_MS: a
   // case that outlives the bound then has ignored its deadline, rather than merely asked for a long one.
-  const env = { ES_URL: e.url, ES_USERNAME: e.username, ES_PASSWORD: e.password, PROMGATE_TENANTS: tenants, PROMGATE_QUERY_TIMEOUT: "5s", PROMGATE_PROMQL_EXPERIMENTAL: "duration-expressions,query-functions" };
+  const env = { ES_URL: e.url, ES_USERNAME: e.username, ES_PASSWORD: e.password, PROMGATE_TENANTS: tenants, PROMGATE_QUERY_TIMEOUT: "5s", PROMGATE_PROMQL_EXPERIMENTAL: "promql-duration-expr,promql-experimental-functions,promql-extended-range-selectors,promql-binop-fill-modifiers" };
   server = launchPromgate("node", port, { ...process.env, ...env });
   base = `http://127.0.0.1:${port}`;
   await waitFor("promgate on node", async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 120_000).catch((err: Error) => {
@@ -168,7 +168,7 @@ const NUMBERS = ["NaN", "Inf", "-Inf", "+Inf", "0", "-0", "-1", "1e308", "-1e308
   "0X1f", "0x_1F", "5.e3", "017", "08", "1__0", "1_", "1e", "1.2.3", "0x1p3", "INF", "nAn", "-iNf", "1e1_0", "0xFFFFFFFFFFFFFFFFFF", "1m", "-1h30m"];
 const DURATIONS = ["0s", "1ms", "5", "-5m", "1000000y", "9999999999999999999h", "1y2w3d", "5m5m", "1h30", "0x10s", "1e3s", "292277025y", "1.5m", "-0s",
   "1s1m", "1hs", "5M", "1y2y", "300y", "292y", "0x10", "1e3", ".5", "Inf", "NaN", "0.0001", "1_0m",
-  // duration expressions (PROMGATE_PROMQL_EXPERIMENTAL=duration-expressions, on for this server)
+  // duration expressions (PROMGATE_PROMQL_EXPERIMENTAL=promql-duration-expr, on for this server)
   "5m+1m", "step()", "range()", "(5m)", "-(1m)", "min_of(5m, range())", "max_of(step(), 1s)", "10m/0", "1m%(1m-1m)", "2^70", "step()*0", "range()/step()", "1m*-1", "0.5^1e3", "((1m))", "-step()", "max_of(1h, 1e300)"];
 const STRINGS = ['""', '"ü\\u00fcn\\U0001F600"', '"\\\\"', '"\\""', '"\\xff"', '"\\q"', "'single'", "`raw\\`", `"${"x".repeat(20_000)}"`, '"\\u{1F600}"', '"(a+)+$"', '"("', '"[z-a]"', '"a{1000000}"', '"(?P<x>.)"', '"\\\\p{Foo}"', '"(?i)(a|aa)*b"', '"(.*){1,32000}[bc]"', '"\\\\8"', '"((((((((((a))))))))))*"', '"\\x00"', '"\\xc3\\xa9"', '"\\xff\\xfe"', '"\\377"', '"\\xc3"'];
 const NAMES = ["ünïcode", "__name__", "le", "a.b", "0abc", '"quoted name"', "x".repeat(5000), "__", "on", "by", "offset", "inf", "nan",
@@ -189,6 +189,15 @@ const SPECIALS = [
   "rate(up[step()])", "max_over_time(up[range():step()])", "up offset -(range())", "up[max_of(1h, 1e300)]", "count_over_time(up[range() * 1000:step() / 1000])",
   "rate(node_cpu_seconds_total[min_of(5m, step() * 4)] offset (1m + 1m))", "sum_over_time(up[1m:(step())] @ end() offset -step())",
   "start()", "end() - start() == range()", "up > bool step()", "min_of(scalar(up), NaN)", "max_of(time(), end())", "vector(min_of(1, max_of(2, 3)))", "up offset 5m * min_of(1, 2)",
+  // anchored / smoothed selectors, fill modifiers, integral and histogram_quantiles (all switched on for this server)
+  "rate(node_cpu_seconds_total[5m] anchored)", "increase(up[1s] smoothed)", "resets(up[100y] anchored)", "changes(odd_gauge[5m] anchored offset -1h)", "up smoothed @ 1e20",
+  "delta(odd_gauge[1ms] smoothed @ end() offset 5m)", "up smoothed offset -1000000y", "max_over_time(up[5m] anchored)", "up[5m] smoothed", "odd_gauge[1h] anchored",
+  "rate(up[5m:1m] anchored)", "up anchored smoothed", "sum(up) smoothed", "rate(up[step()] smoothed)", "rate(up[5m] smoothed)[10m:1s]",
+  "up + fill(0) node_memory_MemFree_bytes", "up / on(instance) group_left(job) fill_left(NaN) fill_right(Inf) node_memory_MemFree_bytes",
+  "up > bool ignoring(job) fill(-1e308) up", "up and fill(1) up", "1 + fill(1) up", "up + fill(1)", "fill + fill", "up - fill_right(1) fill_right(2) up",
+  "node_cpu_seconds_total * ignoring(mode) group_right fill(1e308) up", "integral(odd_gauge[1h])", "integral(up[5m], NaN)", "integral(up[100y:1s], -1)",
+  'histogram_quantiles(http_request_duration_seconds_bucket, "q", 0.5, NaN, Inf, -1)', 'histogram_quantiles(rate(http_request_duration_seconds_bucket[5m]), "le", 0.5)',
+  'histogram_quantiles(up, "", 0.1)', 'histogram_quantiles(up, "\xff", 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)',
 ];
 
 function mutate(r: Rng, q: string): string {
@@ -236,6 +245,7 @@ function mutate(r: Rng, q: string): string {
       return open.repeat(depth) + q + close.repeat(depth);
     }
     case 8:
+      if (r.next() < 0.3) return `${q} ${r.pick(["anchored", "smoothed", "fill(0)", "fill_left(NaN)", "anchored offset 5m", "smoothed @ end()"])}`;
       return `${q} ${r.pick(["@", "offset"])} ${r.pick([...NUMBERS, ...DURATIONS, "start()", "end()"])}`;
     case 9:
       return r.pick(SPECIALS);
