@@ -17,12 +17,20 @@ import { freePort, type Running, start, waitFor } from "../helpers/processes.js"
  * - samples after `end`: Prometheus answers from what it scraped, promgate from what the queue has sent, so
  *   the range ends in the past and the queue is waited for;
  * - which of several equal values topk/bottomk keep, and the order of equal values after sort (see modeOf);
- * - experimental functions (limitk, mad_over_time, …): Prometheus refuses them without a feature flag.
+ * - experimental functions (limitk, mad_over_time, …): Prometheus refuses them without a feature flag (the
+ *   experimental syntax is compared apart, with Prometheus 3.16 and its feature flags on).
  */
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const PROMETHEUS3 = process.env.PROMETHEUS3_BIN ?? resolve(ROOT, ".cache/prometheus3/v0.305.0/prometheus");
 const PROMTOOL3 = process.env.PROMTOOL3_BIN ?? join(PROMETHEUS3, "..", "promtool");
+/**
+ * Prometheus 3.16 with its experimental PromQL on, fed the reference's samples by remote_write (the same
+ * samples, timestamps and staleness markers): the reference for the syntax promgate keeps behind
+ * PROMGATE_PROMQL_EXPERIMENTAL, switched on for this promgate.
+ */
+const PROMETHEUS316 = process.env.PROMETHEUS316_BIN ?? resolve(ROOT, ".cache/prometheus3/v0.316.0/prometheus");
+const EXPERIMENTAL = "promql-duration-expr,promql-experimental-functions,promql-extended-range-selectors,promql-binop-fill-modifiers";
 const NODE_EXPORTER = process.env.NODE_EXPORTER_BIN ?? "/usr/bin/prometheus-node-exporter";
 /**
  * Seconds of scraped data before comparing (CI budget: the whole file stays under 5 minutes). node_exporter
@@ -39,6 +47,8 @@ const gateAuth = { authorization: `Basic ${btoa(`${AUTH.username}:${AUTH.passwor
 const running: Running[] = [];
 let gate = "";
 let ref = "";
+/** Prometheus 3.16 (experimental PromQL on), holding the reference's samples. */
+let ref316 = "";
 let workDir = "";
 /** First scrape (s) and the comparison window's end (s): everything up to `end` is stored in promgate. */
 let firstScrape = 0;
@@ -73,7 +83,7 @@ async function refScalar(query: string): Promise<number> {
 beforeAll(async () => {
   const es = esEnv();
   workDir = mkdtempSync(join(tmpdir(), "promgate-diff-"));
-  const [gatePort, refPort, nodePort] = [await freePort(), await freePort(), await freePort()];
+  const [gatePort, refPort, nodePort, ref316Port] = [await freePort(), await freePort(), await freePort(), await freePort()];
 
   // Collectors a "Node Exporter Full" dashboard reads; the rest add series without adding query shapes.
   const collectors = ["cpu", "meminfo", "filesystem", "netdev", "loadavg", "diskstats", "stat", "time", "uname", "vmstat"];
@@ -82,7 +92,14 @@ beforeAll(async () => {
 
   writeFileSync(
     join(workDir, "promgate.env"),
-    [`ES_URL=${es.url}`, `ES_USERNAME=${es.username}`, `ES_PASSWORD=${es.password}`, `PROMGATE_TENANTS=${JSON.stringify({ [AUTH.username]: { password: AUTH.password, namespace } })}`, ""].join("\n"),
+    [
+      `ES_URL=${es.url}`,
+      `ES_USERNAME=${es.username}`,
+      `ES_PASSWORD=${es.password}`,
+      `PROMGATE_TENANTS=${JSON.stringify({ [AUTH.username]: { password: AUTH.password, namespace } })}`,
+      `PROMGATE_PROMQL_EXPERIMENTAL=${EXPERIMENTAL}`,
+      "",
+    ].join("\n"),
   );
   const wrangler = start(
     process.execPath,
@@ -103,6 +120,19 @@ beforeAll(async () => {
   await ready("node_exporter", `http://127.0.0.1:${nodePort}/metrics`, node, 30_000);
   running.push(node); // stopping an exited process is a no-op, so afterAll may stop it again
 
+  // Prometheus 3.16 scrapes nothing: it receives the reference's samples.
+  writeFileSync(join(workDir, "prometheus316.yml"), "global: {}\n");
+  ref316 = `http://127.0.0.1:${ref316Port}`;
+  const prometheus316 = start(PROMETHEUS316, [
+    `--config.file=${join(workDir, "prometheus316.yml")}`,
+    `--storage.tsdb.path=${join(workDir, "prometheus316-data")}`,
+    `--web.listen-address=127.0.0.1:${ref316Port}`,
+    "--web.enable-remote-write-receiver",
+    `--enable-feature=${EXPERIMENTAL}`,
+  ]);
+  running.push(prometheus316);
+  await ready("Prometheus 3.16", `${ref316}/-/ready`, prometheus316, 60_000);
+
   // PRW 1.0 (promgate does not speak 2.0 yet); a short deadline so the queue trails the scrapes by ~1 s.
   // evaluation_interval stays at its default (1m): Prometheus steps subqueries without a step on it, and
   // promgate, which has no such setting, on the same default.
@@ -119,6 +149,9 @@ remote_write:
   - url: ${gate}${scoped}/api/v1/write
     protobuf_message: prometheus.WriteRequest
     basic_auth: { username: ${AUTH.username}, password: ${AUTH.password} }
+    queue_config: { batch_send_deadline: 1s, max_shards: 2 }
+  - url: ${ref316}/api/v1/write
+    protobuf_message: prometheus.WriteRequest
     queue_config: { batch_send_deadline: 1s, max_shards: 2 }
 `,
   );
@@ -161,6 +194,7 @@ remote_write:
   const expected = await count(ref);
   expect(Number(expected)).toBeGreaterThan(0);
   await waitFor("promgate to hold every sample up to the end of the range", async () => ((await count(`${gate}${scoped}`, gateAuth)) === expected ? true : undefined), 30_000);
+  await waitFor("Prometheus 3.16 to hold every sample up to the end of the range", async () => ((await count(ref316)) === expected ? true : undefined), 30_000);
 }, 420_000);
 
 afterAll(async () => {
@@ -328,6 +362,48 @@ const QUERIES = [
   "clamp_min(node_load1 - 0.5, 0)",
   `rate(prometheus_http_requests_total{handler="/metrics"}[1m]) / ignoring(code) group_left sum without(code) (rate(prometheus_http_requests_total{handler="/metrics"}[1m]))`,
 ];
+
+/**
+ * Prometheus 3.16's experimental PromQL, against Prometheus 3.16 with its feature flags. A smoothed selector
+ * reads the first sample after its time: `offset 10s` keeps that sample before `end`, where both hold
+ * every sample (after `end` each has what its remote_write queue has sent so far).
+ */
+const EXPERIMENTAL_QUERIES = [
+  "sum by (mode) (rate(node_cpu_seconds_total[1m] anchored))",
+  "increase(node_network_receive_bytes_total[1m] anchored)",
+  "delta(node_load1[30s] anchored)",
+  "resets(process_cpu_seconds_total[2m] anchored)",
+  "changes(process_start_time_seconds[2m] anchored)",
+  "rate(node_cpu_seconds_total[30s] smoothed offset 10s)",
+  "increase(prometheus_http_requests_total[1m] smoothed offset 10s)",
+  "node_load1 smoothed offset 10s",
+  `node_network_receive_bytes_total - on(device) fill(0) node_network_transmit_bytes_total{device!="lo"}`,
+  `sum by (instance) (rate(node_cpu_seconds_total{mode="user"}[1m])) / on(instance) fill_right(1) sum by (instance) (rate(node_cpu_seconds_total{mode="nice"}[1m]))`,
+  `up + ignoring(job) group_left fill_left(-1) sum by (instance) (scrape_samples_scraped)`,
+  "integral(node_load1[1m])",
+  "integral(rate(node_cpu_seconds_total[30s])[1m:10s], 0)",
+  `histogram_quantiles(sum by (le) (rate(prometheus_http_request_duration_seconds_bucket[1m])), "q", 0.5, 0.9, 0.99)`,
+  "rate(node_cpu_seconds_total[max_of(step() * 4, 30s)] anchored)",
+];
+
+describe("Prometheus 3.16 with its experimental PromQL on and promgate with PROMGATE_PROMQL_EXPERIMENTAL (the same samples)", () => {
+  it("answer range queries and instant queries alike", async () => {
+    const failures: string[] = [];
+    for (const query of EXPERIMENTAL_QUERIES) {
+      const forms = [
+        ["/api/v1/query_range", new URLSearchParams({ query, start: String(firstScrape - 20), end: String(end), step: "7" })],
+        ...[end, downAt + DATA_SECONDS.down / 2, firstScrape + 60].map((time) => ["/api/v1/query", new URLSearchParams({ query, time: String(time) })] as const),
+      ] as const;
+      for (const [path, form] of forms) {
+        const theirs = await ask(ref316, path, form);
+        expect(theirs.status, `${query}: ${theirs.error}`).toBe("success");
+        const problem = diff(await ask(gate, `${scoped}${path}`, form, gateAuth), theirs);
+        if (problem) failures.push(`${query} (${path} ${form.get("time") ?? "range"})\n    ${problem}`);
+      }
+    }
+    expect(failures, `queries that differ:\n${failures.join("\n")}`).toEqual([]);
+  });
+});
 
 async function ask(base: string, path: string, form: URLSearchParams, headers: Record<string, string> = {}): Promise<Answer> {
   return (await (await fetch(`${base}${path}`, { method: "POST", body: form, headers })).json()) as Answer;

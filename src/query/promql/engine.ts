@@ -10,7 +10,7 @@ import { checkDeadline } from "./deadline.js";
 import { kParam, limitK, limitRatio, paramWarnings } from "./limits.js";
 import { duplicateOnOneSide, manyToOneNotExplicit, matchLabels } from "./matching.js";
 import { positionOf } from "./parse.js";
-import { dropName, formatValue, type InstantSample, labelsKey, type RangeSeries, type Value } from "./values.js";
+import { dropName, formatValue, type InstantSample, isNameLabel, labelsKey, NAME_LABELS, nameKey, type RangeSeries, type Value } from "./values.js";
 import type { FloatHistogram } from "./histogram/float.js";
 import { type BucketSource, PushedCall, PushedPresence } from "./pushdown.js";
 import { topK } from "./topk.js";
@@ -476,11 +476,12 @@ export class Evaluator {
   }
 }
 
+/** How many different names (with `__type__` and `__unit__`, dropped with them) the arguments' series carry. */
 function distinctNames(args: Value[]): number {
-  const names = new Set<string | undefined>();
+  const names = new Set<string>();
   for (const a of args) {
-    if (a.type === "vector") for (const s of a.v) names.add(s.labels.__name__);
-    else if (a.type === "matrix") for (const s of a.v) names.add(s.labels.__name__);
+    if (a.type === "vector") for (const s of a.v) names.add(nameKey(s.labels));
+    else if (a.type === "matrix") for (const s of a.v) names.add(nameKey(s.labels));
   }
   return names.size;
 }
@@ -525,7 +526,7 @@ function apply(op: string, a: number, b: number): number | boolean {
 
 function signature(labels: Labels, m: VectorMatching): string {
   if (m.on) return JSON.stringify([...m.labels].sort().map((n) => [n, labels[n] ?? ""]));
-  const skip = new Set([...m.labels, "__name__"]);
+  const skip = new Set([...m.labels, ...NAME_LABELS]);
   return JSON.stringify(Object.keys(labels).filter((n) => !skip.has(n)).sort().map((n) => [n, labels[n]]));
 }
 
@@ -546,7 +547,7 @@ function resultLabels(many: Labels, one: Labels, op: string, m: VectorMatching, 
 function groupLabels(labels: Labels, grouping: string[], without: boolean): Labels {
   if (without) {
     const out: Labels = {};
-    for (const [k, v] of Object.entries(labels)) if (k !== "__name__" && !grouping.includes(k)) out[k] = v;
+    for (const [k, v] of Object.entries(labels)) if (!isNameLabel(k) && !grouping.includes(k)) out[k] = v;
     return out;
   }
   const out: Labels = {};
@@ -561,7 +562,7 @@ function absentLabels(arg: Expr): Labels {
   const out: Labels = {};
   const seen = new Set<string>();
   for (const m of sel.matchers) {
-    if (m.name === "__name__") continue;
+    if (isNameLabel(m.name)) continue;
     if (m.type === "=" && !seen.has(m.name)) out[m.name] = m.value;
     else delete out[m.name];
     seen.add(m.name);

@@ -3,6 +3,7 @@ import type { Labels } from "../matchers.js";
 import type { VectorMatching } from "./ast.js";
 import { compareLabelSets } from "./order.js";
 import { goQuote } from "./quote.js";
+import { isNameLabel } from "./values.js";
 
 /** Errors of vector matching, worded as Prometheus words them (promql/engine.go). */
 
@@ -11,11 +12,11 @@ export function labelsString(l: Labels): string {
   return `{${Object.keys(l).sort().map((k) => `${k}=${goQuote(l[k]!)}`).join(", ")}}`;
 }
 
-/** The labels a match group is made of: those of on(…), or all but ignoring(…) and the name. */
+/** The labels a match group is made of: those of on(…), or all but ignoring(…) and the name (with `__type__`, `__unit__`). */
 export function matchLabels(l: Labels, m: VectorMatching): Labels {
   const out: Labels = {};
   for (const k of Object.keys(l)) {
-    if (m.on ? m.labels.includes(k) : k !== "__name__" && !m.labels.includes(k)) out[k] = l[k]!;
+    if (m.on ? m.labels.includes(k) : !isNameLabel(k) && !m.labels.includes(k)) out[k] = l[k]!;
   }
   return out;
 }

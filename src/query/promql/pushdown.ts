@@ -1,7 +1,7 @@
 import type { CompiledMatcher, Labels } from "../matchers.js";
 import type { Expr, VectorSelector } from "./ast.js";
 import { checkUniqueLabelsets } from "./functions.js";
-import { dropName, type InstantSample } from "./values.js";
+import { dropName, type InstantSample, nameKey } from "./values.js";
 import type { Annotations } from "./annotations.js";
 import { histogramNotes } from "./histogram/notes.js";
 import { SeriesWindows } from "./window.js";
@@ -171,7 +171,7 @@ export class PushedCall {
   ) {
     this.fn = PUSHABLE[plan.func]!;
     this.windows = new SeriesWindows(data.map((s) => ({ labels: s.labels, ts: s.ends, vs: s.counts, stale: new Set() })));
-    this.manyNames = new Set(data.map((s) => s.labels.__name__)).size > 1;
+    this.manyNames = new Set(data.map((s) => nameKey(s.labels))).size > 1;
   }
 
   /** The function's value for the window ending at `end` (the step's time minus offset, or `@`). */

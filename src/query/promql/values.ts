@@ -33,15 +33,25 @@ export type Value =
 const dropped = new WeakMap<Labels, Labels>();
 const keys = new WeakMap<Labels, string>();
 
+/**
+ * The metric name and, with it, the reserved metadata labels `__type__` and `__unit__` (Prometheus 3.16 drops
+ * them together wherever it drops the name, and leaves them out of `ignoring`/`without` matching).
+ */
+export const NAME_LABELS = ["__name__", "__type__", "__unit__"] as const;
+export const isNameLabel = (l: string): boolean => l === "__name__" || l === "__type__" || l === "__unit__";
+
 export function dropName(labels: Labels): Labels {
-  if (!("__name__" in labels)) return labels;
+  if (!("__name__" in labels) && !("__type__" in labels) && !("__unit__" in labels)) return labels;
   let out = dropped.get(labels);
   if (!out) {
-    const { __name__: _, ...rest } = labels;
+    const { __name__: _n, __type__: _t, __unit__: _u, ...rest } = labels;
     dropped.set(labels, (out = rest));
   }
   return out;
 }
+
+/** What dropName removes, as one key: series that differ only in it collide once it is dropped. */
+export const nameKey = (labels: Labels): string => `${labels.__name__ ?? ""}\u0000${labels.__type__ ?? ""}\u0000${labels.__unit__ ?? ""}`;
 
 export function labelsKey(labels: Labels): string {
   let k = keys.get(labels);
