@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { HttpError } from "../../src/http/errors.js";
+import { PromgateError } from "../../src/errors.js";
 import type { NativeHistogram } from "../../src/model/histogram.js";
 import { type CompiledMatcher, matchesAll } from "../../src/query/matchers.js";
 import { latestRead } from "../../src/query/frontend/reach.js";
@@ -83,9 +83,9 @@ describe("native histograms", () => {
   const hist: SeriesData = { labels: { __name__: "h" }, ts: [0, 60_000], vs: [Number.NaN, Number.NaN], stale: new Set(), hs: [h, { ...h, count: 2 }] };
   it.each(["rate(h[5m] anchored)", "increase(h[5m] smoothed)", "h smoothed", "h[5m] anchored"])("are refused plainly by %s", async (query) => {
     const err = await instantQuery(parse(query), 120_000, recording([hist])).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(HttpError);
-    expect((err as HttpError).status).toBe(422);
-    expect((err as HttpError).message).toMatch(/^(anchored|smoothed) modifier is not supported with native histograms$/);
+    expect(err).toBeInstanceOf(PromgateError);
+    expect((err as PromgateError).kind).toBe("unprocessable");
+    expect((err as PromgateError).message).toMatch(/^(anchored|smoothed) modifier is not supported with native histograms$/);
   });
 });
 
@@ -119,6 +119,6 @@ describe("numbers in messages (Go's %g)", () => {
 
   it("topk's int64 overflow error writes the number as Prometheus does", async () => {
     const err = await instantQuery(parse("topk(1e19, x)"), 0, recording([counter("x", 0)])).catch((e: unknown) => e);
-    expect((err as HttpError).message).toBe("Scalar value 1e+19 overflows int64");
+    expect((err as PromgateError).message).toBe("Scalar value 1e+19 overflows int64");
   });
 });
