@@ -120,9 +120,9 @@ export const SETTINGS: readonly Setting[] = [
     scope: "gateway",
     secret: false,
     defaultText: "none",
-    values: ["promql-experimental-functions", "promql-duration-expr", "promql-extended-range-selectors", "promql-binop-fill-modifiers", "duration-expressions", "query-functions"],
+    values: ["promql-experimental-functions", "promql-duration-expr", "promql-extended-range-selectors", "promql-binop-fill-modifiers", "type-and-unit-labels", "duration-expressions", "query-functions"],
     description:
-      "Prometheus 3.16 PromQL not yet stable in promgate, by Prometheus' feature flag names: promql-experimental-functions (`histogram_quantiles`, `integral`, and the query functions `start() end() range() step() min_of max_of`), promql-duration-expr (`[5m+step()]`, `offset min_of(1h, range())`), promql-extended-range-selectors (`rate(x[5m] anchored)`, `increase(x[5m] smoothed)`, `x smoothed`), promql-binop-fill-modifiers (`a + fill(0) b`, `fill_left`, `fill_right`); duration-expressions and query-functions are the earlier names of the duration and query functions",
+      "Prometheus 3.16 PromQL not yet stable in promgate, by Prometheus' feature flag names: promql-experimental-functions (`histogram_quantiles`, `integral`, and the query functions `start() end() range() step() min_of max_of`), promql-duration-expr (`[5m+step()]`, `offset min_of(1h, range())`), promql-extended-range-selectors (`rate(x[5m] anchored)`, `increase(x[5m] smoothed)`, `x smoothed`), promql-binop-fill-modifiers (`a + fill(0) b`, `fill_left`, `fill_right`), type-and-unit-labels (series read by PromQL carry `__type__` and `__unit__` from their metric family's metadata); duration-expressions and query-functions are the earlier names of the duration and query functions",
   },
   { name: "PROMGATE_QUERY_TIMEOUT", kind: "duration", scope: "gateway", secret: false, default: "2m", description: "longest a PromQL query may run (errorType timeout, 503); a request's `timeout` may only shorten it" },
   {

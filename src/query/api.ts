@@ -20,6 +20,7 @@ import { QueryTimeoutError } from "./promql/deadline.js";
 import { compareLabelSets } from "./promql/order.js";
 import { experimentalSyntax, type ParseOptions, parsePromQL } from "./promql/parse.js";
 import { type QueryOutcome, storageSource } from "./promql/query.js";
+import { familiesOf, typeAndUnitSource } from "./type-and-unit.js";
 import { DEFAULT_QUERY_TIMEOUT_MS, formatRequest, instantRequest, rangeRequest } from "./promql/request.js";
 import { ReadRequest_ResponseType } from "../gen/prometheus/remote_pb.js";
 import { reportError, reportTenant } from "../observe/facts.js";
@@ -145,7 +146,12 @@ export function queryRoutes(config: Config, fetchFn: Fetch, frontend?: QueryFron
   };
 
   const timeoutMs = config.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-  const source = (scope: ReadScope & { maxQuerySamples: number }) => (deadline: number) => storageSource(storage, scope, scope.maxQuerySamples, deadline, chunks);
+  // type-and-unit-labels: series get __type__ and __unit__ from their family's metadata (type-and-unit.ts).
+  const typeAndUnit = config.promqlExperimental?.includes("type-and-unit-labels") === true;
+  const source = (scope: ReadScope & { maxQuerySamples: number }) => (deadline: number) => {
+    const s = storageSource(storage, scope, scope.maxQuerySamples, deadline, chunks);
+    return typeAndUnit ? typeAndUnitSource(s, async () => familiesOf(await readMetadata(config, fetchFn, scope, undefined, undefined, undefined))) : s;
+  };
   const parseOptions: ParseOptions = { experimental: experimentalSyntax(config.promqlExperimental) };
   const query: Handler = async (c, scope, p) => answer(c, await instantRequest(p, source(scope), timeoutMs, parseOptions));
   const queryRange: Handler = async (c, scope, p) => answer(c, await rangeRequest(p, source(scope), timeoutMs, frontend?.runner(scope, cacheAllowed(c, p)), parseOptions));

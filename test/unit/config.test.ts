@@ -199,7 +199,7 @@ describe("config schema", () => {
     expect(loadConfig({ ...ok, PROMGATE_PROMQL_EXPERIMENTAL: " duration-expressions, " }).promqlExperimental).toEqual(["duration-expressions"]);
     expect(loadConfig({ ...ok, PROMGATE_PROMQL_EXPERIMENTAL: "query-functions,duration-expressions" }).promqlExperimental).toEqual(["query-functions", "duration-expressions"]);
     expect(configError(() => loadConfig({ ...ok, PROMGATE_PROMQL_EXPERIMENTAL: "duration-expressions,fill" }))).toMatch(
-      /PROMGATE_PROMQL_EXPERIMENTAL may list "promql-experimental-functions", "promql-duration-expr", "promql-extended-range-selectors", "promql-binop-fill-modifiers", "duration-expressions", "query-functions" \(comma-separated\)/,
+      /PROMGATE_PROMQL_EXPERIMENTAL may list "promql-experimental-functions", "promql-duration-expr", "promql-extended-range-selectors", "promql-binop-fill-modifiers", "type-and-unit-labels", "duration-expressions", "query-functions" \(comma-separated\)/,
     );
   });
 

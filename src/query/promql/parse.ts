@@ -160,6 +160,7 @@ export const EXPERIMENTAL_SYNTAX = [
   "promql-duration-expr",
   "promql-extended-range-selectors",
   "promql-binop-fill-modifiers",
+  "type-and-unit-labels",
   "duration-expressions",
   "query-functions",
 ] as const;
