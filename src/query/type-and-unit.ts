@@ -61,6 +61,7 @@ const isMetadataMatcher = (m: CompiledMatcher): boolean => m.name === "__type__"
 export function typeAndUnitSource(source: SampleSource, families: () => Promise<Families>): SampleSource {
   let loaded: Promise<Families> | undefined;
   return {
+    typeAndUnitLabels: true,
     async select(matchers: CompiledMatcher[], startMs: number, endMs: number): Promise<SeriesData[]> {
       const meta = matchers.filter(isMetadataMatcher);
       const [data, fams] = await Promise.all([source.select(matchers.filter((m) => !isMetadataMatcher(m)), startMs, endMs), (loaded ??= families())]);

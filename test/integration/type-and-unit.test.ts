@@ -58,6 +58,17 @@ describe("type-and-unit-labels", () => {
     expect(await query(on, "sum by (__type__) (mem)")).toEqual([{ __type__: "gauge" }]);
   });
 
+  it("tells counters by __type__ in rate()'s info, as Prometheus does with the flag", async () => {
+    const infos = async (app: ReturnType<typeof createApp>, q: string) => {
+      const res = await app.request(`${prefix}/api/v1/query?${new URLSearchParams({ query: q, time: String((T0 + 19 * 15_000) / 1000) })}`, { headers: { authorization: DEV } });
+      return ((await res.json()) as { infos?: string[] }).infos ?? [];
+    };
+    expect(await infos(on, "rate(mem[5m])")).toEqual(['PromQL info: metric might not be a counter, __type__ label is not set to "counter" or "histogram", got "gauge": "mem" (1:6)']);
+    expect(await infos(on, "rate(no_metadata[5m])")).toEqual(['PromQL info: metric might not be a counter, __type__ label is not set to "counter" or "histogram", got "": "no_metadata" (1:6)']);
+    expect(await infos(on, "rate(http_requests_total[5m])")).toEqual([]);
+    expect(await infos(off, "rate(mem[5m])")).toEqual(['PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "mem" (1:6)']);
+  });
+
   it("is off by default: the labels are not there to select", async () => {
     expect(await query(off, '{__type__="gauge"}')).toEqual([]);
     expect(await query(off, "mem")).toEqual([{ __name__: "mem", job: "api" }]);

@@ -45,6 +45,8 @@ export interface SeriesData {
 /** Where selectors get their samples from (the ES-backed storage, or in-memory data in tests). */
 export interface SampleSource extends Partial<BucketSource> {
   select(matchers: CompiledMatcher[], startMs: number, endMs: number): Promise<SeriesData[]>;
+  /** Its series carry `__type__` and `__unit__` from metadata (type-and-unit-labels, type-and-unit.ts). */
+  typeAndUnitLabels?: boolean;
 }
 
 interface Loaded {
@@ -63,6 +65,8 @@ export class Evaluator {
   private readonly presence = new Map<VectorSelector, PushedPresence>();
   /** Per info() call: its info series, loaded once for the query (info.ts). */
   private readonly infos = new Map<Expr, InfoJoin>();
+  /** The source's series carry `__type__` from metadata: rate() and increase() judge counters by it. */
+  private typeAndUnitLabels = false;
   /** Why each range function was or was not pushed down (for tests and debugging). */
   readonly pushdownNotes: string[] = [];
 
@@ -82,6 +86,7 @@ export class Evaluator {
 
   /** Loads every selector's data for the evaluation times [tmin, tmax] of the query (plan.ts decides what). */
   async load(expr: Expr, source: SampleSource): Promise<void> {
+    this.typeAndUnitLabels = source.typeAndUnitLabels === true;
     const plan = planLoads(expr, this.q, source.selectBuckets !== undefined);
     this.pushdownNotes.push(...plan.notes);
     // Selectors load concurrently: Elasticsearch runs their searches side by side.
@@ -235,7 +240,7 @@ export class Evaluator {
     if (modifier) checkExtendedFunction(modifier, e.func);
     // An anchored or smoothed range reaches the function with the samples around it (extended-range.ts).
     const args = e.args.map((a) => (modifier && a === rangeArg && a.kind === "matrix" ? { type: "matrix" as const, v: this.range(a.vector, a.rangeMs, t, extendedReach(a.vector, LOOKBACK_MS)) } : this.eval(a, t)));
-    const ctx: CallContext = { t, rangeStart: t, rangeEnd: t, absentLabels: {}, annotations: this.annotations, argPos: e.args.map(positionOf), ...(modifier ? { extended: modifier } : {}) };
+    const ctx: CallContext = { t, rangeStart: t, rangeEnd: t, absentLabels: {}, annotations: this.annotations, argPos: e.args.map(positionOf), ...(modifier ? { extended: modifier } : {}), ...(this.typeAndUnitLabels ? { typeAndUnitLabels: true } : {}) };
     if (rangeArg?.kind === "matrix") {
       const at = resolveAt(rangeArg.vector.at, this.q);
       ctx.rangeEnd = (at ?? t) - rangeArg.vector.offsetMs;

@@ -31,6 +31,8 @@ export interface CallContext {
   argPos?: (number | undefined)[];
   /** The range argument is anchored or smoothed: it holds the samples around the range too. */
   extended?: "anchored" | "smoothed";
+  /** Series carry `__type__` from metadata (type-and-unit-labels): counters are told by it, not by the name. */
+  typeAndUnitLabels?: boolean;
 }
 
 type Impl = (args: Value[], ctx: CallContext) => Value;
@@ -639,7 +641,15 @@ function parseBucketBound(le: string): number | undefined {
 /** The "might not be a counter" info of rate/increase, for a series whose name lacks a counter suffix. */
 function counterNameInfo(labels: Labels, ctx: CallContext): void {
   const name = labels.__name__;
-  if (!name || /(_total|_sum|_count|_bucket)$/.test(name)) return;
+  if (!name) return;
+  if (ctx.typeAndUnitLabels) {
+    const type = labels.__type__ ?? "";
+    if (type !== "counter" && type !== "histogram") {
+      ctx.annotations?.info(`metric might not be a counter, __type__ label is not set to "counter" or "histogram", got ${JSON.stringify(type)}: ${JSON.stringify(name)}`, ctx.argPos?.[0]);
+    }
+    return;
+  }
+  if (/(_total|_sum|_count|_bucket)$/.test(name)) return;
   ctx.annotations?.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, ctx.argPos?.[0]);
 }
 

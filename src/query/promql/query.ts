@@ -111,6 +111,7 @@ function counting(source: SampleSource): { source: SampleSource; count: () => nu
       },
       // Pushdown stays available through the count (buckets are not samples: not counted).
       ...(source.selectBuckets ? { selectBuckets: source.selectBuckets.bind(source) } : {}),
+      ...(source.typeAndUnitLabels ? { typeAndUnitLabels: true } : {}),
     },
     count: () => n,
   };
