@@ -18,6 +18,7 @@ import { InfoJoin } from "./info.js";
 import { LOOKBACK_MS, planLoads, type QueryWindow, resolveAt } from "./plan.js";
 import { SeriesWindows } from "./window.js";
 import { checkExtendedFunction, extendedReach, extendFloats, refuseHistograms, smoothedAt } from "./extended-range.js";
+import { smoothedHistogramAt } from "./histogram/extended.js";
 import { histogramString, mul as histogramMul } from "./histogram/float.js";
 import { avgHistograms, sumHistograms } from "./histogram/aggregate.js";
 import { histogramNotes as notes } from "./histogram/notes.js";
@@ -185,7 +186,15 @@ export class Evaluator {
     const out: InstantSample[] = [];
     // The samples within the lookback on either side of the evaluation time.
     for (const s of loaded.windows.range(ref - LOOKBACK_MS, ref + LOOKBACK_MS)) {
-      if (s.hs?.length) refuseHistograms("smoothed");
+      if (s.hs?.length) {
+        const c = { name: s.labels.__name__ ?? "", annotations: this.annotations, pos: positionOf(sel) };
+        if (s.vs.length > 0) notes.mixedFloatsHistograms(this.annotations, c.name, c.pos);
+        else {
+          const h = smoothedHistogramAt(s.hts!, s.hs, ref, c);
+          if (h) out.push({ labels: s.labels, value: Number.NaN, t, h });
+        }
+        continue;
+      }
       const v = smoothedAt(s.ts, s.vs, ref);
       if (v !== undefined) out.push({ labels: s.labels, value: v, t });
     }

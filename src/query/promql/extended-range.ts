@@ -5,7 +5,8 @@ import type { RangeSeries } from "./values.js";
 /**
  * Prometheus 3.16's extended range selectors (promql/functions.go: extendedRate, extendFloats,
  * pickFirstSampleIndices; engine.go: smoothSeries), for float samples. Start timestamps play no part (their
- * use in PromQL is a separate Prometheus feature, off by default), so a reset is a drop in value.
+ * use in PromQL is a separate Prometheus feature, off by default), so a reset is a drop in value. Native
+ * histograms: histogram/extended.ts.
  *
  * `anchored` reads, besides the range (start, end], the lookback before it: the range starts at the last
  * sample at or before its start (else its first sample) and ends at its last sample, without extrapolation.
@@ -31,9 +32,9 @@ export function extendedReach(sel: VectorSelector, lookbackMs: number): { before
   return { before: 0, after: 0 };
 }
 
-/** Native histograms have their own rules for these modifiers, not implemented by promgate: refused plainly. */
+/** A range selector's own value holds floats only: Prometheus' error for one with histograms. */
 export function refuseHistograms(modifier: "anchored" | "smoothed"): never {
-  throw new PromgateError("unprocessable", `${modifier} modifier is not supported with native histograms`);
+  throw new PromgateError("unprocessable", `${modifier} modifier is not supported with histograms`);
 }
 
 /** Go's sort.Search: the smallest i in [0, n) with f(i), else n. */

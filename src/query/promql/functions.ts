@@ -11,7 +11,8 @@ import { histogramNotes as notes } from "./histogram/notes.js";
 import { histogramInstantDelta, histogramRate } from "./histogram/rate.js";
 import { detectReset } from "./histogram/reset.js";
 import { histogramFraction, histogramQuantile, histogramVariance } from "./histogram/stats.js";
-import { anchoredSamples, extendedRate, refuseHistograms } from "./extended-range.js";
+import { anchoredSamples, extendedRate } from "./extended-range.js";
+import { extendedHistogramRate } from "./histogram/extended.js";
 
 /**
  * Function implementations, one calling convention for all: the evaluated arguments and the context of
@@ -161,14 +162,18 @@ function transitions(counts: (prev: { v: number; h: FloatHistogram | undefined }
   };
 }
 
-/** rate / increase / delta of an anchored or smoothed range (extended-range.ts), float samples only. */
+/** rate / increase / delta of an anchored or smoothed range (extended-range.ts, histogram/extended.ts). */
 function extendedRateOf(isCounter: boolean, isRate: boolean): Impl {
   return (args, ctx) => {
     const out: InstantSample[] = [];
     for (const s of argMatrix(args[0])) {
       if (hasHistograms(s)) {
-        if (s.vs.length > 0) notes.mixedFloatsHistograms(ctx.annotations, metricName(s), ctx.argPos?.[0]);
-        else refuseHistograms(ctx.extended!);
+        const c = { name: metricName(s), annotations: ctx.annotations, pos: ctx.argPos?.[0] };
+        if (s.vs.length > 0) notes.mixedFloatsHistograms(ctx.annotations, c.name, c.pos);
+        else {
+          const h = extendedHistogramRate(s.hts!, s.hs!, ctx.rangeStart, ctx.rangeEnd, ctx.extended === "smoothed", isCounter, isRate, c);
+          if (h) out.push({ labels: dropName(s.labels), value: Number.NaN, h });
+        }
         continue;
       }
       const v = extendedRate(s.ts, s.vs, ctx.rangeStart, ctx.rangeEnd, ctx.extended === "smoothed", isCounter, isRate);
