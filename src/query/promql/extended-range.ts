@@ -38,7 +38,7 @@ export function refuseHistograms(modifier: "anchored" | "smoothed"): never {
 }
 
 /** Go's sort.Search: the smallest i in [0, n) with f(i), else n. */
-function search(n: number, f: (i: number) => boolean): number {
+export function search(n: number, f: (i: number) => boolean): number {
   let lo = 0;
   let hi = n;
   while (lo < hi) {

@@ -1,5 +1,6 @@
 import { ResetHint } from "../../../model/histogram.js";
 import type { Annotations } from "../annotations.js";
+import { search } from "../extended-range.js";
 import { add, sub } from "./arith.js";
 import { compact, copy, div, type FloatHistogram, mul, usesCustomBuckets } from "./float.js";
 import { histogramNotes as notes } from "./notes.js";
@@ -10,18 +11,6 @@ import { detectReset } from "./reset.js";
  * extendedHistogramRate, interpolateHistograms, correctForCounterResetsHistogram; engine.go: smoothSeries),
  * the float half being ../extended-range.ts.
  */
-
-/** Go's sort.Search: the smallest i in [0, n) with f(i), else n. */
-function search(n: number, f: (i: number) => boolean): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (f(mid)) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
 
 interface Context {
   name: string;
