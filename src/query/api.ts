@@ -154,7 +154,7 @@ export function queryRoutes(config: Config, fetchFn: Fetch, frontend?: QueryFron
   };
   const parseOptions: ParseOptions = { experimental: experimentalSyntax(config.promqlExperimental) };
   const query: Handler = async (c, scope, p) => answer(c, await instantRequest(p, source(scope), timeoutMs, parseOptions));
-  const queryRange: Handler = async (c, scope, p) => answer(c, await rangeRequest(p, source(scope), timeoutMs, frontend?.runner(scope, cacheAllowed(c, p)), parseOptions));
+  const queryRange: Handler = async (c, scope, p) => answer(c, await rangeRequest(p, source(scope), timeoutMs, frontend?.runner(typeAndUnit ? { ...scope, metadataLabels: true } : scope, cacheAllowed(c, p)), parseOptions));
   const formatQuery: Handler = async (c, _scope, p) => success(c, formatRequest(p, parseOptions));
 
   const exemplars: Handler = async (c, scope, p, range) => {

@@ -253,6 +253,12 @@ describe("the results cache's scope key", () => {
     expect(await key(["metrics-x.prometheus-a"])).not.toBe(twoStreams);
     expect(await key(["metrics-x.prometheus-a,metrics-y.prometheus-a"])).toBe(twoStreams); // one index expression, the same streams
   });
+
+  it("differs when series are read with __type__ and __unit__ from metadata (type-and-unit-labels)", async () => {
+    const scope = { tenantPatterns: ["metrics-*.prometheus-a"], routePatterns: undefined };
+    expect(await scopeHash({ ...scope, metadataLabels: true })).not.toBe(await scopeHash(scope));
+    expect(await scopeHash({ ...scope, metadataLabels: false })).toBe(await scopeHash(scope));
+  });
 });
 
 describe("the results cache", () => {

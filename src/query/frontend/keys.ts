@@ -15,11 +15,13 @@ export interface ScopeKey {
   tenantPatterns: readonly string[];
   /** The streams the route names (an index expression may name several: their union, in any order). */
   routePatterns: readonly string[] | undefined;
+  /** Series read with `__type__` and `__unit__` from metadata (type-and-unit-labels): other answers. */
+  metadataLabels?: boolean;
 }
 
 export function scopeHash(scope: ScopeKey): Promise<string> {
   const route = scope.routePatterns ? [...scope.routePatterns].sort().join(",") : null;
-  return sha256(JSON.stringify({ streams: [...scope.tenantPatterns].sort(), route }));
+  return sha256(JSON.stringify({ streams: [...scope.tenantPatterns].sort(), route, ...(scope.metadataLabels ? { metadataLabels: true } : {}) }));
 }
 
 /** What else fixes a piece's answer. The version changes with the engine, so a deploy never serves old answers. */
