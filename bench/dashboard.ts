@@ -1,4 +1,6 @@
+import { Compactor } from "../src/chunks/compactor.js";
 import { loadConfig } from "../src/config.js";
+import { chunksTemplate } from "../src/elastic/templates.js";
 import { BENCH_AUTH, benchApp } from "./app.js";
 import { type SeriesSpec, writeBody } from "../test/helpers/payload.js";
 import { startReferencePrometheus } from "./receiver.js";
@@ -14,6 +16,7 @@ import { startReferencePrometheus } from "./receiver.js";
  * to the step, up to 6 queries in flight (a browser's connections per host).
  * Cold: the first refresh (a new promgate, Elasticsearch's caches cleared). Refresh: the same dashboard
  * 30 s later, its range moved by 30 s, with the results cache on (promgate's defaults otherwise).
+ * Then the same two refreshes with the chunk index on (the day's settled two-hour windows compacted first).
  * Prometheus answers from its own TSDB (memory-mapped chunks); it has no results cache.
  */
 
@@ -94,6 +97,9 @@ export interface DashboardBench {
   queries: number;
   promgateCold: DashboardRun;
   promgateRefresh: DashboardRun;
+  /** The same two refreshes with the chunk index on, every settled window of the day compacted. */
+  chunksCold: DashboardRun;
+  chunksRefresh: DashboardRun;
   prometheusCold: DashboardRun;
   prometheusRefresh: DashboardRun;
   /** Every panel's answer from promgate equals Prometheus' (values within 1e-9 relative). */
@@ -130,7 +136,8 @@ export async function benchDashboard(prometheus3: string): Promise<DashboardBenc
     let shift = 0;
     const clock = () => Date.now() + shift;
     const tenants = JSON.stringify({ bench: { password: "bench-password", streams: ["metrics-*.prometheus-*"], namespace: "default" } });
-    const app = () => benchApp({ now: clock }, loadConfig({ ...env, PROMGATE_TENANTS: tenants, PROMGATE_CACHE: "true" }));
+    const config = loadConfig({ ...env, PROMGATE_TENANTS: tenants, PROMGATE_CACHE: "true" });
+    const app = (c = config) => benchApp({ now: clock }, c);
     const writer = app();
 
     // 24 h and 10 minutes of scrapes up to now, sent in slices of 20 scrapes of the whole fleet.
@@ -190,9 +197,27 @@ export async function benchDashboard(prometheus3: string): Promise<DashboardBenc
     const gateWarm = await refresh(queries, gateAsk(reader, t + 30_000));
     const promWarm = await refresh(queries, promAsk(t + 30_000));
 
+    // The chunk index: every settled two-hour window of the day compacted, then the same two refreshes.
+    const chunkIndex = `promgate-chunks-benchdash-${run}`;
+    const { template } = chunksTemplate(chunkIndex);
+    await fetch(`${env.ES_URL}/${chunkIndex}`, { method: "PUT", headers: { ...esAuth, "content-type": "application/json" }, body: JSON.stringify({ settings: template.settings, mappings: template.mappings }) });
+    const chunked = { ...config, chunks: { index: chunkIndex, settleMs: 3_600_000 } };
+    const compactor = new Compactor(chunked, fetch, undefined, Date.now, `metrics-benchdash.prometheus-${run}`);
+    for (let step = await compactor.step(); step.kind !== "idle"; step = await compactor.step());
+    await fetch(`${env.ES_URL}/${chunkIndex},metrics-benchdash.*/_refresh`, { method: "POST", headers: esAuth });
+    await fetch(`${env.ES_URL}/${chunkIndex},metrics-benchdash.*/_cache/clear`, { method: "POST", headers: esAuth });
+    const withChunks = app(chunked);
+    const t2 = Date.now();
+    shift = 0;
+    const chunksCold = await refresh(queries, gateAsk(withChunks, t2));
+    const promCold2 = await refresh(queries, promAsk(t2));
+    shift = 30_000;
+    const chunksWarm = await refresh(queries, gateAsk(withChunks, t2 + 30_000));
+    const promWarm2 = await refresh(queries, promAsk(t2 + 30_000));
+
     const mismatches: string[] = [];
     queries.forEach((q, i) => {
-      for (const [ours, theirs] of [[gateCold.answers[i]!, promCold.answers[i]!], [gateWarm.answers[i]!, promWarm.answers[i]!]] as const) {
+      for (const [ours, theirs] of [[gateCold.answers[i]!, promCold.answers[i]!], [gateWarm.answers[i]!, promWarm.answers[i]!], [chunksCold.answers[i]!, promCold2.answers[i]!], [chunksWarm.answers[i]!, promWarm2.answers[i]!]] as const) {
         const why = difference(JSON.parse(ours), JSON.parse(theirs));
         if (why) mismatches.push(`${q.replace(/,?run="[^"]+"/g, "")}: ${why}`);
       }
@@ -203,6 +228,8 @@ export async function benchDashboard(prometheus3: string): Promise<DashboardBenc
       queries: queries.length,
       promgateCold: gateCold.run,
       promgateRefresh: gateWarm.run,
+      chunksCold: chunksCold.run,
+      chunksRefresh: chunksWarm.run,
       prometheusCold: promCold.run,
       prometheusRefresh: promWarm.run,
       equal: mismatches.length === 0,

@@ -175,7 +175,12 @@ async function printDashboard(): Promise<void> {
   console.log(`\nGrafana dashboard refresh: ${b.queries} "Node Exporter Full" panels, last 24 h at a 60 s step, rate interval 2m, 6 in flight;`);
   console.log(`${b.series} series scraped every 30 s (${b.samples.toLocaleString("en")} samples). Refresh = 30 s later, range moved, results cache on`);
   console.log("                         promgate total  p95    Prometheus 3 total  p95    ratio (total)");
-  for (const [what, g, p] of [["cold (first refresh)", b.promgateCold, b.prometheusCold], ["refresh 30 s later", b.promgateRefresh, b.prometheusRefresh]] as const) {
+  for (const [what, g, p] of [
+    ["cold (first refresh)", b.promgateCold, b.prometheusCold],
+    ["refresh 30 s later", b.promgateRefresh, b.prometheusRefresh],
+    ["chunk index on: cold", b.chunksCold, b.prometheusCold],
+    ["chunk index on: refresh", b.chunksRefresh, b.prometheusRefresh],
+  ] as const) {
     console.log(`${what.padEnd(25)}${fmt(g.totalMs, 0).padStart(11)} ms${fmt(g.p95Ms, 0).padStart(6)}${fmt(p.totalMs, 0).padStart(16)} ms${fmt(p.p95Ms, 0).padStart(8)}${`${fmt(g.totalMs / p.totalMs, 1)}×`.padStart(13)}`);
   }
   console.log(`every panel equal to Prometheus 3's answer: ${b.equal ? "yes" : `NO\n  ${b.mismatches.join("\n  ")}`}`);
