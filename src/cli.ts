@@ -1,13 +1,24 @@
 import { Compactor, type StepOutcome } from "./chunks/compactor.js";
 import { loadConfig, loadSetupConfig } from "./config.js";
+import { createGatewayKey } from "./elastic/credentials.js";
+import { compactorRole, gatewayRole } from "./elastic/privileges.js";
 import { esClient, setup } from "./elastic/setup.js";
+import { parseSetupArgs, type SetupArgs } from "./elastic/setup-args.js";
 
 /** `promgate <command>`: operator commands that run on Node. */
-const USAGE = `usage: promgate setup | promgate compact
+const USAGE = `usage: promgate setup [--api-key [NAME]] [--print-role [gateway|compactor]] | promgate compact
 
-  setup     install promgate's index and component templates in Elasticsearch (idempotent)
-  compact   compact every settled window of every metric data stream into the chunk index, then exit
-            (resumable; PROMGATE_CHUNKS_INDEX, PROMGATE_CHUNKS_SETTLE as for the gateway)
+  setup                 install promgate's index and component templates in Elasticsearch (idempotent);
+                        run it with an administrator's credentials
+  setup --api-key [NAME]
+                        also create the promgate_gateway role and an API key limited to it (default name
+                        promgate-gateway) and print the encoded key once: the ES_API_KEY promgate runs with
+                        (wrangler secret put ES_API_KEY)
+  setup --print-role [gateway|compactor]
+                        print the least-privileged role as JSON and exit (no Elasticsearch needed): for
+                        PUT /_security/role/<name>, or as a roles.yml entry of the file realm
+  compact               compact every settled window of every metric data stream into the chunk index, then
+                        exit (resumable; PROMGATE_CHUNKS_INDEX, PROMGATE_CHUNKS_SETTLE as for the gateway)
 
 Environment: ES_URL, ES_API_KEY or ES_USERNAME/ES_PASSWORD, PROMGATE_LOOK_BACK_TIME (default 2h),
 PROMGATE_RETENTION (e.g. 90d; default: keep forever), PROMGATE_FAILURE_STORE (true/false; default: where
@@ -48,15 +59,28 @@ async function compact(): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command] = argv;
+  const [command, ...rest] = argv;
   if (command === "compact") return compact();
   if (command !== "setup") {
     console.error(USAGE);
     return command === "--help" || command === "-h" ? 0 : 2;
   }
+  let args: SetupArgs;
+  try {
+    args = parseSetupArgs(rest);
+  } catch (e) {
+    console.error(`promgate: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
   const config = loadSetupConfig(process.env);
   const { lookBackTime, retention, failureStore, metadataIndex, exemplarIndex, haIndex, chunksIndex } = config;
-  const report = await setup(esClient(config), {
+  if (args.printRole) {
+    const role = args.printRole === "gateway" ? gatewayRole({ metadataIndex, exemplarIndex, haIndex, chunksIndex }) : compactorRole({ chunksIndex });
+    console.log(JSON.stringify(role, null, 2));
+    return 0;
+  }
+  const client = esClient(config);
+  const report = await setup(client, {
     ...(lookBackTime !== undefined ? { lookBackTime } : {}),
     ...(retention !== undefined ? { retention } : {}),
     ...(failureStore !== undefined ? { failureStore } : {}),
@@ -68,6 +92,12 @@ async function main(argv: string[]): Promise<number> {
   console.log(`promgate setup: Elasticsearch ${report.version} at ${config.esUrl}`);
   for (const a of report.actions) console.log(`  ${a.action.padEnd(9)} ${a.kind} ${a.name}`);
   for (const n of report.notes) console.log(`  note: ${n}`);
+  if (args.apiKeyName !== undefined) {
+    const key = await createGatewayKey(client, { metadataIndex, exemplarIndex, haIndex, chunksIndex, keyName: args.apiKeyName });
+    console.log(`  created   role promgate_gateway and API key ${key.name} (id ${key.id})`);
+    console.log("promgate runs with this key (shown once; store it as a secret, e.g. `wrangler secret put ES_API_KEY`):");
+    console.log(`ES_API_KEY=${key.encoded}`);
+  }
   return 0;
 }
 

@@ -388,6 +388,14 @@ export const FOREIGN_NAMES: ReadonlySet<string> = new Set([
   "ES_VERSION",
   "ES_START_TIMEOUT",
   "ES_STOP_TIMEOUT",
+  "ES_KEEP_DATA",
+  "ES_RUN_USER",
+  "ES_EXTRA_USERS",
+  "ES_TRANSPORT_PORT",
+  "ES_GATEWAY_USER",
+  "ES_GATEWAY_PASSWORD",
+  "ES_NODES",
+  "ES_NODE",
 ]);
 
 export const SETTING_BY_NAME: ReadonlyMap<string, Setting> = new Map(SETTINGS.map((s) => [s.name, s]));

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basic, PRW1_HEADERS } from "../helpers/config.js";
-import { countDocs, esEnv, uniquePart } from "../helpers/es.js";
+import { countDocs, esEnv, gateEnv, uniquePart } from "../helpers/es.js";
 import { writeBody } from "../helpers/payload.js";
 import { launchPromgate, ROOT } from "../helpers/launch.js";
 import { freePort, type Running, waitFor } from "../helpers/processes.js";
@@ -61,9 +61,8 @@ describe.each(["node", "workerd"] as const)("status page in Chromium, promgate o
   const browserErrors: string[] = [];
 
   beforeAll(async () => {
-    const es = esEnv();
     const port = await freePort();
-    server = launchPromgate(runtime, port, { ...process.env, ES_URL: es.url, ES_USERNAME: es.username, ES_PASSWORD: es.password, PROMGATE_TENANTS: TENANTS });
+    server = launchPromgate(runtime, port, { ...process.env, ...gateEnv(), PROMGATE_TENANTS: TENANTS });
     base = `http://127.0.0.1:${port}`;
     await waitFor(`promgate on ${runtime}`, async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 90_000).catch((e: Error) => {
       throw new Error(`${e.message}\n${server?.output()}`);
@@ -184,7 +183,7 @@ describe.each(["node", "workerd"] as const)("status page in Chromium, promgate o
     // The dev cluster is named like its password; the cluster name is not the secret, so leave it out.
     const clusterName = (await page.locator("#es-health code").textContent()) ?? "";
     const html = (await page.content()).replaceAll(`<code>${clusterName}</code>`, "");
-    const secrets = [PASSWORD, NARROW_PASSWORD, es.password, btoa(`${es.username}:${es.password}`), btoa(`dev:${PASSWORD}`)];
+    const secrets = [PASSWORD, NARROW_PASSWORD, es.password, btoa(`${es.username}:${es.password}`), gateEnv().ES_PASSWORD, btoa(`${gateEnv().ES_USERNAME}:${gateEnv().ES_PASSWORD}`), btoa(`dev:${PASSWORD}`)];
     for (const secret of secrets) {
       expect(html).not.toContain(secret);
       expect(server!.output()).not.toContain(secret);

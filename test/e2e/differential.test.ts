@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { esEnv, uniquePart } from "../helpers/es.js";
+import { gateEnv, uniquePart } from "../helpers/es.js";
 import { freePort, type Running, start, waitFor } from "../helpers/processes.js";
 
 /**
@@ -81,7 +81,6 @@ async function refScalar(query: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  const es = esEnv();
   workDir = mkdtempSync(join(tmpdir(), "promgate-diff-"));
   const [gatePort, refPort, nodePort, ref316Port] = [await freePort(), await freePort(), await freePort(), await freePort()];
 
@@ -93,9 +92,7 @@ beforeAll(async () => {
   writeFileSync(
     join(workDir, "promgate.env"),
     [
-      `ES_URL=${es.url}`,
-      `ES_USERNAME=${es.username}`,
-      `ES_PASSWORD=${es.password}`,
+      ...Object.entries(gateEnv()).filter(([, v]) => v !== "").map(([k, v]) => `${k}=${v}`),
       `PROMGATE_TENANTS=${JSON.stringify({ [AUTH.username]: { password: AUTH.password, namespace } })}`,
       `PROMGATE_PROMQL_EXPERIMENTAL=${EXPERIMENTAL}`,
       "",

@@ -8,7 +8,7 @@ import { ReadRequest_ResponseType, ReadRequestSchema } from "../../src/gen/prome
 import { LabelMatcher_Type } from "../../src/gen/prometheus/types_pb.js";
 import { decodeFrames, samplesBySeries } from "../helpers/chunks.js";
 import { snappy } from "../helpers/payload.js";
-import { countDocs, esEnv, uniquePart } from "../helpers/es.js";
+import { countDocs, gateEnv, uniquePart } from "../helpers/es.js";
 import { launchPromgate } from "../helpers/launch.js";
 import { freePort, type Running, start, waitFor } from "../helpers/processes.js";
 
@@ -57,15 +57,12 @@ async function promSamples(selector: string, time: number): Promise<number> {
 }
 
 beforeAll(async () => {
-  const es = esEnv();
   const dir = (workDir = mkdtempSync(join(tmpdir(), "promgate-e2e-")));
   const [gatePort, promPort] = [await freePort(), await freePort()];
 
   wrangler = launchPromgate("workerd", gatePort, {
     ...process.env,
-    ES_URL: es.url,
-    ES_USERNAME: es.username,
-    ES_PASSWORD: es.password,
+    ...gateEnv(),
     // The tenant's own namespace is this run's (it reads and writes metrics-*.prometheus-{namespace} only).
     PROMGATE_TENANTS: JSON.stringify({ dev: { password: "promgate-dev", namespace } }),
   });

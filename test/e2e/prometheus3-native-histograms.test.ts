@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { es, esEnv, uniquePart } from "../helpers/es.js";
+import { es, gateEnv, uniquePart } from "../helpers/es.js";
 import { launchPromgate } from "../helpers/launch.js";
 import { freePort, type Running, start, waitFor } from "../helpers/processes.js";
 
@@ -47,10 +47,9 @@ async function promApi(base: string, query: string, time: number, auth?: string)
 const sum = async (query: string, time = Date.now() / 1000) => (await promApi(promUrl, query, time)).result.reduce((n, r) => n + Number(r.value![1]), 0);
 
 beforeAll(async () => {
-  const env = esEnv();
   const dir = (workDir = mkdtempSync(join(tmpdir(), "promgate-nh-")));
   const [gatePort, promPort, exporterPort] = [await freePort(), await freePort(), await freePort()];
-  wrangler = launchPromgate("workerd", gatePort, { ...process.env, ES_URL: env.url, ES_USERNAME: env.username, ES_PASSWORD: env.password, PROMGATE_TENANTS: JSON.stringify(TENANTS) });
+  wrangler = launchPromgate("workerd", gatePort, { ...process.env, ...gateEnv(), PROMGATE_TENANTS: JSON.stringify(TENANTS) });
   gate = `http://127.0.0.1:${gatePort}`;
   await waitFor("wrangler dev to serve promgate", async () => ((await fetch(`${gate}/-/ready`)).ok ? true : undefined), 120_000).catch((e: Error) => {
     throw new Error(`${e.message}\n${wrangler?.output()}`);

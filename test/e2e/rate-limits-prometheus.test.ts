@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { countDocs, esEnv, uniquePart } from "../helpers/es.js";
+import { countDocs, gateEnv, uniquePart } from "../helpers/es.js";
 import { launchPromgate } from "../helpers/launch.js";
 import { freePort, type Running, start, waitFor } from "../helpers/processes.js";
 
@@ -52,14 +52,11 @@ async function writeStatuses(): Promise<Record<string, number>> {
 }
 
 beforeAll(async () => {
-  const es = esEnv();
   const dir = mkdtempSync(join(tmpdir(), "promgate-e2e-rl-"));
   const [gatePort, promPort] = [await freePort(), await freePort()];
   gate = launchPromgate("node", gatePort, {
     ...process.env,
-    ES_URL: es.url,
-    ES_USERNAME: es.username,
-    ES_PASSWORD: es.password,
+    ...gateEnv(),
     PROMGATE_TENANTS: JSON.stringify({
       rl: { password: "rl-password", namespace, limits: { ingestionRate: RATE, ingestionBurst: BURST, requestRate: 1 } },
       ops: { password: "ops-password", admin: true, namespace: "e2erl_ops", streams: ["metrics-*.prometheus-e2erl_ops"] },

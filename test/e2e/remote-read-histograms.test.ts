@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NativeHistogram, ResetHint } from "../../src/model/histogram.js";
-import { esEnv, uniquePart } from "../helpers/es.js";
+import { gateEnv, uniquePart } from "../helpers/es.js";
 import { launchPromgate } from "../helpers/launch.js";
 import { PRW1_HEADERS } from "../helpers/config.js";
 import { type SeriesSpec, writeBody } from "../helpers/payload.js";
@@ -83,10 +83,9 @@ async function serve(name: string, args: string[]): Promise<{ server: Running; u
 }
 
 beforeAll(async () => {
-  const es = esEnv();
   const dir = mkdtempSync(join(tmpdir(), "promgate-rrh-"));
   const gatePort = await freePort();
-  gate = launchPromgate("node", gatePort, { ...process.env, ES_URL: es.url, ES_USERNAME: es.username, ES_PASSWORD: es.password, PROMGATE_TENANTS: JSON.stringify({ dev: { password: "promgate-dev", streams: ["metrics-rrh.prometheus-*"] } }) });
+  gate = launchPromgate("node", gatePort, { ...process.env, ...gateEnv(), PROMGATE_TENANTS: JSON.stringify({ dev: { password: "promgate-dev", streams: ["metrics-rrh.prometheus-*"] } }) });
   const gateUrl = `http://127.0.0.1:${gatePort}`;
   await waitFor("promgate", async () => ((await fetch(`${gateUrl}/-/ready`)).ok ? true : undefined), 60_000).catch((e: Error) => {
     throw new Error(`${e.message}\n${gate?.output()}`);

@@ -1,12 +1,31 @@
 import { loadConfig } from "../../src/config.js";
 
 /**
- * Access to the real Elasticsearch that scripts/test.sh started (ES_URL, ES_USERNAME, ES_PASSWORD).
+ * Access to the real Elasticsearch that scripts/test.sh started, as its administrator (ES_URL, ES_USERNAME,
+ * ES_PASSWORD): for the tests' own checks of what was stored, never for promgate itself (see gateEnv).
  */
 export function esEnv() {
   const url = process.env.ES_URL;
   if (!url) throw new Error("ES_URL is not set: run the integration tests through `npm test` (scripts/test.sh)");
   return { url, username: process.env.ES_USERNAME ?? "elastic", password: process.env.ES_PASSWORD ?? "promgate-dev" };
+}
+
+/**
+ * The settings promgate runs with in every suite: the least-privileged credential of `promgate setup
+ * --print-role` (scripts/elasticsearch.sh's file-realm user, or an API key where the cluster can make one:
+ * GATE_ES_API_KEY), so a privilege promgate lacks fails the tests instead of passing as `elastic`.
+ * The empty values override an administrator's ES_* inherited from the environment.
+ */
+export function gateEnv(): { ES_URL: string; ES_USERNAME: string; ES_PASSWORD: string; ES_API_KEY: string } {
+  const { url } = esEnv();
+  const apiKey = process.env.GATE_ES_API_KEY ?? "";
+  if (apiKey) return { ES_URL: url, ES_API_KEY: apiKey, ES_USERNAME: "", ES_PASSWORD: "" };
+  return {
+    ES_URL: url,
+    ES_API_KEY: "",
+    ES_USERNAME: process.env.GATE_ES_USERNAME ?? "promgate",
+    ES_PASSWORD: process.env.GATE_ES_PASSWORD ?? "promgate-gateway-dev",
+  };
 }
 
 export async function es<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
@@ -46,11 +65,8 @@ export const INTEGRATION_TENANTS = {
 };
 
 export function integrationConfig(extra: Record<string, string> = {}) {
-  const { url, username, password } = esEnv();
   return loadConfig({
-    ES_URL: url,
-    ES_USERNAME: username,
-    ES_PASSWORD: password,
+    ...gateEnv(),
     PROMGATE_TENANTS: JSON.stringify(INTEGRATION_TENANTS),
     ...extra,
   });

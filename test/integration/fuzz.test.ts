@@ -7,7 +7,7 @@ import { ReadRequest_ResponseType, ReadRequestSchema, WriteRequestSchema } from 
 import { LabelMatcher_Type } from "../../src/gen/prometheus/types_pb.js";
 import * as v2 from "../../src/gen/io/prometheus/write/v2/types_pb.js";
 import { basic, PRW1_HEADERS } from "../helpers/config.js";
-import { es, esEnv, uniquePart } from "../helpers/es.js";
+import { es, gateEnv, uniquePart } from "../helpers/es.js";
 import { launchPromgate, ROOT } from "../helpers/launch.js";
 import { fixture, FIXTURES, type SeriesSpec, snappy, V2_CONTENT_TYPE, writeRequestBytes, writeRequestV2Bytes } from "../helpers/payload.js";
 import { freePort, type Running, waitFor } from "../helpers/processes.js";
@@ -104,13 +104,12 @@ function fail(target: string, i: number, input: unknown, problem: string) {
 }
 
 beforeAll(async () => {
-  const e = esEnv();
   const port = await freePort();
   // Both of this run's namespaces (shared explicitly: by default a tenant has only its own).
   const tenants = JSON.stringify({ dev: { password: "promgate-dev", namespace: ns, streams: [`metrics-*.prometheus-${ns}`, `metrics-*.prometheus-${wns}`] } });
   // The engine's own limit (a request's `timeout` may only shorten it) well inside REQUEST_BOUND_MS: a
   // case that outlives the bound then has ignored its deadline, rather than merely asked for a long one.
-  const env = { ES_URL: e.url, ES_USERNAME: e.username, ES_PASSWORD: e.password, PROMGATE_TENANTS: tenants, PROMGATE_QUERY_TIMEOUT: "5s", PROMGATE_PROMQL_EXPERIMENTAL: "promql-duration-expr,promql-experimental-functions,promql-extended-range-selectors,promql-binop-fill-modifiers" };
+  const env = { ...gateEnv(), PROMGATE_TENANTS: tenants, PROMGATE_QUERY_TIMEOUT: "5s", PROMGATE_PROMQL_EXPERIMENTAL: "promql-duration-expr,promql-experimental-functions,promql-extended-range-selectors,promql-binop-fill-modifiers" };
   server = launchPromgate("node", port, { ...process.env, ...env });
   base = `http://127.0.0.1:${port}`;
   await waitFor("promgate on node", async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 120_000).catch((err: Error) => {

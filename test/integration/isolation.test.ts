@@ -7,7 +7,7 @@ import { ReadRequest_ResponseType, ReadRequestSchema, ReadResponseSchema } from 
 import { LabelMatcher_Type } from "../../src/gen/prometheus/types_pb.js";
 import { decodeFrames, samplesBySeries } from "../helpers/chunks.js";
 import { basic, PRW1_HEADERS } from "../helpers/config.js";
-import { countDocs, esEnv, uniquePart } from "../helpers/es.js";
+import { countDocs, gateEnv, uniquePart } from "../helpers/es.js";
 import { MetricMetadata_MetricType, snappy, writeBody } from "../helpers/payload.js";
 
 /**
@@ -24,11 +24,8 @@ const A_AUTH = basic(A, "alpha-password");
 const B_AUTH = "Bearer beta-token-0123456789";
 const logs: string[] = [];
 const app = (() => {
-  const { url, username, password } = esEnv();
   const config = loadConfig({
-    ES_URL: url,
-    ES_USERNAME: username,
-    ES_PASSWORD: password,
+    ...gateEnv(),
     PROMGATE_TENANTS: JSON.stringify({ [A]: { password: "alpha-password" }, [B]: { tokens: ["beta-token-0123456789"] } }),
   });
   return createApp(config, { ...defaultDeps(), log: (l) => void logs.push(l) });

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createApp, defaultDeps } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { basic, PRW1_HEADERS } from "../helpers/config.js";
-import { es, esEnv, uniquePart } from "../helpers/es.js";
+import { es, gateEnv, uniquePart } from "../helpers/es.js";
 import { type SeriesSpec, writeBody } from "../helpers/payload.js";
 
 /**
@@ -19,11 +19,8 @@ const B_AUTH = basic(B, "beta-password");
 const SCRAPE = "Bearer scrape-token-0123456789";
 
 function app(extra: Record<string, string>) {
-  const { url, username, password } = esEnv();
   const config = loadConfig({
-    ES_URL: url,
-    ES_USERNAME: username,
-    ES_PASSWORD: password,
+    ...gateEnv(),
     PROMGATE_TENANTS: JSON.stringify({ [A]: { password: "alpha-password" }, [B]: { password: "beta-password" } }),
     PROMGATE_METRICS_TOKEN: SCRAPE.slice("Bearer ".length),
     ...extra,

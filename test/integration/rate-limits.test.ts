@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createApp, defaultDeps } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { basic, PRW1_HEADERS } from "../helpers/config.js";
-import { countDocs, esEnv, searchDocs, uniquePart } from "../helpers/es.js";
+import { countDocs, gateEnv, searchDocs, uniquePart } from "../helpers/es.js";
 import { writeBody } from "../helpers/payload.js";
 
 /**
@@ -19,11 +19,8 @@ const BURST = 300;
 const REQUEST_RATE = 4; // requests/s
 
 const config = (() => {
-  const { url, username, password } = esEnv();
   return loadConfig({
-    ES_URL: url,
-    ES_USERNAME: username,
-    ES_PASSWORD: password,
+    ...gateEnv(),
     PROMGATE_TENANTS: JSON.stringify({
       [LIMITED]: { password: "limited-pw", limits: { ingestionRate: RATE, ingestionBurst: BURST, requestRate: REQUEST_RATE } },
       [FREE]: { password: "free-pw" },

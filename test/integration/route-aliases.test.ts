@@ -4,7 +4,7 @@ import { createApp, defaultDeps } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { ReadRequest_ResponseType, ReadRequestSchema } from "../../src/gen/prometheus/remote_pb.js";
 import { basic, PRW1_HEADERS } from "../helpers/config.js";
-import { countDocs, esEnv, searchDocs, uniquePart } from "../helpers/es.js";
+import { countDocs, gateEnv, searchDocs, uniquePart } from "../helpers/es.js";
 import { MetricMetadata_MetricType, type SeriesSpec, snappy, writeBody } from "../helpers/payload.js";
 
 /**
@@ -16,8 +16,7 @@ import { MetricMetadata_MetricType, type SeriesSpec, snappy, writeBody } from ".
 const NS = uniquePart("alias"); // the tenant's id and namespace
 const AUTH = basic(NS, "alias-pw");
 const app = (() => {
-  const { url, username, password } = esEnv();
-  const config = loadConfig({ ES_URL: url, ES_USERNAME: username, ES_PASSWORD: password, PROMGATE_TENANTS: JSON.stringify({ [NS]: { password: "alias-pw" } }) });
+  const config = loadConfig({ ...gateEnv(), PROMGATE_TENANTS: JSON.stringify({ [NS]: { password: "alias-pw" } }) });
   return createApp(config, { ...defaultDeps(), log: () => undefined });
 })();
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basic, PRW1_HEADERS } from "../helpers/config.js";
-import { countDocs, esEnv, uniquePart } from "../helpers/es.js";
+import { countDocs, gateEnv, uniquePart } from "../helpers/es.js";
 import { writeBody } from "../helpers/payload.js";
 import { launchPromgate, RUNTIMES } from "../helpers/launch.js";
 import { freePort, type Running, waitFor } from "../helpers/processes.js";
@@ -27,9 +27,8 @@ describe.each(RUNTIMES)("promgate on %s", (runtime) => {
   });
 
   beforeAll(async () => {
-    const es = esEnv();
     const port = await freePort();
-    server = launchPromgate(runtime, port, { ...process.env, ES_URL: es.url, ES_USERNAME: es.username, ES_PASSWORD: es.password, PROMGATE_TENANTS: TENANTS });
+    server = launchPromgate(runtime, port, { ...process.env, ...gateEnv(), PROMGATE_TENANTS: TENANTS });
     base = `http://127.0.0.1:${port}`;
     await waitFor(`${runtime} to serve promgate`, async () => ((await fetch(`${base}/-/ready`)).ok ? true : undefined), 120_000).catch((e: Error) => {
       throw new Error(`${e.message}\n${server?.output()}`);
