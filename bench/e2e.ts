@@ -47,8 +47,11 @@ export async function benchE2e(requests = 40, concurrency = 4, rounds = 3): Prom
     if (res.status !== 204) throw new Error(`promgate answered ${res.status}: ${await res.text()}`);
   };
   const ndjson = bodies.map((b) => ours(b).slice());
+  // ES_URL may name several nodes (promgate spreads over them round robin): so does the direct side.
+  const urls = (env.ES_URL ?? "http://127.0.0.1:9200").split(",");
+  let turn = 0;
   const direct = async (body: Uint8Array<ArrayBuffer>) => {
-    const res = await fetch(`${env.ES_URL}/metrics-bench.prometheus-direct${run}/_bulk?filter_path=errors`, {
+    const res = await fetch(`${urls[turn++ % urls.length]}/metrics-bench.prometheus-direct${run}/_bulk?filter_path=errors`, {
       method: "POST",
       body,
       headers: { "content-type": "application/x-ndjson", authorization: auth },

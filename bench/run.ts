@@ -106,8 +106,10 @@ async function printE2e(): Promise<void> {
     console.log("\n(ES_URL not set: end-to-end part skipped; `npm run bench` starts Elasticsearch for it)");
     return;
   }
-  const rows = await benchE2e();
-  console.log(`\nend to end into Elasticsearch at ${process.env.ES_URL} (2,000-sample requests, 4 in flight; median of 3 alternating rounds after a warm-up)`);
+  // BENCH_CONCURRENCY: requests in flight (default 4); a cluster of several nodes takes more.
+  const inFlight = Number(process.env.BENCH_CONCURRENCY ?? 4);
+  const rows = await benchE2e(40, inFlight);
+  console.log(`\nend to end into Elasticsearch at ${process.env.ES_URL} (2,000-sample requests, ${inFlight} in flight; median of 3 alternating rounds after a warm-up)`);
   console.log("mode                          requests  samples  seconds  samples/s");
   for (const r of rows) {
     console.log(

@@ -35,12 +35,20 @@ trap stop_all EXIT
 
 node bin/promgate.js setup
 
+# promgate itself runs with the least-privileged user the script made (role promgate_gateway), not as
+# elastic, when this script started Elasticsearch; with ES_URL given, with the credentials given.
+gate_user=${ES_USERNAME:-} gate_password=${ES_PASSWORD:-}
+if [ -n "$started_es" ]; then
+  eval "$(ES_PASSWORD="$DEV_PASSWORD" bash scripts/elasticsearch.sh env | grep '^GATE_ES_')"
+  gate_user=$GATE_ES_USERNAME gate_password=$GATE_ES_PASSWORD
+fi
+
 # wrangler dev reads local vars and secrets from .dev.vars (git-ignored).
 {
   echo "ES_URL=$ES_URL"
   [ -n "${ES_API_KEY:-}" ] && echo "ES_API_KEY=$ES_API_KEY"
-  [ -n "${ES_USERNAME:-}" ] && echo "ES_USERNAME=$ES_USERNAME"
-  [ -n "${ES_PASSWORD:-}" ] && echo "ES_PASSWORD=$ES_PASSWORD"
+  [ -n "$gate_user" ] && echo "ES_USERNAME=$gate_user"
+  [ -n "$gate_password" ] && echo "ES_PASSWORD=$gate_password"
   # The one local user is an operator: admin (it scrapes /metrics below) with every stream, writing to
   # "default" like Elasticsearch's own endpoint; tenants get only their own namespace unless told otherwise.
   echo "PROMGATE_TENANTS={\"dev\":{\"password\":\"$DEV_PASSWORD\",\"admin\":true,\"streams\":[\"metrics-*.prometheus-*\"],\"namespace\":\"default\"}}"

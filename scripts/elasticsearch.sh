@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local Elasticsearch for promgate development and tests.
 #
-# Usage: scripts/elasticsearch.sh fetch|start|stop|status|env
+# Usage: scripts/elasticsearch.sh fetch|start|stop|stop-node|start-node|status|env
 #
 #   fetch   download the integ-test-zip distribution with Maven (from the
 #           registry configured for mvn) and unpack it into
@@ -9,8 +9,15 @@
 #   start   fetch if needed, start a single-node ES in the background on
 #           127.0.0.1:${ES_PORT}, wait for yellow health; the last stdout line
 #           is always `ES_URL=http://127.0.0.1:<port>`
-#   stop [all]    stop the node on ES_PORT (default 9200), or with `all`
-#                 every node started from this checkout (TERM, then KILL)
+#           With ES_NODES=N (2-9): a cluster of N nodes on loopback, each with
+#           its own free HTTP and transport port and data dir; the last line
+#           lists every node, `ES_URL=http://127.0.0.1:<p0>,http://...`, and
+#           <p0> names the cluster in the commands below
+#   stop [all]    stop the node (or cluster) on ES_PORT (default 9200), or with
+#                 `all` every node started from this checkout (TERM, then KILL)
+#   stop-node I   stop node I (0-based) of the cluster on ES_PORT by PID, keeping
+#                 its data (ES_STOP_SIGNAL=KILL: kill it, as a crash would)
+#   start-node I  start node I again and wait until the cluster has all nodes
 #   status [all]  say whether the node(s) run; exit 0 if running, 3 if not
 #                 (ES_PORT unset: every node started from this checkout)
 #   env [all]     print ES_URL/ES_USERNAME/ES_PASSWORD of a running node
@@ -20,8 +27,9 @@
 #   ES_PORT         HTTP port (default 9200); for start, 0 or "free" picks a
 #                   free port (read it from the last line, ES_URL=...).
 #   ES_PASSWORD     password of the `elastic` superuser (default promgate-dev)
-#   ES_HEAP         heap: a size like "1g" (-Xms=-Xmx) or raw JVM flags
-#                   (default "-Xms512m -Xmx1g")
+#   ES_NODES        nodes to start (default 1: single-node discovery)
+#   ES_HEAP         heap per node: a size like "1g" (-Xms=-Xmx) or raw JVM
+#                   flags (default "-Xms512m -Xmx1g")
 #   ES_JAVA_HOME    JDK >= 21 to run ES with (default: newest in /usr/lib/jvm)
 #   ES_KEEP_DATA=1  keep the data dir of a previous run on the same port
 #   ES_GATEWAY_USER / ES_GATEWAY_PASSWORD
@@ -59,7 +67,8 @@ ES_GATEWAY_PASSWORD="${ES_GATEWAY_PASSWORD:-promgate-gateway-dev}"
 # Not the password: a cluster name shows up in logs, status pages and answers of unauthenticated probes.
 CLUSTER_NAME="promgate-local"
 ES_HEAP="${ES_HEAP:--Xms512m -Xmx1g}"
-ES_START_TIMEOUT="${ES_START_TIMEOUT:-120}"
+# A cluster starts its nodes side by side on shared cores: give it longer.
+ES_START_TIMEOUT="${ES_START_TIMEOUT:-$(( ${ES_NODES:-1} > 1 ? 90 + 60 * ${ES_NODES:-1} : 120 ))}"
 ES_STOP_TIMEOUT="${ES_STOP_TIMEOUT:-30}"
 ES_ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:${ES_VERSION}:zip"
 MVN_DEPENDENCY_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
@@ -232,8 +241,153 @@ write_gateway_role() { # $1 = roles.yml
 }
 
 # ---------------------------------------------------------------- start ----
+# A cluster of ES_NODES > 1 nodes is described by $CACHE/cluster-<first port>: one line per node,
+# "<index> <http port> <transport port>". Each node has its own run dir (run-<http port>: data, logs,
+# config, es.pid) and is stopped by its PID; the first node's port names the cluster in every command.
+cluster_file() { echo "$CACHE/cluster-$1"; }
+
+# The config every node shares (keystore with the elastic password, roles.yml, file-realm users), made
+# once: each JVM tool run costs seconds, so further nodes copy it.
+prepare_config() { # $1 = config dir to create
+  local conf="$1"
+  rm -rf "$conf"
+  cp -R "$ES_HOME/config" "$conf"
+  [[ -z "$RUN_UID" ]] || chown -R "$RUN_UID:$RUN_GID" "$conf"
+  # The elastic user's password: bootstrap.password in the keystore is
+  # accepted for `elastic` until a password is stored in the security index.
+  # (`add -f` creates the keystore too: one JVM start instead of two.)
+  printf '%s' "$ES_PASSWORD" | ES_PATH_CONF="$conf" as_es_user "$ES_HOME/bin/elasticsearch-keystore" add -x -f bootstrap.password >/dev/null
+  write_gateway_role "$conf/roles.yml"
+  ES_PATH_CONF="$conf" as_es_user "$ES_HOME/bin/elasticsearch-users" useradd "$ES_GATEWAY_USER" -p "$ES_GATEWAY_PASSWORD" -r promgate_gateway >/dev/null
+  local spec u rest pw roles
+  for spec in ${ES_EXTRA_USERS:-}; do
+    u="${spec%%:*}"; rest="${spec#*:}"; pw="${rest%%:*}"; roles="${rest#*:}"
+    [[ -n "$u" && -n "$pw" && "$rest" == *:* ]] || die "bad ES_EXTRA_USERS entry '$spec' (want name:password:roles)"
+    ES_PATH_CONF="$conf" as_es_user "$ES_HOME/bin/elasticsearch-users" useradd "$u" -p "$pw" -r "$roles" >/dev/null
+  done
+}
+
+# elasticsearch.yml of one node. $4 = "" for a single node; else the seed list, and $5 the initial
+# master nodes (only when the cluster forms for the first time).
+write_node_yml() { # $1 = run dir, $2 = http port, $3 = transport port, $4 = seeds, $5 = initial masters
+  local dir="$1"
+  {
+    echo "# generated by scripts/elasticsearch.sh"
+    echo "cluster.name: $CLUSTER_NAME"
+    echo "node.name: promgate-es-$2"
+    echo "path.data: $dir/data"
+    echo "path.logs: $dir/logs"
+    echo "network.host: 127.0.0.1"
+    echo "http.port: $2"
+    echo "transport.port: $3"
+    if [[ -z "$4" ]]; then
+      echo "discovery.type: single-node"
+    else
+      echo "discovery.seed_hosts: [$4]"
+      [[ -z "${5:-}" ]] || echo "cluster.initial_master_nodes: [$5]"
+    fi
+    echo "xpack.security.enabled: true"
+    echo "xpack.security.http.ssl.enabled: false"
+    echo "# Loopback only: Elasticsearch's bootstrap checks (TLS between nodes among them) apply beyond loopback."
+    echo "xpack.security.transport.ssl.enabled: false"
+    echo "xpack.security.enrollment.enabled: false"
+    echo "cluster.routing.allocation.disk.threshold_enabled: false"
+    echo "action.destructive_requires_name: false"
+    echo "# Every test writes its own data stream, which this distribution cannot delete, and each backing index's"
+    echo "# replica (never placed on one node) still counts against the shard limit (default 1,000 per node)."
+    echo "cluster.max_shards_per_node: 10000"
+  } >"$dir/config/elasticsearch.yml"
+}
+
+# Starts the node of run dir $1 (its config written) in the background; echoes the launcher's pid.
+launch_node() { # $1 = run dir
+  local dir="$1"
+  : >"$dir/logs/launcher.out"
+  [[ -z "$RUN_UID" ]] || chown -R "$RUN_UID:$RUN_GID" "$dir"
+  # -d: the launcher exits once the server is up; the server writes its own
+  # pid to es.pid. Run the launcher in the background so the wait is ours.
+  ES_PATH_CONF="$dir/config" ES_TMPDIR="$dir/tmp" HOME="$dir" \
+    ${RUN_AS[@]+"${RUN_AS[@]}"} nohup "$ES_HOME/bin/elasticsearch" -d -p "$dir/es.pid" >"$dir/logs/launcher.out" 2>&1 </dev/null &
+  echo $!
+}
+
+# Waits until the cluster on $1 reports $2 nodes and yellow health, while every launcher in $3...
+# (pid:port) is alive or has left a running server. Returns 1 on timeout or a node that died.
+wait_cluster() { # $1 = port to ask, $2 = nodes, $3... = launcher:port
+  local port="$1" want="$2" deadline spec launcher p pid
+  shift 2
+  deadline=$(( $(date +%s) + ES_START_TIMEOUT ))
+  while (( $(date +%s) < deadline )); do
+    if curl -fsS -o /dev/null --max-time 5 -u "elastic:$ES_PASSWORD" \
+        "http://127.0.0.1:$port/_cluster/health?wait_for_status=yellow&wait_for_nodes=$want&timeout=2s" 2>/dev/null; then
+      return 0
+    fi
+    for spec in "$@"; do
+      launcher="${spec%%:*}"; p="${spec#*:}"
+      kill -0 "$launcher" 2>/dev/null && continue
+      pid="$(read_pid "$p" || true)"
+      if ! { [[ -n "$pid" ]] && pid_is_es "$pid"; }; then
+        log "the node on port $p exited during start"
+        return 1
+      fi
+    done
+    sleep 1
+  done
+  log "Elasticsearch did not report $want node(s) and yellow health on port $port within ${ES_START_TIMEOUT}s"
+  return 1
+}
+
+# After a failed start: say why, and stop what did start (by PID).
+start_failed() { # $1... = launcher:port
+  local spec launcher p dir pid child
+  for spec in "$@"; do
+    launcher="${spec%%:*}"; p="${spec#*:}"; dir="$(run_dir "$p")"
+    log "--- $dir/logs/launcher.out (tail) ---"
+    tail -n 15 "$dir/logs/launcher.out" >&2 2>/dev/null || true
+    log "--- $dir/logs/$CLUSTER_NAME.log (tail) ---"
+    tail -n 40 "$dir/logs/$CLUSTER_NAME.log" >&2 2>/dev/null || true
+    pid="$(read_pid "$p" || true)"
+    if [[ -n "$pid" ]] && pid_is_es "$pid"; then stop_pid "$pid" "$p"; fi
+    if kill -0 "$launcher" 2>/dev/null; then
+      # The server may not have written its pid yet: it is the launcher's child.
+      for child in $(pgrep -P "$launcher" 2>/dev/null || true); do
+        pid_is_es "$child" && stop_pid "$child" "$p"
+      done
+      kill "$launcher" 2>/dev/null || true
+    fi
+    rm -f "$dir/es.pid"
+  done
+}
+
+# Lets launchers finish detaching (each exits right after its node is up).
+reap_launchers() { # $1... = launcher:port
+  local spec launcher
+  for spec in "$@"; do
+    launcher="${spec%%:*}"
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$launcher" 2>/dev/null || break; sleep 0.5; done
+    wait "$launcher" 2>/dev/null || true
+  done
+}
+
+JAVA_DESC=""
+java_env() {
+  init_run_user
+  local java_home java_v
+  java_home="$(find_java)"
+  java_v="$(java_major "$java_home")"
+  if ! [[ "$java_v" =~ ^[0-9]+$ ]] || (( java_v < 21 )); then
+    die "$java_home is Java ${java_v:-?}; ES ${ES_VERSION%%.*}.x needs >= 21"
+  fi
+  local heap="$ES_HEAP"
+  [[ "$heap" == -* ]] || heap="-Xms$heap -Xmx$heap"
+  export ES_JAVA_HOME="$java_home" ES_JAVA_OPTS="$heap ${ES_EXTRA_JAVA_OPTS:-}"
+  unset JAVA_HOME
+  JAVA_DESC="Java $java_v at $java_home"
+}
+
 cmd_start() {
-  local port="${ES_PORT:-9200}"
+  local nodes="${ES_NODES:-1}" port="${ES_PORT:-9200}"
+  [[ "$nodes" =~ ^[1-9]$ ]] || die "ES_NODES must be 1 to 9, not '$nodes'"
   if [[ "$port" == 0 || "$port" == free ]]; then
     port="$(free_port)"
     log "picked free port $port"
@@ -246,7 +400,7 @@ cmd_start() {
   if [[ -n "$pid" ]] && pid_is_es "$pid"; then
     if healthy "$port"; then
       log "Elasticsearch already running on port $port (pid $pid)"
-      echo "ES_URL=http://127.0.0.1:$port"
+      echo "ES_URL=$(cluster_urls "$port")"
       return 0
     fi
     die "pid $pid (port $port) is running but not healthy; run 'stop' first"
@@ -255,119 +409,132 @@ cmd_start() {
   port_in_use "$port" && die "port $port is already in use by another process"
 
   cmd_fetch
+  java_env
 
-  init_run_user
-  local java_home java_v t0 transport
-  java_home="$(find_java)"
-  java_v="$(java_major "$java_home")"
-  if ! [[ "$java_v" =~ ^[0-9]+$ ]] || (( java_v < 21 )); then
-    die "$java_home is Java ${java_v:-?}; ES ${ES_VERSION%%.*}.x needs >= 21"
+  # Ports of every node: the first is ES_PORT; the rest, and all transport ports, free ones.
+  local -a https transports
+  local i seeds="" masters=""
+  https[0]="$port"
+  transports[0]="${ES_TRANSPORT_PORT:-$(free_port)}"
+  for ((i = 1; i < nodes; i++)); do https[i]="$(free_port)"; transports[i]="$(free_port)"; done
+  if (( nodes > 1 )); then
+    for ((i = 0; i < nodes; i++)); do
+      seeds+="${seeds:+, }\"127.0.0.1:${transports[i]}\""
+      masters+="${masters:+, }\"promgate-es-${https[i]}\""
+    done
   fi
-  transport="${ES_TRANSPORT_PORT:-$(free_port)}"
+
+  local t0 shared cfile
   t0="$(now)"
-
-  if [[ "${ES_KEEP_DATA:-0}" != 1 ]]; then
-    rm -rf "$dir"
-  fi
-  rm -rf "$dir/config" "$dir/tmp"
-  mkdir -p "$dir/data" "$dir/logs" "$dir/tmp"
-  : >"$dir/logs/launcher.out"
-  cp -R "$ES_HOME/config" "$dir/config"
-  if [[ -n "$RUN_UID" ]]; then
-    chown -R "$RUN_UID:$RUN_GID" "$dir"
-    as_es_user test -r "$ES_HOME/lib/elasticsearch-$ES_VERSION.jar" -a -w "$dir" -a -x "$java_home/bin/java" \
-      || die "uid $RUN_UID cannot read $ES_HOME or write $dir (every parent dir must be world-traversable); set ES_RUN_USER"
-  fi
-
-  cat >"$dir/config/elasticsearch.yml" <<EOF
-# generated by scripts/elasticsearch.sh
-cluster.name: $CLUSTER_NAME
-node.name: promgate-es-$port
-path.data: $dir/data
-path.logs: $dir/logs
-network.host: 127.0.0.1
-http.port: $port
-transport.port: $transport
-discovery.type: single-node
-xpack.security.enabled: true
-xpack.security.http.ssl.enabled: false
-xpack.security.transport.ssl.enabled: false
-xpack.security.enrollment.enabled: false
-cluster.routing.allocation.disk.threshold_enabled: false
-action.destructive_requires_name: false
-# Every test writes its own data stream, which this distribution cannot delete, and each backing index's
-# replica (never placed on one node) still counts against the shard limit (default 1,000 per node).
-cluster.max_shards_per_node: 10000
-EOF
-
-  local heap="$ES_HEAP"
-  [[ "$heap" == -* ]] || heap="-Xms$heap -Xmx$heap"
-
-  export ES_JAVA_HOME="$java_home" ES_PATH_CONF="$dir/config" ES_TMPDIR="$dir/tmp" HOME="$dir"
-  export ES_JAVA_OPTS="$heap ${ES_EXTRA_JAVA_OPTS:-}"
-  unset JAVA_HOME
-
-  # The elastic user's password: bootstrap.password in the keystore is
-  # accepted for `elastic` until a password is stored in the security index.
-  # (`add -f` creates the keystore too: one JVM start instead of two.)
-  printf '%s' "$ES_PASSWORD" | as_es_user "$ES_HOME/bin/elasticsearch-keystore" add -x -f bootstrap.password >/dev/null
-
-  write_gateway_role "$dir/config/roles.yml"
-  as_es_user "$ES_HOME/bin/elasticsearch-users" useradd "$ES_GATEWAY_USER" -p "$ES_GATEWAY_PASSWORD" -r promgate_gateway >/dev/null
-
-  local spec u rest pw roles
-  for spec in ${ES_EXTRA_USERS:-}; do
-    u="${spec%%:*}"; rest="${spec#*:}"; pw="${rest%%:*}"; roles="${rest#*:}"
-    [[ -n "$u" && -n "$pw" && "$rest" == *:* ]] || die "bad ES_EXTRA_USERS entry '$spec' (want name:password:roles)"
-    as_es_user "$ES_HOME/bin/elasticsearch-users" useradd "$u" -p "$pw" -r "$roles" >/dev/null
-  done
-
-  log "starting Elasticsearch $ES_VERSION (Java $java_v at $java_home) on 127.0.0.1:$port ..."
-  # -d: the launcher exits once the server is up; the server writes its own
-  # pid to es.pid. Run the launcher in the background so the wait is ours.
-  ${RUN_AS[@]+"${RUN_AS[@]}"} nohup "$ES_HOME/bin/elasticsearch" -d -p "$dir/es.pid" >"$dir/logs/launcher.out" 2>&1 </dev/null &
-  local launcher=$! deadline ok=0
-  deadline=$(( $(date +%s) + ES_START_TIMEOUT ))
-  while (( $(date +%s) < deadline )); do
-    if healthy "$port"; then ok=1; break; fi
-    if ! kill -0 "$launcher" 2>/dev/null; then
-      # Launcher is gone: fine if it left a running server behind.
-      pid="$(read_pid "$port" || true)"
-      if ! { [[ -n "$pid" ]] && pid_is_es "$pid"; }; then
-        wait "$launcher" 2>/dev/null || true
-        break
-      fi
+  cfile="$(cluster_file "$port")"
+  shared="$CACHE/.config-$port-$$"
+  prepare_config "$shared"
+  : >"$cfile.new"
+  for ((i = 0; i < nodes; i++)); do
+    dir="$(run_dir "${https[i]}")"
+    if [[ "${ES_KEEP_DATA:-0}" != 1 ]]; then rm -rf "$dir"; fi
+    rm -rf "$dir/config" "$dir/tmp"
+    mkdir -p "$dir/data" "$dir/logs" "$dir/tmp"
+    cp -R "$shared" "$dir/config"
+    write_node_yml "$dir" "${https[i]}" "${transports[i]}" "$seeds" "$masters"
+    if [[ -n "$RUN_UID" ]]; then
+      chown -R "$RUN_UID:$RUN_GID" "$dir"
+      as_es_user test -r "$ES_HOME/lib/elasticsearch-$ES_VERSION.jar" -a -w "$dir" -a -x "$ES_JAVA_HOME/bin/java" \
+        || die "uid $RUN_UID cannot read $ES_HOME or write $dir (every parent dir must be world-traversable); set ES_RUN_USER"
     fi
-    sleep 1
+    echo "$i ${https[i]} ${transports[i]}" >>"$cfile.new"
   done
+  rm -rf "$shared"
+  if (( nodes > 1 )); then mv "$cfile.new" "$cfile"; else rm -f "$cfile.new" "$cfile"; fi
 
-  if (( ok == 0 )); then
-    log "Elasticsearch did not become healthy on port $port within ${ES_START_TIMEOUT}s"
-    log "--- $dir/logs/launcher.out (tail) ---"
-    tail -n 15 "$dir/logs/launcher.out" >&2 2>/dev/null || true
-    log "--- $dir/logs/$CLUSTER_NAME.log (tail) ---"
-    tail -n 60 "$dir/logs/$CLUSTER_NAME.log" >&2 2>/dev/null || true
-    pid="$(read_pid "$port" || true)"
-    if [[ -n "$pid" ]] && pid_is_es "$pid"; then stop_pid "$pid" "$port"; fi
-    if kill -0 "$launcher" 2>/dev/null; then
-      # The server may not have written its pid yet: it is the launcher's child.
-      local child
-      for child in $(pgrep -P "$launcher" 2>/dev/null || true); do
-        pid_is_es "$child" && stop_pid "$child" "$port"
-      done
-      kill "$launcher" 2>/dev/null || true
-    fi
-    rm -f "$dir/es.pid"
+  log "starting Elasticsearch $ES_VERSION ($JAVA_DESC): $nodes node(s) on 127.0.0.1 port(s) ${https[*]} ..."
+  local -a launchers=()
+  for ((i = 0; i < nodes; i++)); do
+    launchers+=("$(launch_node "$(run_dir "${https[i]}")"):${https[i]}")
+  done
+  if ! wait_cluster "$port" "$nodes" "${launchers[@]}"; then
+    start_failed "${launchers[@]}"
+    rm -f "$cfile"
     exit 1
   fi
-  # Let the launcher finish detaching (it exits right after the node is up).
-  for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$launcher" 2>/dev/null || break; sleep 0.5; done
-  wait "$launcher" 2>/dev/null || true
+  reap_launchers "${launchers[@]}"
 
-  pid="$(read_pid "$port" || true)"
-  log "Elasticsearch is up on port $port (pid ${pid:-?}) after $(elapsed "$t0")s; user elastic / \$ES_PASSWORD"
-  log "logs: $dir/logs; stop with: ES_PORT=$port $0 stop"
-  echo "ES_URL=http://127.0.0.1:$port"
+  local pids=""
+  for ((i = 0; i < nodes; i++)); do pids+="${pids:+ }$(read_pid "${https[i]}" || echo '?')"; done
+  log "Elasticsearch is up: $nodes node(s), pid(s) $pids, after $(elapsed "$t0")s; user elastic / \$ES_PASSWORD"
+  log "logs: $(run_dir "$port")/logs; stop with: ES_PORT=$port $0 stop"
+  echo "ES_URL=$(cluster_urls "$port")"
+}
+
+# The HTTP ports of the cluster named by its first port (just that port for a single node).
+cluster_ports() { # $1 = first port
+  local f
+  f="$(cluster_file "$1")"
+  if [[ -s "$f" ]]; then awk '{ print $2 }' "$f"; else echo "$1"; fi
+}
+
+cluster_urls() { # $1 = first port
+  local p out=""
+  for p in $(cluster_ports "$1"); do out+="${out:+,}http://127.0.0.1:$p"; done
+  echo "$out"
+}
+
+# node_line PORT INDEX: "<index> <http> <transport>" of one node of a cluster.
+node_line() {
+  local f line
+  f="$(cluster_file "$1")"
+  [[ -s "$f" ]] || die "no cluster was started on port $1 (ES_NODES > 1)"
+  line="$(awk -v i="$2" '$1 == i' "$f")"
+  [[ -n "$line" ]] || die "the cluster on port $1 has no node $2"
+  echo "$line"
+}
+
+# stop-node I: stops node I of the cluster named by ES_PORT, by PID (ES_STOP_SIGNAL=KILL: at once, as a
+# crash would); its data stays for start-node.
+cmd_stop_node() { # $1 = index
+  local first="${ES_PORT:?set ES_PORT to the port of the first node}" line http pid
+  [[ "${1:-}" =~ ^[0-9]+$ ]] || die "usage: stop-node INDEX"
+  line="$(node_line "$first" "$1")"
+  http="$(awk '{ print $2 }' <<<"$line")"
+  pid="$(read_pid "$http" || true)"
+  if [[ -n "$pid" ]] && pid_is_es "$pid"; then
+    if [[ "${ES_STOP_SIGNAL:-TERM}" == KILL ]]; then
+      kill -KILL "$pid" 2>/dev/null || true
+      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+      log "killed node $1 (port $http, pid $pid)"
+    else
+      stop_pid "$pid" "$http"
+    fi
+  else
+    log "node $1 (port $http) is not running"
+  fi
+  rm -f "$(run_dir "$http")/es.pid"
+}
+
+# start-node I: starts node I again with its data, and waits until the cluster has every node back.
+cmd_start_node() { # $1 = index
+  local first="${ES_PORT:?set ES_PORT to the port of the first node}" line http transport dir seeds="" nodes launcher pid t
+  [[ "${1:-}" =~ ^[0-9]+$ ]] || die "usage: start-node INDEX"
+  line="$(node_line "$first" "$1")"
+  read -r _ http transport <<<"$line"
+  dir="$(run_dir "$http")"
+  pid="$(read_pid "$http" || true)"
+  if [[ -n "$pid" ]] && pid_is_es "$pid"; then log "node $1 (port $http) already runs (pid $pid)"; return 0; fi
+  java_env
+  nodes="$(wc -l <"$(cluster_file "$first")")"
+  while read -r _ _ t; do seeds+="${seeds:+, }\"127.0.0.1:$t\""; done <"$(cluster_file "$first")"
+  # The cluster has formed: a restarted node joins it (no initial master nodes any more).
+  write_node_yml "$dir" "$http" "$transport" "$seeds" ""
+  rm -rf "$dir/tmp" && mkdir -p "$dir/tmp"
+  launcher="$(launch_node "$dir")"
+  local ask="$first"
+  [[ "$http" != "$first" ]] || ask="$(cluster_ports "$first" | sed -n 2p)"
+  if ! wait_cluster "$ask" "$nodes" "$launcher:$http"; then
+    start_failed "$launcher:$http"
+    exit 1
+  fi
+  reap_launchers "$launcher:$http"
+  log "node $1 is back on port $http (pid $(read_pid "$http" || echo '?'))"
 }
 
 # ----------------------------------------------------------------- stop ----
@@ -385,16 +552,19 @@ stop_pid() { # $1 = pid, $2 = port
 }
 
 cmd_stop() {
-  local port pid any=0
+  local port p pid any=0
   for port in $(target_ports "${1:-}" 0); do
     any=1
-    pid="$(read_pid "$port" || true)"
-    if [[ -n "$pid" ]] && pid_is_es "$pid"; then
-      stop_pid "$pid" "$port"
-    else
-      log "Elasticsearch on port $port is not running${pid:+ (stale pid $pid)}"
-    fi
-    rm -f "$(run_dir "$port")/es.pid"
+    for p in $(cluster_ports "$port"); do
+      pid="$(read_pid "$p" || true)"
+      if [[ -n "$pid" ]] && pid_is_es "$pid"; then
+        stop_pid "$pid" "$p"
+      else
+        log "Elasticsearch on port $p is not running${pid:+ (stale pid $pid)}"
+      fi
+      rm -f "$(run_dir "$p")/es.pid"
+    done
+    rm -f "$(cluster_file "$port")"
   done
   (( any )) || log "no Elasticsearch started by this script"
 }
@@ -426,7 +596,7 @@ cmd_env() {
   for port in $(target_ports "${1:-}" 1); do
     pid="$(read_pid "$port" || true)"
     if [[ -n "$pid" ]] && pid_is_es "$pid"; then
-      echo "ES_URL=http://127.0.0.1:$port"
+      echo "ES_URL=$(cluster_urls "$port")"
       echo "ES_USERNAME=elastic"
       echo "ES_PASSWORD=$ES_PASSWORD"
       echo "GATE_ES_USERNAME=$ES_GATEWAY_USER"
@@ -441,7 +611,9 @@ case "${1:-}" in
   fetch) cmd_fetch ;;
   start) cmd_start ;;
   stop) cmd_stop "${2:-}" ;;
+  stop-node) cmd_stop_node "${2:-}" ;;
+  start-node) cmd_start_node "${2:-}" ;;
   status) cmd_status "${2:-}" ;;
   env) cmd_env "${2:-}" ;;
-  *) echo "usage: $0 fetch|start|stop [all]|status [all]|env [all]" >&2; exit 2 ;;
+  *) echo "usage: $0 fetch|start|stop [all]|stop-node I|start-node I|status [all]|env [all]" >&2; exit 2 ;;
 esac

@@ -6,10 +6,12 @@ import { esClient, setup } from "./elastic/setup.js";
 import { parseSetupArgs, type SetupArgs } from "./elastic/setup-args.js";
 
 /** `promgate <command>`: operator commands that run on Node. */
-const USAGE = `usage: promgate setup [--api-key [NAME]] [--print-role [gateway|compactor]] | promgate compact
+const USAGE = `usage: promgate setup [--replicas N] [--api-key [NAME]] [--print-role [gateway|compactor]] | promgate compact
 
   setup                 install promgate's index and component templates in Elasticsearch (idempotent);
                         run it with an administrator's credentials
+  setup --replicas N    replicas of each metrics backing index (default: Elasticsearch's, 1); applies to
+                        backing indices created after it (a new stream, or the next rollover)
   setup --api-key [NAME]
                         also create the promgate_gateway role and an API key limited to it (default name
                         promgate-gateway) and print the encoded key once: the ES_API_KEY promgate runs with
@@ -88,8 +90,9 @@ async function main(argv: string[]): Promise<number> {
     exemplarIndex,
     haIndex,
     chunksIndex,
+    ...(args.replicas !== undefined ? { replicas: args.replicas } : {}),
   });
-  console.log(`promgate setup: Elasticsearch ${report.version} at ${config.esUrl}`);
+  console.log(`promgate setup: Elasticsearch ${report.version} at ${config.esUrls.join(", ")}`);
   for (const a of report.actions) console.log(`  ${a.action.padEnd(9)} ${a.kind} ${a.name}`);
   for (const n of report.notes) console.log(`  note: ${n}`);
   if (args.apiKeyName !== undefined) {

@@ -110,7 +110,8 @@ export interface ChunksConfig {
 }
 
 export interface Config {
-  esUrl: string;
+  /** One URL per Elasticsearch node to send to (ES_URL, comma-separated); requests spread over them (elastic/nodes.ts). */
+  esUrls: readonly string[];
   esAuth: EsAuth;
   /** Per ES call; below Prometheus' default remote_timeout (30 s) so the sender sees our 503, not its own timeout. */
   esTimeoutMs: number;
@@ -223,8 +224,8 @@ function check(s: Setting, raw: unknown): { value: Value } | { problem: string }
   }
   if (typeof raw !== "string") return { problem: `${s.name} must be a string` };
   switch (s.kind) {
-    case "url":
-      return checkUrl(s.name, raw);
+    case "urls":
+      return checkUrls(s.name, raw);
     case "duration":
       return DURATION.test(raw) ? { value: raw } : { problem: `${s.name} must be a duration such as 90d, 2h, 30m or 15s` };
     case "enum":
@@ -257,6 +258,20 @@ const hasMethod = (raw: unknown, name: string): boolean =>
   typeof raw === "object" && raw !== null && typeof (raw as Record<string, unknown>)[name] === "function";
 const isRateLimiter = (raw: unknown): raw is RateLimiterBinding => hasMethod(raw, "limit");
 const isQueueProducer = (raw: unknown): raw is QueueProducer => hasMethod(raw, "sendBatch");
+
+/** Comma-separated URLs, each checked; the value is the normalised list joined by ",". */
+function checkUrls(name: string, raw: string): { value: string } | { problem: string } {
+  const parts = raw.split(",").map((p) => p.trim());
+  if (parts.some((p) => p === "")) return { problem: `${name} has an empty entry; separate URLs with single commas` };
+  const out: string[] = [];
+  for (const p of parts) {
+    const r = checkUrl(name, p);
+    if ("problem" in r) return r;
+    if (out.includes(r.value)) return { problem: `${name} names ${r.value} twice` };
+    out.push(r.value);
+  }
+  return { value: out.join(",") };
+}
 
 function checkUrl(name: string, raw: string): { value: string } | { problem: string } {
   let url: URL;
@@ -341,10 +356,10 @@ function parseEsAuth(settings: Settings): EsAuth {
 }
 
 /** Just the Elasticsearch connection: what `promgate setup` needs (no tenants; the other settings are still checked). */
-export type EsConfig = Pick<Config, "esUrl" | "esAuth" | "esTimeoutMs">;
+export type EsConfig = Pick<Config, "esUrls" | "esAuth" | "esTimeoutMs">;
 
 function esConfig(settings: Settings): EsConfig {
-  return { esUrl: settings.text("ES_URL")!, esAuth: parseEsAuth(settings), esTimeoutMs: settings.int("ES_TIMEOUT_MS") };
+  return { esUrls: settings.text("ES_URL")!.split(","), esAuth: parseEsAuth(settings), esTimeoutMs: settings.int("ES_TIMEOUT_MS") };
 }
 
 

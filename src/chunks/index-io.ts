@@ -1,4 +1,5 @@
 import type { ChunksConfig, Config } from "../config.js";
+import { assertComplete, NO_PARTIAL_RESULTS, type SearchCompleteness, withCompleteness } from "../elastic/complete.js";
 import { esFailure, esFetch, type Fetch } from "../elastic/http.js";
 import { chunkId, dirtyId, type ChunkDoc, type DirtyDoc, type ProgressDoc, progressId } from "./documents.js";
 
@@ -30,8 +31,12 @@ export class ChunkIndex {
 
   /** Searches the chunk index; a missing index is an empty one (nothing compacted yet). */
   search<T>(body: unknown, what: string, filterPath?: string): Promise<T> {
-    const fp = filterPath ? `&filter_path=${filterPath}` : "";
-    return this.request<T>("POST", `/${this.name}/_search?ignore_unavailable=true&allow_no_indices=true${fp}`, body, what);
+    // A chunk search missing a shard would look like windows never compacted, or chunks missing from a read.
+    const fp = filterPath ? `&filter_path=${withCompleteness(filterPath)}` : "";
+    return this.request<T & SearchCompleteness>("POST", `/${this.name}/_search?ignore_unavailable=true&allow_no_indices=true&${NO_PARTIAL_RESULTS}${fp}`, body, what).then((answer) => {
+      assertComplete(answer, what);
+      return answer;
+    });
   }
 
   private async refresh(): Promise<void> {

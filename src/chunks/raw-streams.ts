@@ -1,4 +1,5 @@
 import type { Config } from "../config.js";
+import { assertComplete, NO_PARTIAL_RESULTS, type SearchCompleteness, withCompleteness } from "../elastic/complete.js";
 import { esFailure, esFetch, type Fetch } from "../elastic/http.js";
 import type { ReadScope } from "../query/scope.js";
 
@@ -20,11 +21,13 @@ type IndexBuckets = { aggregations?: { i: { buckets: { key: string; doc_count: n
 async function byIndex(config: Config, fetchFn: Fetch, streams: string, query: unknown, withFirst: boolean): Promise<IndexBuckets> {
   const res = await esFetch(config, fetchFn, {
     method: "POST",
-    path: `/${streams}/_search?ignore_unavailable=true&allow_no_indices=true&filter_path=aggregations`,
+    path: `/${streams}/_search?ignore_unavailable=true&allow_no_indices=true&${NO_PARTIAL_RESULTS}&filter_path=${withCompleteness("aggregations")}`,
     body: JSON.stringify({ size: 0, track_total_hits: false, query, aggs: { i: { terms: { field: "_index", size: 10_000 }, ...(withFirst ? { aggs: { t: { min: { field: "@timestamp" } } } } : {}) } } }),
   });
   if (!res.ok) throw await esFailure(res, "the data stream lookup", config.retryAfterSeconds);
-  return (await res.json()) as IndexBuckets;
+  const answer = (await res.json()) as IndexBuckets & SearchCompleteness;
+  assertComplete(answer, "the data stream lookup");
+  return answer;
 }
 
 /** Every data stream of the pattern(s) with documents, and the time of its first one. */
@@ -54,11 +57,13 @@ export async function rawCounts(config: Config, fetchFn: Fetch, streams: string,
 export async function nextSampleTime(config: Config, fetchFn: Fetch, stream: string, fromMs: number): Promise<number | undefined> {
   const res = await esFetch(config, fetchFn, {
     method: "POST",
-    path: `/${stream}/_search?ignore_unavailable=true&allow_no_indices=true&filter_path=aggregations`,
+    path: `/${stream}/_search?ignore_unavailable=true&allow_no_indices=true&${NO_PARTIAL_RESULTS}&filter_path=${withCompleteness("aggregations")}`,
     body: JSON.stringify({ size: 0, track_total_hits: false, query: { range: { "@timestamp": { gte: fromMs, format: "epoch_millis" } } }, aggs: { t: { min: { field: "@timestamp" } } } }),
   });
   if (!res.ok) throw await esFailure(res, "the next sample lookup", config.retryAfterSeconds);
-  const v = ((await res.json()) as { aggregations?: { t: { value: number | null } } }).aggregations?.t.value;
+  const answer = (await res.json()) as { aggregations?: { t: { value: number | null } } } & SearchCompleteness;
+  assertComplete(answer, "the next sample lookup");
+  const v = answer.aggregations?.t.value;
   return v === null || v === undefined ? undefined : v;
 }
 

@@ -9,7 +9,7 @@
 import type { Limits } from "../config.js";
 
 export type SettingKind =
-  | "url" // http(s) URL without credentials
+  | "urls" // http(s) URLs without credentials, comma-separated
   | "string" // non-empty text
   | "secret" // non-empty text, never echoed
   | "positive-int"
@@ -68,11 +68,11 @@ const rateLimit = (name: string, field: keyof Limits, defaultText: string, descr
 export const SETTINGS: readonly Setting[] = [
   {
     name: "ES_URL",
-    kind: "url",
+    kind: "urls",
     scope: "gateway",
     secret: false,
     default: "http://127.0.0.1:9200",
-    description: "Elasticsearch endpoint (no credentials in the URL)",
+    description: "Elasticsearch endpoint, or several nodes' comma-separated: requests go round robin, a node that refuses connections or times out is skipped for 5 s (no credentials in the URLs)",
   },
   { name: "ES_API_KEY", kind: "secret", scope: "gateway", secret: true, description: "Elasticsearch API key (encoded form); or ES_USERNAME + ES_PASSWORD" },
   { name: "ES_USERNAME", kind: "string", scope: "gateway", secret: false, description: "Elasticsearch basic-auth user (with ES_PASSWORD)" },
@@ -396,6 +396,7 @@ export const FOREIGN_NAMES: ReadonlySet<string> = new Set([
   "ES_GATEWAY_PASSWORD",
   "ES_NODES",
   "ES_NODE",
+  "ES_STOP_SIGNAL",
 ]);
 
 export const SETTING_BY_NAME: ReadonlyMap<string, Setting> = new Map(SETTINGS.map((s) => [s.name, s]));

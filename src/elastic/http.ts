@@ -1,6 +1,7 @@
 import type { Config } from "../config.js";
 import { PromgateError } from "../errors.js";
 import { base64FromText } from "../util/base64.js";
+import { connectionRefused, nodePool } from "./nodes.js";
 
 /**
  * The request path's only way to Elasticsearch: plain `fetch`, so it runs unchanged on workerd, Bun, Deno
@@ -17,6 +18,8 @@ export interface EsRequest {
   contentType?: string;
   /** Compress the body with gzip (when Config.esGzip is on). */
   gzip?: boolean;
+  /** Sending it twice is harmless (see retrySafe); unset: reads are, other writes are not. */
+  idempotent?: boolean;
 }
 
 export function authHeader(config: Config): string | undefined {
@@ -31,6 +34,24 @@ async function gzip(body: Uint8Array<ArrayBuffer> | string): Promise<Uint8Array<
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
+/**
+ * Whether sending `req` twice is harmless, so a timeout or a connection lost mid-request may be retried on
+ * another node. Reads are; `_bulk` of samples says so itself (TSDS ids make a resent document a 409 that
+ * counts as stored).
+ */
+function retrySafe(req: EsRequest): boolean {
+  if (req.idempotent !== undefined) return req.idempotent;
+  if (req.method === "GET" || req.method === "HEAD") return true;
+  return /\/_(search|field_caps|pit|count)(\?|$)/.test(req.path);
+}
+
+/**
+ * One request to Elasticsearch, on one of the configured nodes (elastic/nodes.ts). A node that refuses the
+ * connection is marked down and the request goes to the next one (nothing was sent); after a timeout or a
+ * connection lost mid-request it does so only for a retry-safe request, and only once more after a
+ * timeout, so a slow cluster costs at most two timeouts, not one per node. Answers with a status, errors
+ * included, are the cluster's answer: any node would give the same.
+ */
 export async function esFetch(config: Config, fetchFn: Fetch, req: EsRequest): Promise<Response> {
   const headers: Record<string, string> = { accept: "application/json" };
   const auth = authHeader(config);
@@ -43,21 +64,36 @@ export async function esFetch(config: Config, fetchFn: Fetch, req: EsRequest): P
       headers["content-encoding"] = "gzip";
     }
   }
-  try {
-    return await fetchFn(`${config.esUrl}${req.path}`, {
-      method: req.method,
-      headers,
-      ...(body !== undefined ? { body: body as BodyInit } : {}),
-      signal: AbortSignal.timeout(config.esTimeoutMs),
-    });
-  } catch (e) {
-    const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
-    throw new PromgateError("unavailable",
-      timedOut
-        ? `elasticsearch did not answer within ${config.esTimeoutMs} ms`
-        : `elasticsearch unreachable: ${e instanceof Error ? e.message : String(e)}`,
-    );
+  const pool = nodePool(config);
+  const several = config.esUrls.length > 1;
+  let timeouts = 0;
+  let failure: PromgateError | undefined;
+  for (const i of pool.order()) {
+    const url = config.esUrls[i]!;
+    try {
+      const res = await fetchFn(`${url}${req.path}`, {
+        method: req.method,
+        headers,
+        ...(body !== undefined ? { body: body as BodyInit } : {}),
+        signal: AbortSignal.timeout(config.esTimeoutMs),
+      });
+      pool.markUp(i);
+      return res;
+    } catch (e) {
+      const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
+      const where = several ? ` (${url})` : "";
+      failure = new PromgateError(
+        "unavailable",
+        timedOut
+          ? `elasticsearch did not answer within ${config.esTimeoutMs} ms${where}`
+          : `elasticsearch unreachable${where}: ${e instanceof Error ? e.message : String(e)}`,
+      );
+      pool.markDown(i);
+      if (timedOut) timeouts++;
+      if (!connectionRefused(e) && (!retrySafe(req) || timeouts > 1)) break;
+    }
   }
+  throw failure ?? new PromgateError("unavailable", "elasticsearch unreachable: no node configured");
 }
 
 /** Maps a non-2xx answer from Elasticsearch to the status promgate's client should see. */

@@ -3,6 +3,7 @@
 export interface SetupArgs {
   apiKeyName?: string;
   printRole?: "gateway" | "compactor";
+  replicas?: number;
 }
 
 /** Flags of `setup`; throws a one-line reason for anything else. */
@@ -19,6 +20,10 @@ export function parseSetupArgs(args: string[]): SetupArgs {
       if (role !== "gateway" && role !== "compactor") throw new Error(`--print-role takes gateway or compactor, not "${role}"`);
       out.printRole = role;
       if (value !== undefined) i++;
+    } else if (a === "--replicas") {
+      if (value === undefined || !/^\d{1,2}$/.test(value)) throw new Error("--replicas takes a number of replicas (0-99)");
+      out.replicas = Number(value);
+      i++;
     } else {
       throw new Error(`unknown argument "${a}"`);
     }

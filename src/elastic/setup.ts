@@ -39,7 +39,7 @@ export interface SetupReport {
 export function esClient(config: EsConfig): Client {
   const a = config.esAuth;
   return new Client({
-    node: config.esUrl,
+    nodes: [...config.esUrls],
     requestTimeout: config.esTimeoutMs,
     ...(a.kind === "apiKey" ? { auth: { apiKey: a.apiKey } } : {}),
     ...(a.kind === "basic" ? { auth: { username: a.username, password: a.password } } : {}),
@@ -66,6 +66,8 @@ export interface SetupOptions {
   haIndex: string;
   /** Default "promgate-chunks" (PROMGATE_CHUNKS_INDEX). */
   chunksIndex?: string;
+  /** Replicas of each metrics backing index; undefined: Elasticsearch's default. */
+  replicas?: number;
 }
 
 export async function setup(client: Client, opts: SetupOptions): Promise<SetupReport> {
@@ -77,6 +79,7 @@ export async function setup(client: Client, opts: SetupOptions): Promise<SetupRe
     lookBackTime: hasDataStreamsModule ? (opts.lookBackTime ?? "2h") : undefined,
     retention: hasDataStreamsModule ? opts.retention : undefined,
     failureStore,
+    replicas: opts.replicas,
   };
   if (opts.lookBackTime && !hasDataStreamsModule) {
     notes.push(`look-back time ${opts.lookBackTime} not set: index.look_back_time needs the data-streams module`);

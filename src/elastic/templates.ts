@@ -17,6 +17,11 @@ export interface TemplateOptions {
   retention: string | undefined;
   /** Send documents that fail mapping to the failure store (ES ≥ 9.1 with the data-streams module). */
   failureStore: boolean;
+  /**
+   * Replicas of each backing index (`index.number_of_replicas`); undefined leaves Elasticsearch's default (1).
+   * On a cluster of several data nodes a replica keeps every sample readable and writable while one node is down.
+   */
+  replicas?: number | undefined;
 }
 
 export const COMPONENT_SETTINGS = "promgate-metrics@settings";
@@ -41,6 +46,7 @@ export function settingsComponent(o: TemplateOptions) {
           // explicitly so distributions without that module (the test zip) route the same way.
           routing_path: ["labels.*"],
           ...(o.lookBackTime ? { look_back_time: o.lookBackTime } : {}),
+          ...(o.replicas !== undefined ? { number_of_replicas: o.replicas } : {}),
           mapping: { total_fields: { limit: 10000 } },
         },
       },

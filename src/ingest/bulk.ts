@@ -46,6 +46,8 @@ export async function sendBulk(
     body,
     contentType: "application/x-ndjson",
     gzip: config.esGzip,
+    // `create` into a TSDS: a document sent twice gets the same _id and comes back 409, counted as stored.
+    idempotent: true,
   });
   if (!res.ok) throw await esFailure(res, "the bulk request", config.retryAfterSeconds);
   let parsed: BulkResponse;

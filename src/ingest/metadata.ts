@@ -91,6 +91,8 @@ export async function storeMetadata(
     path: `/${config.metadataIndex}/_bulk?filter_path=errors,items.*.error.type,items.*.error.reason`,
     body,
     contentType: "application/x-ndjson",
+    // `index` by _id: a second copy replaces the first with the same document.
+    idempotent: true,
   });
   if (!res.ok) throw await esFailure(res, "the metadata bulk request", config.retryAfterSeconds);
   const parsed = (await res.json().catch(() => ({}))) as {

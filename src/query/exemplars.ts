@@ -1,4 +1,5 @@
 import type { Config } from "../config.js";
+import { assertComplete, NO_PARTIAL_RESULTS, type SearchCompleteness } from "../elastic/complete.js";
 import { esFailure, esFetch, type Fetch } from "../elastic/http.js";
 import { PromgateError } from "../errors.js";
 import { matchersToQuery } from "./esquery.js";
@@ -95,7 +96,7 @@ export async function readExemplars(
       };
       const res = await esFetch(config, fetchFn, {
         method: "POST",
-        path: `/${config.exemplarIndex}/_search?ignore_unavailable=true&allow_no_indices=true`,
+        path: `/${config.exemplarIndex}/_search?ignore_unavailable=true&allow_no_indices=true&${NO_PARTIAL_RESULTS}`,
         body: JSON.stringify(body),
       });
       if (!res.ok) {
@@ -108,7 +109,9 @@ export async function readExemplars(
         throw await esFailure(res, "the exemplar lookup", config.retryAfterSeconds);
       }
       type Hit = { _source: { labels?: Labels; exemplar?: { labels?: Labels; value?: string }; key?: string }; sort: unknown[] };
-      const hits = ((await res.json()) as { hits?: { hits: Hit[] } }).hits?.hits ?? [];
+      const answer = (await res.json()) as { hits?: { hits: Hit[] } } & SearchCompleteness;
+      assertComplete(answer, "the exemplar lookup");
+      const hits = answer.hits?.hits ?? [];
       for (const h of hits) {
         const labels = h._source.labels ?? {};
         // Elasticsearch evaluates some regexes only approximately: every series is checked here too.

@@ -1,4 +1,5 @@
 import type { Config } from "../config.js";
+import { assertComplete, NO_PARTIAL_RESULTS, type SearchCompleteness } from "../elastic/complete.js";
 import { esFailure, esFetch, type Fetch } from "../elastic/http.js";
 import { type ReadScope, streamNameFilter } from "./scope.js";
 
@@ -39,12 +40,14 @@ export async function readMetadata(
     };
     const res = await esFetch(config, fetchFn, {
       method: "POST",
-      path: `/${config.metadataIndex}/_search?ignore_unavailable=true&allow_no_indices=true`,
+      path: `/${config.metadataIndex}/_search?ignore_unavailable=true&allow_no_indices=true&${NO_PARTIAL_RESULTS}`,
       body: JSON.stringify(body),
     });
     if (!res.ok) throw await esFailure(res, "the metadata lookup", config.retryAfterSeconds);
     type Hit = { _source: { metric_family_name: string } & MetadataEntry; sort: unknown[] };
-    const hits = ((await res.json()) as { hits?: { hits: Hit[] } }).hits?.hits ?? [];
+    const answer = (await res.json()) as { hits?: { hits: Hit[] } } & SearchCompleteness;
+    assertComplete(answer, "the metadata lookup");
+    const hits = answer.hits?.hits ?? [];
     for (const h of hits) {
       const { metric_family_name: name, type, help, unit } = h._source;
       let list = out[name];

@@ -1,4 +1,5 @@
 import type { Config, Tenant } from "../config.js";
+import { assertComplete, NO_PARTIAL_RESULTS, type SearchCompleteness, withCompleteness } from "../elastic/complete.js";
 import { ALL_STREAMS } from "../config/tenants.js";
 import { esFailure, esFetch, type Fetch } from "../elastic/http.js";
 import { INDEX_TEMPLATE, indexTemplate, METADATA_TEMPLATE, metadataTemplate } from "../elastic/templates.js";
@@ -160,10 +161,10 @@ interface IndexBucket {
  */
 async function readStreams(config: Config, fetchFn: Fetch, tenant: Tenant, now: number): Promise<StreamRow[]> {
   const scope = readScope(tenant);
-  const r = await getJson<{ aggregations?: { indices?: { buckets: IndexBucket[] } } }>(
+  const r = await getJson<{ aggregations?: { indices?: { buckets: IndexBucket[] } } } & SearchCompleteness>(
     config,
     fetchFn,
-    `/${scope.indices}/_search?ignore_unavailable=true&allow_no_indices=true&filter_path=aggregations`,
+    `/${scope.indices}/_search?ignore_unavailable=true&allow_no_indices=true&${NO_PARTIAL_RESULTS}&filter_path=${withCompleteness("aggregations")}`,
     "the data stream summary search",
     {
       size: 0,
@@ -179,6 +180,7 @@ async function readStreams(config: Config, fetchFn: Fetch, tenant: Tenant, now: 
       },
     },
   );
+  assertComplete(r, "the data stream summary search");
   const byStream = new Map<string, StreamRow>();
   for (const b of r.aggregations?.indices?.buckets ?? []) {
     const name = streamOfBackingIndex(b.key) ?? b.key;

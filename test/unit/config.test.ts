@@ -233,7 +233,7 @@ describe("config schema", () => {
       maxQuerySamples: 5_000_000,
     });
     const c = loadConfig(ok);
-    expect([c.esUrl, c.esTimeoutMs, c.esGzip, c.auth, c.retryAfterSeconds, c.metadataIndex]).toEqual(["http://127.0.0.1:9200", 20_000, false, "tenants", 5, "promgate-metadata"]);
+    expect([c.esUrls, c.esTimeoutMs, c.esGzip, c.auth, c.retryAfterSeconds, c.metadataIndex]).toEqual([["http://127.0.0.1:9200"], 20_000, false, "tenants", 5, "promgate-metadata"]);
   });
 });
 

@@ -5,7 +5,7 @@ import { createGatewayKey } from "../../src/elastic/credentials.js";
 import { CHUNKS_INDEX, compactorRole, GATEWAY_ROLE, gatewayRole, HA_REPLICAS_INDEX } from "../../src/elastic/privileges.js";
 import { parseSetupArgs } from "../../src/elastic/setup-args.js";
 import { esClient } from "../../src/elastic/setup.js";
-import { METRICS_PATTERN } from "../../src/elastic/templates.js";
+import { METRICS_PATTERN, settingsComponent } from "../../src/elastic/templates.js";
 
 const INDICES = { metadataIndex: "acme-metadata", exemplarIndex: "acme-exemplars" };
 
@@ -54,11 +54,14 @@ describe("promgate setup flags", () => {
     expect(parseSetupArgs(["--api-key", "edge-1"])).toEqual({ apiKeyName: "edge-1" });
     expect(parseSetupArgs(["--print-role"])).toEqual({ printRole: "gateway" });
     expect(parseSetupArgs(["--print-role", "compactor"])).toEqual({ printRole: "compactor" });
+    expect(parseSetupArgs(["--replicas", "2", "--api-key"])).toEqual({ replicas: 2, apiKeyName: "promgate-gateway" });
   });
 
   it("refuses what it does not know, with the argument named", () => {
     expect(() => parseSetupArgs(["--print-role", "root"])).toThrow(/gateway or compactor, not "root"/);
     expect(() => parseSetupArgs(["--apikey"])).toThrow(/unknown argument "--apikey"/);
+    expect(() => parseSetupArgs(["--replicas"])).toThrow(/--replicas takes a number/);
+    expect(() => parseSetupArgs(["--replicas", "-1"])).toThrow(/--replicas takes a number/);
   });
 });
 
@@ -88,7 +91,7 @@ describe("createGatewayKey", () => {
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
   it("stores the role by name and embeds the same role in the key, returning the encoded key", async () => {
-    const client = esClient({ esUrl: url, esAuth: { kind: "basic", username: "admin", password: "pw" }, esTimeoutMs: 5000 });
+    const client = esClient({ esUrls: [url], esAuth: { kind: "basic", username: "admin", password: "pw" }, esTimeoutMs: 5000 });
     const key = await createGatewayKey(client, { ...INDICES, keyName: "edge" });
     expect(key).toEqual({ id: "k1", name: "edge", encoded: "azE6c2VjcmV0" });
     const [putRole, createKey] = seen;
@@ -100,8 +103,16 @@ describe("createGatewayKey", () => {
   });
 
   it("says what to do where the cluster cannot make keys", async () => {
-    const client = esClient({ esUrl: url, esAuth: { kind: "basic", username: "admin", password: "no-store" }, esTimeoutMs: 5000 });
+    const client = esClient({ esUrls: [url], esAuth: { kind: "basic", username: "admin", password: "no-store" }, esTimeoutMs: 5000 });
     const err = createGatewayKey(client, { ...INDICES, keyName: "x" });
     await expect(err).rejects.toThrow(/pattern_capture.*--print-role.*roles\.yml/);
+  });
+});
+
+describe("setup --replicas", () => {
+  const base = { lookBackTime: undefined, retention: undefined, failureStore: false };
+  it("sets number_of_replicas of new backing indices, and leaves Elasticsearch's default without it", () => {
+    expect(settingsComponent({ ...base, replicas: 2 }).template.settings.index).toMatchObject({ number_of_replicas: 2 });
+    expect(settingsComponent(base).template.settings.index).not.toHaveProperty("number_of_replicas");
   });
 });

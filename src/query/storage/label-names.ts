@@ -1,3 +1,4 @@
+import { assertAllIndices } from "../../elastic/complete.js";
 import { esFailure, esFetch } from "../../elastic/http.js";
 import type { ReadScope } from "../scope.js";
 import { type BoolQuery, rangeFilter } from "./es-query.js";
@@ -13,11 +14,12 @@ import type { PartialRange } from "./types.js";
 export async function labelNames(r: EsReader, scope: ReadScope, range: PartialRange | undefined): Promise<string[]> {
   const res = await esFetch(r.config, r.fetchFn, {
     method: "POST",
-    path: `/${scope.indices}/_field_caps?fields=labels.*&ignore_unavailable=true&allow_no_indices=true&filter_path=fields`,
+    path: `/${scope.indices}/_field_caps?fields=labels.*&ignore_unavailable=true&allow_no_indices=true&filter_path=fields,failed_indices`,
     body: JSON.stringify({ index_filter: { bool: { filter: [scope.filter, ...rangeFilter(range)] } } }),
   });
   if (!res.ok) throw await esFailure(res, "the label name lookup", r.config.retryAfterSeconds);
-  const caps = (await res.json()) as { fields?: Record<string, Record<string, { type: string }>> };
+  const caps = (await res.json()) as { fields?: Record<string, Record<string, { type: string }>>; failed_indices?: number };
+  assertAllIndices(caps, "the label name lookup");
   return Object.keys(caps.fields ?? {})
     .filter((f) => f.startsWith("labels.") && !Object.keys(caps.fields![f]!).every((t) => t === "object"))
     .map((f) => f.slice("labels.".length))

@@ -1,4 +1,5 @@
 import type { Config } from "../../config.js";
+import { assertComplete, NO_PARTIAL_RESULTS, type SearchCompleteness, withCompleteness } from "../../elastic/complete.js";
 import { esFailure, esFetch, type Fetch } from "../../elastic/http.js";
 import { PromgateError } from "../../errors.js";
 import { isRegexpRefusal, RefusedRegexps, RegexpRefused } from "../regexp-refusal.js";
@@ -40,8 +41,8 @@ export class EsReader {
     const res = await esFetch(this.config, this.fetchFn, {
       method: "POST",
       path: scope.pit
-        ? `/_search?filter_path=${filterPath}`
-        : `/${scope.indices}/_search?ignore_unavailable=true&allow_no_indices=true&filter_path=${filterPath}`,
+        ? `/_search?${NO_PARTIAL_RESULTS}&filter_path=${withCompleteness(filterPath)}`
+        : `/${scope.indices}/_search?ignore_unavailable=true&allow_no_indices=true&${NO_PARTIAL_RESULTS}&filter_path=${withCompleteness(filterPath)}`,
       body: JSON.stringify(scope.pit ? { ...(body as object), pit: { id: scope.pit, keep_alive: PIT_KEEP_ALIVE } } : body),
     });
     if (!res.ok) {
@@ -49,14 +50,16 @@ export class EsReader {
       const failure = await esFailure(res, what, this.config.retryAfterSeconds);
       throw refused ? new RegexpRefused(failure.kind, failure.message) : failure;
     }
-    return (await res.json()) as T;
+    const answer = (await res.json()) as T & SearchCompleteness;
+    assertComplete(answer, what);
+    return answer;
   }
 
   /** A search on one named index (the chunk index), outside any point in time; a missing index is empty. */
   async searchIndex<T>(index: string, body: unknown, what: string, filterPath = DEFAULT_FILTER_PATH): Promise<T> {
     const res = await esFetch(this.config, this.fetchFn, {
       method: "POST",
-      path: `/${index}/_search?ignore_unavailable=true&allow_no_indices=true&filter_path=${filterPath}`,
+      path: `/${index}/_search?ignore_unavailable=true&allow_no_indices=true&${NO_PARTIAL_RESULTS}&filter_path=${withCompleteness(filterPath)}`,
       body: JSON.stringify(body),
     });
     if (!res.ok) {
@@ -64,7 +67,9 @@ export class EsReader {
       const failure = await esFailure(res, what, this.config.retryAfterSeconds);
       throw refused ? new RegexpRefused(failure.kind, failure.message) : failure;
     }
-    return (await res.json()) as T;
+    const answer = (await res.json()) as T & SearchCompleteness;
+    assertComplete(answer, what);
+    return answer;
   }
 
   /**
@@ -82,7 +87,9 @@ export class EsReader {
       path: `/${scope.indices}/_pit?keep_alive=${PIT_KEEP_ALIVE}&ignore_unavailable=true&allow_no_indices=true`,
     });
     if (!res.ok) throw await esFailure(res, "opening a point in time", this.config.retryAfterSeconds);
-    const { id } = (await res.json()) as { id?: unknown };
+    const { id, ...opened } = (await res.json()) as { id?: unknown } & SearchCompleteness;
+    // A point in time opened without a shard would leave that shard out of every search in it.
+    assertComplete(opened, "opening a point in time");
     if (typeof id !== "string" || id === "") throw new PromgateError("storage_failed", "Elasticsearch opened a point in time without an id");
     try {
       return await read({ ...scope, pit: id });
