@@ -13,6 +13,7 @@ VERSIONS=("$@")
 (( ${#VERSIONS[@]} > 0 )) || VERSIONS=(9.5.3 9.2.0 8.19.7)
 
 export ES_PASSWORD="${ES_PASSWORD:-promgate-dev}"
+source scripts/lib/gate-credential.sh
 results=.cache/compat-results
 mkdir -p "$results"
 declare -A outcome
@@ -29,13 +30,11 @@ for v in "${VERSIONS[@]}"; do
   fi
   url=$(printf '%s\n' "$out" | sed -n 's/^ES_URL=//p' | tail -n1)
   port=${url##*:}
-  eval "$(ES_PORT=$port bash scripts/elasticsearch.sh env | grep '^GATE_ES_')"
   status=0
-  ES_URL=$url ES_USERNAME=elastic node bin/promgate.js setup || status=$?
+  ES_URL=$url ES_USERNAME=elastic gate_credential "$port" || status=$?
   if (( status == 0 )); then
     # shellcheck disable=SC2086 # COMPAT_FILES is a list of test files
-    ES_URL=$url ES_USERNAME=elastic GATE_ES_USERNAME=$GATE_ES_USERNAME GATE_ES_PASSWORD=$GATE_ES_PASSWORD \
-      npx vitest run --project integration ${COMPAT_FILES:-} --reporter=default --reporter=json \
+    ES_URL=$url ES_USERNAME=elastic npx vitest run --project integration ${COMPAT_FILES:-} --reporter=default --reporter=json \
       --outputFile="$results/$v.json" || status=$?
   fi
   ES_PORT=$port bash scripts/elasticsearch.sh stop || true

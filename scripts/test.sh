@@ -52,21 +52,9 @@ trap cleanup EXIT
 export ES_URL ES_USERNAME=elastic ES_PASSWORD="${ES_PASSWORD:-promgate-dev}"
 
 step "promgate setup (as the administrator), and promgate's own least-privileged credential"
-# promgate itself never runs as elastic: an API key limited to the promgate_gateway role where the cluster
-# can make one, else the file-realm user of that role which scripts/elasticsearch.sh created. The key is
-# kept out of the log.
-if setup_out=$(node bin/promgate.js setup --api-key promgate-test 2>&1); then
-  GATE_ES_API_KEY=$(printf '%s\n' "$setup_out" | sed -n 's/^ES_API_KEY=//p')
-  export GATE_ES_API_KEY
-  printf '%s\n' "$setup_out" | grep -v '^ES_API_KEY='
-else
-  printf '%s\n' "$setup_out"
-  # Only the key may fail (the templates are installed first): anything else stops here.
-  grep -q 'could not create the promgate_gateway role' <<<"$setup_out" || exit 1
-  eval "$(ES_PORT=$ES_PORT bash scripts/elasticsearch.sh env | grep '^GATE_ES_')"
-  export GATE_ES_USERNAME GATE_ES_PASSWORD
-  echo "  promgate runs as the file-realm user $GATE_ES_USERNAME (role promgate_gateway)"
-fi
+# promgate itself never runs as elastic (scripts/lib/gate-credential.sh).
+source scripts/lib/gate-credential.sh
+gate_credential "$ES_PORT"
 
 step "integration tests (real Elasticsearch at $ES_URL)"
 vt integration --project integration

@@ -105,6 +105,14 @@ beforeAll(async () => {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...setupEnv },
     stdio: "pipe",
   });
+  // Three primaries (the documented `@custom` extension point): every node holds shards of the stream, so
+  // the node killed below always takes primaries with it.
+  const put = await fetch(`${esUrls[0]}/_component_template/promgate-metrics@custom`, {
+    method: "PUT",
+    headers: { authorization: `Basic ${btoa(`${ADMIN.user}:${ADMIN.password}`)}`, "content-type": "application/json" },
+    body: JSON.stringify({ template: { settings: { index: { number_of_shards: 3 } } } }),
+  });
+  expect(put.status, await put.text()).toBe(200);
   const creds = Object.fromEntries(
     script(["env"])
       .split("\n")
@@ -174,12 +182,13 @@ describe("Prometheus → promgate → a 3-node Elasticsearch cluster losing a no
     const from = Math.floor(started) - 5;
     const queries = [
       `/api/v1/query_range?query=up&start=${from}&end=${before}&step=1`,
-      // Every raw sample of Prometheus' own metrics up to `before`: a shard missing shows as samples missing.
-      `/api/v1/query?query=${encodeURIComponent(`{__name__=~"prometheus_.+"}[${before - from}s]`)}&time=${before}`,
+      // Every raw sample of ~60 series up to `before`: series are spread over the shards by their labels, so a
+      // shard missing shows as samples missing.
+      `/api/v1/query?query=${encodeURIComponent(`{__name__=~"prometheus_tsdb_.+"}[${before - from}s]`)}&time=${before}`,
     ];
     for (const q of queries) expect(await compareDuringOutage(q)).toBe(200);
 
-    // The shards' primaries are spread over the nodes: node 1 holds some of them.
+    // Three primaries and their replicas on three nodes: node 1 holds some of them.
     script(["stop-node", "1"], { ES_STOP_SIGNAL: "KILL" });
     const killedAt = Date.now();
     // 15 s down, and at least three rounds of both queries asked meanwhile (a busy machine answers slowly).
