@@ -60,7 +60,7 @@
 # Data streams (also TSDS) are still auto-created on the first _bulk create.
 set -euo pipefail
 
-ES_VERSION="${ES_VERSION:-9.2.0}"
+ES_VERSION="${ES_VERSION:-9.5.3}"
 ES_PASSWORD="${ES_PASSWORD:-promgate-dev}"
 ES_GATEWAY_USER="${ES_GATEWAY_USER:-promgate}"
 ES_GATEWAY_PASSWORD="${ES_GATEWAY_PASSWORD:-promgate-gateway-dev}"
@@ -443,6 +443,7 @@ cmd_start() {
         || die "uid $RUN_UID cannot read $ES_HOME or write $dir (every parent dir must be world-traversable); set ES_RUN_USER"
     fi
     echo "$i ${https[i]} ${transports[i]}" >>"$cfile.new"
+    echo "$ES_VERSION" >"$dir/es.version"
   done
   rm -rf "$shared"
   if (( nodes > 1 )); then mv "$cfile.new" "$cfile"; else rm -f "$cfile.new" "$cfile"; fi
@@ -520,6 +521,8 @@ cmd_start_node() { # $1 = index
   dir="$(run_dir "$http")"
   pid="$(read_pid "$http" || true)"
   if [[ -n "$pid" ]] && pid_is_es "$pid"; then log "node $1 (port $http) already runs (pid $pid)"; return 0; fi
+  # The version the cluster was started with, whatever ES_VERSION says now.
+  if [[ -s "$dir/es.version" ]]; then ES_VERSION="$(cat "$dir/es.version")"; ES_HOME="$CACHE/$ES_VERSION"; fi
   java_env
   nodes="$(wc -l <"$(cluster_file "$first")")"
   while read -r _ _ t; do seeds+="${seeds:+, }\"127.0.0.1:$t\""; done <"$(cluster_file "$first")"

@@ -41,6 +41,9 @@ export function esClient(config: EsConfig): Client {
   return new Client({
     nodes: [...config.esUrls],
     requestTimeout: config.esTimeoutMs,
+    // Plain JSON instead of the client's `compatible-with=9` media type, which Elasticsearch 8 refuses
+    // ("Accept version must be either version 8 or 7"): every API setup calls answers the same on 8.19 and 9.x.
+    headers: { accept: "application/json", "content-type": "application/json" },
     ...(a.kind === "apiKey" ? { auth: { apiKey: a.apiKey } } : {}),
     ...(a.kind === "basic" ? { auth: { username: a.username, password: a.password } } : {}),
   });

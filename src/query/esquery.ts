@@ -45,7 +45,7 @@ export function re2ToLucene(source: string): { regexp: string; caseInsensitive: 
     const c = s[i]!;
     const written = out.length;
     if (/[A-Za-z0-9_]/.test(c) || c.charCodeAt(0) > 0x7f) {
-      out += c;
+      out += caseInsensitive ? foldedLetter(c) : c;
     } else if (c === ".") {
       out += c;
     } else if (c === "|") {
@@ -145,6 +145,17 @@ const regexp = (name: string, value: string, caseInsensitive: boolean): EsQuery 
 const luceneQuote = (text: string) => text.replace(/[^0-9A-Za-z_]/g, "\\$&");
 
 /**
+ * The ASCII letters whose RE2 case orbit holds a third, non-ASCII member: `k` ~ `K` ~ KELVIN SIGN, `s` ~ `S`
+ * ~ LONG S. Lucene 10's `case_insensitive` (Elasticsearch 9) folds them so; Lucene 9's (Elasticsearch 8)
+ * only pairs them with their ASCII case. Spelled out as a class, the regexp matches the same values on both.
+ */
+const THREE_WAY_FOLDS: Record<string, string> = { k: "[kK\u212a]", K: "[kK\u212a]", s: "[sS\u017f]", S: "[sS\u017f]" };
+const foldedLetter = (c: string): string => THREE_WAY_FOLDS[c] ?? c;
+
+/** luceneQuote for a `case_insensitive` regexp: with the three-way folds spelled out. */
+const luceneQuoteFolded = (text: string) => luceneQuote(text).replace(/[kKsS]/g, foldedLetter);
+
+/**
  * A list of literal strings as one `terms` query (no length limit). The empty string is left out: no stored
  * label has it (the caller handles the missing label).
  */
@@ -167,7 +178,7 @@ function caseInsensitiveQuery(name: string, values: string[]): EsQuery | undefin
   const clauses: EsQuery[] = [];
   let chunk = "";
   for (const v of stored) {
-    const quoted = luceneQuote(v);
+    const quoted = luceneQuoteFolded(v);
     if (quoted.length > MAX_REGEX_LENGTH) return undefined;
     if (chunk !== "" && chunk.length + 1 + quoted.length > MAX_REGEX_LENGTH) {
       clauses.push(regexp(name, chunk, true));

@@ -183,9 +183,15 @@ describe("regex matchers as Elasticsearch queries", () => {
     expect(parts.length).toBeGreaterThan(10);
     for (const p of parts) expect(p.length).toBeLessThanOrEqual(MAX_REGEX_LENGTH);
     // Every host is in exactly one part, quoted for Lucene.
-    const all = parts.flatMap((p) => p.split("|")).map((p) => p.replace(/\\(.)/g, "$1"));
+    const all = parts.flatMap((p) => p.split("|")).map((p) => p.replace(/\[sS\u017f\]/g, "s").replace(/\\(.)/g, "$1"));
     expect(all).toEqual(hosts(500));
     expect(JSON.stringify(q)).toContain('"case_insensitive":true');
+  });
+
+  it("spells out k ~ K ~ KELVIN SIGN and s ~ S ~ LONG S, which Elasticsearch 8's case_insensitive does not fold", () => {
+    // Elasticsearch 8.19 (Lucene 9) missed "\u212aelvin" for (?i)kelvin; 9.x folds it itself.
+    expect(regexps(matchersToQuery([m("=~", "(?i)kelvin|Mass")]))).toEqual(["[kK\u212a]elvin|Ma[sS\u017f][sS\u017f]"]);
+    expect(regexps(matchersToQuery([m("=~", "(?i)(ok|yes)+")]))).toEqual(["(o[kK\u212a]|ye[sS\u017f])+"]);
   });
 
   it("leaves a case-insensitive list of non-ASCII text to promgate (Lucene folds it differently)", () => {
