@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { countDocs, esEnv, uniquePart } from "../helpers/es.js";
+import { countDocs, gateEnv, uniquePart } from "../helpers/es.js";
 import { gateMetric, refusingServer, TargetPrometheus, writeTo } from "../helpers/forward-target.js";
 import { launchPromgate } from "../helpers/launch.js";
 import type { SeriesSpec } from "../helpers/payload.js";
@@ -31,7 +31,6 @@ const metric = (name: string, labels: Record<string, string> = {}) => gateMetric
 const write = (series: SeriesSpec[]) => writeTo(`${gateUrl}/metrics/fw/api/v1/write`, WRITER, series);
 
 beforeAll(async () => {
-  const es = esEnv();
   const [gatePort, targetPort, targetV2Port] = [await freePort(), await freePort(), await freePort()];
   target = new TargetPrometheus(targetPort);
   targetV2 = new TargetPrometheus(targetV2Port, true);
@@ -39,9 +38,7 @@ beforeAll(async () => {
   await Promise.all([target.start(), targetV2.start()]);
   gate = launchPromgate("node", gatePort, {
     ...process.env,
-    ES_URL: es.url,
-    ES_USERNAME: es.username,
-    ES_PASSWORD: es.password,
+    ...gateEnv(),
     PROMGATE_FORWARD_QUEUE_BYTES: String(QUEUE_BYTES),
     PROMGATE_FORWARD_MIN_BACKOFF: "200ms",
     PROMGATE_FORWARD_MAX_BACKOFF: "1s",

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { esEnv, uniquePart } from "../helpers/es.js";
+import { gateEnv, uniquePart } from "../helpers/es.js";
 import { refusingServer, TargetPrometheus, writeTo } from "../helpers/forward-target.js";
 import { launchPromgate, wranglerConfigWithForwardQueue } from "../helpers/launch.js";
 import type { SeriesSpec } from "../helpers/payload.js";
@@ -25,16 +25,13 @@ const write = (series: SeriesSpec[]) => writeTo(`${gateUrl}/metrics/fwq/api/v1/w
 const names = async (prefix: string) => (await target.series()).map((s) => s.__name__!).filter((n) => n.startsWith(prefix)).sort();
 
 beforeAll(async () => {
-  const es = esEnv();
   const [gatePort, targetPort] = [await freePort(), await freePort()];
   target = new TargetPrometheus(targetPort);
   refusing = await refusingServer(400);
   await target.start();
   gate = launchPromgate("workerd", gatePort, {
     ...process.env,
-    ES_URL: es.url,
-    ES_USERNAME: es.username,
-    ES_PASSWORD: es.password,
+    ...gateEnv(),
     PROMGATE_FORWARD_MIN_BACKOFF: "1s",
     PROMGATE_FORWARD_MAX_BACKOFF: "4s",
     PROMGATE_TENANTS: JSON.stringify({

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { electionId } from "../../src/ingest/ha/store.js";
-import { countDocs, es, esEnv, uniquePart } from "../helpers/es.js";
+import { countDocs, es, gateEnv, uniquePart } from "../helpers/es.js";
 import { launchPromgate } from "../helpers/launch.js";
 import { freePort, type Running, start, waitFor } from "../helpers/processes.js";
 
@@ -83,7 +83,6 @@ async function expectSoon<T>(what: string, fn: () => Promise<T | undefined>, tim
 const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
 
 beforeAll(async () => {
-  const esConn = esEnv();
   const dir = mkdtempSync(join(tmpdir(), "promgate-e2e-ha-"));
   let counter = 0;
   target = createServer((req, res) => {
@@ -97,9 +96,7 @@ beforeAll(async () => {
 
   const env = {
     ...process.env,
-    ES_URL: esConn.url,
-    ES_USERNAME: esConn.username,
-    ES_PASSWORD: esConn.password,
+    ...gateEnv(),
     PROMGATE_TENANTS: JSON.stringify({
       [namespace]: { password: "ha-password", ha: { enabled: true, failoverTimeout: `${FAILOVER_MS / 1000}s` } },
       ops: { password: "ops-password", admin: true, namespace: "hae2e_ops", streams: ["metrics-*.prometheus-hae2e_ops"] },

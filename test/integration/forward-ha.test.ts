@@ -6,7 +6,7 @@ import { createGateway, defaultDeps } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { WriteRequestSchema } from "../../src/gen/prometheus/remote_pb.js";
 import { basic, PRW1_HEADERS } from "../helpers/config.js";
-import { countDocs, esEnv, uniquePart } from "../helpers/es.js";
+import { countDocs, gateEnv, uniquePart } from "../helpers/es.js";
 import { writeBody } from "../helpers/payload.js";
 
 /**
@@ -41,11 +41,8 @@ afterAll(() => close());
 
 describe("forwarding with HA deduplication", () => {
   it("forwards the elected replica's series without its label, nothing of the other replica", async () => {
-    const { url: esUrl, username, password } = esEnv();
     const config = loadConfig({
-      ES_URL: esUrl,
-      ES_USERNAME: username,
-      ES_PASSWORD: password,
+      ...gateEnv(),
       PROMGATE_TENANTS: JSON.stringify({ ha: { password: "ha-password", namespace, ha: { enabled: true }, forward: [{ name: "all", url, match: { __name__: ".+" } }] } }),
     });
     const { app, forwarder } = createGateway(config, defaultDeps());

@@ -6,7 +6,7 @@ import type { Fetch } from "../../src/elastic/http.js";
 import { electionId, ElectionStore } from "../../src/ingest/ha/store.js";
 import { type HaEvents, HaTracker } from "../../src/ingest/ha/tracker.js";
 import { basic, PRW1_HEADERS } from "../helpers/config.js";
-import { es, esEnv, searchDocs, uniquePart } from "../helpers/es.js";
+import { es, gateEnv, searchDocs, uniquePart } from "../helpers/es.js";
 import { type SeriesSpec, writeBody } from "../helpers/payload.js";
 
 /**
@@ -16,8 +16,7 @@ import { type SeriesSpec, writeBody } from "../helpers/payload.js";
  */
 
 const config = (() => {
-  const { url, username, password } = esEnv();
-  return loadConfig({ ES_URL: url, ES_USERNAME: username, ES_PASSWORD: password, PROMGATE_AUTH: "none" });
+  return loadConfig({ ...gateEnv(), PROMGATE_AUTH: "none" });
 })();
 const HA = parseHa("t", { enabled: true, failoverTimeout: "30s" })!;
 
@@ -153,11 +152,8 @@ describe("HA election in Elasticsearch", () => {
 describe("remote_write of an HA tenant", () => {
   const namespace = uniquePart("ha_write");
   const stream = `metrics-generic.prometheus-${namespace}`;
-  const { url, username, password } = esEnv();
   const appConfig = loadConfig({
-    ES_URL: url,
-    ES_USERNAME: username,
-    ES_PASSWORD: password,
+    ...gateEnv(),
     PROMGATE_TENANTS: JSON.stringify({
       [namespace]: { password: "ha-pw", ha: { enabled: true, failoverTimeout: "10s" } },
       [`${namespace}_rl`]: { password: "rl-pw", ha: { enabled: true }, limits: { ingestionRate: 2, ingestionBurst: 2 } },
