@@ -81,7 +81,7 @@ describe("ES_URL with several nodes", () => {
     for (const b of ["hang", "reset"] as const) {
       const n = nodes({ [HOSTS[0]!]: b });
       const err = await esFetch(config(), n.fetchFn, { method: "POST", path: "/x/_doc", body: "{}" }).catch((e: Error) => e);
-      expect((err as { status?: number }).status).toBe(503);
+      expect((err as { kind?: string }).kind).toBe("unavailable");
       expect(n.calls).toEqual([HOSTS[0]]);
     }
   });
@@ -95,16 +95,16 @@ describe("ES_URL with several nodes", () => {
 
   it("gives up after two timeouts (a slow cluster, not a slow node), naming the node", async () => {
     const n = nodes({ [HOSTS[0]!]: "hang", [HOSTS[1]!]: "hang", [HOSTS[2]!]: "hang" });
-    const err = (await esFetch(config(), n.fetchFn, { method: "POST", path: "/m/_search", body: "{}" }).catch((e: Error) => e)) as Error & { status: number };
-    expect(err.status).toBe(503);
+    const err = (await esFetch(config(), n.fetchFn, { method: "POST", path: "/m/_search", body: "{}" }).catch((e: Error) => e)) as Error & { kind: string };
+    expect(err.kind).toBe("unavailable");
     expect(err.message).toMatch(/did not answer within 200 ms \(http:\/\/127\.0\.0\.1:920[0-9]\)/);
     expect(n.calls).toHaveLength(2);
   });
 
   it("tries every node when all refuse, then answers 503", async () => {
     const n = nodes(Object.fromEntries(HOSTS.map((h) => [h, "refuse" as const])));
-    const err = (await esFetch(config(), n.fetchFn, { method: "GET", path: "/_cluster/health" }).catch((e: Error) => e)) as Error & { status: number };
-    expect(err.status).toBe(503);
+    const err = (await esFetch(config(), n.fetchFn, { method: "GET", path: "/_cluster/health" }).catch((e: Error) => e)) as Error & { kind: string };
+    expect(err.kind).toBe("unavailable");
     expect(err.message).toContain("elasticsearch unreachable (http://127.0.0.1:920");
     expect(n.calls.sort()).toEqual([...HOSTS].sort());
   });
