@@ -28,6 +28,9 @@ describe("promgate_gateway role", () => {
     expect(privilegesOf(CHUNKS_INDEX)).toEqual(["read", "index", "delete", "auto_configure", "maintenance"]);
     expect(privilegesOf(`${CHUNKS_INDEX}-*`)).toEqual(["read", "index", "delete", "auto_configure", "maintenance"]);
     expect(privilegesOf("promgate-metadata")).toEqual([]);
+    const custom = gatewayRole({ ...INDICES, haIndex: "acme-ha" });
+    expect(custom.indices.find((i) => i.names.includes("acme-ha"))?.privileges).toEqual(["index", "auto_configure", "read"]);
+    expect(custom.indices.some((i) => i.names.includes(HA_REPLICAS_INDEX))).toBe(false);
   });
 
   it("holds nothing that deletes or administers, and only the monitor cluster privilege", () => {
