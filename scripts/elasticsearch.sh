@@ -41,9 +41,10 @@
 #   ES_EXTRA_USERS  extra file-realm users, "name:password:role1,role2 ..."
 #                   (native users and API keys do not work on this zip: the
 #                   .security index needs the missing analysis-common module,
-#                   so `promgate setup --api-key` fails here; checked on 9.2.0
+#                   so `promgate setup --api-key` fails here; checked on 8.19.7, 9.2.0
 #                   and 9.5.3)
-#   ES_START_TIMEOUT seconds to wait for health (default 120)
+#   ES_START_TIMEOUT seconds to wait for health (default 120; for a cluster
+#                   90 + 60 per node)
 #   ES_STOP_TIMEOUT  seconds to wait after TERM before KILL (default 30)
 #   ES_RUN_USER     Elasticsearch refuses to run as root: when this script
 #                   runs as root, ES runs as this user (default nobody) via
