@@ -132,8 +132,11 @@ describe("Prometheus 2.42 → promgate with tiny rate limits → Elasticsearch",
     expect(refusedRequests + refusedSamples).toBeGreaterThanOrEqual(10);
     expect(await gateMetric('promgate_rate_limited_total{tenant="rl",limit="ingestion_burst"}')).toBe(0);
     // Prometheus retried, and gave nothing up.
-    const retried = await promQuery("prometheus_remote_storage_samples_retried_total");
-    expect(retried).toBeGreaterThan(0);
+    // Prometheus' own counters reach its TSDB by its next self-scrape: wait for the retries to show.
+    let retried = 0;
+    await waitFor("Prometheus counting its retries", async () => ((retried = await promQuery("prometheus_remote_storage_samples_retried_total")) > 0 ? true : undefined), 30_000, 1000).catch(async (e: Error) => {
+      throw new Error(`${e.message}; promgate answered ${JSON.stringify(await writeStatuses())}`);
+    });
     expect(await promQuery("prometheus_remote_storage_samples_failed_total")).toBe(0);
     expect(await promQuery("prometheus_remote_storage_samples_dropped_total")).toBe(0);
     // A refusal stores nothing, so its retry is never a duplicate: samples Elasticsearch already held (409)
