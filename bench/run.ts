@@ -161,7 +161,7 @@ async function printChunks(): Promise<void> {
 
 async function printFrontend(): Promise<void> {
   if (!process.env.ES_URL) return;
-  for (const split of ["15m", "1h"]) {
+  for (const split of ["15m", "1h", "1d"]) {
     const b = await benchFrontend(split);
     console.log(`\nquery frontend, dashboard refresh: sum by (job) (rate(x[5m])), last 1h45m at 15 s over 200 counters (median of 5, new cache each round)`);
     console.log("what                                               ms");
